@@ -1,0 +1,118 @@
+//! Customers and their identities: one person or company, many addresses on many channels.
+
+use serde::Serialize;
+
+use crate::agent::Language;
+use crate::error::FieldError;
+use crate::ids::{CustomerId, IdentityId};
+use crate::string_enum;
+use crate::time::Timestamp;
+use crate::validate::{EmailAddress, PhoneNumber};
+
+string_enum! {
+    pub enum IdentityKind {
+        Email => "email",
+        Phone => "phone",
+        Telegram => "telegram",
+        Whatsapp => "whatsapp",
+        Vk => "vk",
+        Web => "web",
+    }
+}
+
+/// Normalises an identity value for its kind, so the same address always finds the same customer.
+pub fn parse_identity(field: &str, kind: IdentityKind, value: &str) -> Result<String, FieldError> {
+    let value = value.trim();
+    match kind {
+        IdentityKind::Email => EmailAddress::parse(field, value).map(EmailAddress::into_string),
+        IdentityKind::Phone => PhoneNumber::parse(field, value).map(|p| p.as_str().to_owned()),
+        // WhatsApp's wa_id is the phone number in digits only.
+        IdentityKind::Whatsapp => PhoneNumber::parse(field, value).map(|p| p.as_str()[1..].to_owned()),
+        IdentityKind::Telegram => telegram(field, value),
+        IdentityKind::Vk => numeric_id(field, value, "invalid_vk_id"),
+        IdentityKind::Web => visitor(field, value),
+    }
+}
+
+/// A Telegram chat id (a number, negative for groups) or a public `@username`.
+fn telegram(field: &str, value: &str) -> Result<String, FieldError> {
+    if let Some(name) = value.strip_prefix('@') {
+        let ok = (5..=32).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        return if ok { Ok(format!("@{}", name.to_lowercase())) } else { Err(FieldError::new(field, "invalid_telegram_id")) };
+    }
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    if !digits.is_empty() && digits.len() <= 20 && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else if value.is_empty() {
+        Err(FieldError::required(field))
+    } else {
+        Err(FieldError::new(field, "invalid_telegram_id"))
+    }
+}
+
+fn numeric_id(field: &str, value: &str, code: &'static str) -> Result<String, FieldError> {
+    if value.is_empty() {
+        Err(FieldError::required(field))
+    } else if value.len() <= 20 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(field, code))
+    }
+}
+
+fn visitor(field: &str, value: &str) -> Result<String, FieldError> {
+    if value.is_empty() {
+        Err(FieldError::required(field))
+    } else if value.len() <= 100 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(field, "invalid_visitor_id"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    pub id: IdentityId,
+    pub kind: IdentityKind,
+    pub value: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub company: Option<String>,
+    pub language: Option<Language>,
+    /// On the "our clients" list: customers who complained before and get priority.
+    pub our_client: bool,
+    pub note: Option<String>,
+    pub identities: Vec<Identity>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A name to show for a customer who gave none: the local part of an e-mail, or the identity.
+pub fn fallback_name(kind: IdentityKind, value: &str) -> String {
+    match kind {
+        IdentityKind::Email => value.split('@').next().unwrap_or(value).to_owned(),
+        _ => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_are_normalised_per_kind() {
+        assert_eq!(parse_identity("v", IdentityKind::Email, "Olga@Mail.RU"), Ok("olga@mail.ru".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Phone, "8 916 123-45-67"), Ok("+79161234567".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Whatsapp, "+7 916 123 45 67"), Ok("79161234567".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Telegram, "-100123"), Ok("-100123".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Telegram, "@Ivan_Petrov"), Ok("@ivan_petrov".into()));
+        assert!(parse_identity("v", IdentityKind::Telegram, "@abc").is_err());
+        assert!(parse_identity("v", IdentityKind::Vk, "id42").is_err());
+        assert!(parse_identity("v", IdentityKind::Web, "a b").is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! Configuration, layered: built-in defaults → `opora.toml` → `OPORA_*` environment → command-line
+//! flags. Every option has an environment name made from its path: `sla.urgent_hours` is
+//! `OPORA_SLA_URGENT_HOURS`. The result is passed explicitly, never kept in a global.
+
+use std::path::{Path, PathBuf};
+
+use opora_domain::agent::Language;
+use opora_domain::case::SlaPolicy;
+use serde::{Deserialize, Serialize};
+use toml::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// `sqlite://PATH` (relative to `data_dir`) or `postgres://user:pass@host/db`.
+    pub database_url: String,
+    /// Where the SQLite database, attachments and backups live.
+    pub data_dir: PathBuf,
+    /// The address people open; used in links and to decide whether cookies are `Secure`.
+    pub public_url: String,
+    /// Language for people whose browser asks for neither Russian nor English.
+    pub default_language: String,
+    /// Currency of compensation budgets when none is given.
+    pub currency: String,
+    /// Log filter, e.g. `info` or `opora=debug,info`.
+    pub log: String,
+    /// A folder whose templates override the built-in ones, file by file (empty: none).
+    pub templates_dir: String,
+    pub database: DatabaseConfig,
+    pub sessions: SessionConfig,
+    pub attachments: AttachmentConfig,
+    pub sla: SlaConfig,
+    pub workers: WorkerConfig,
+    pub webhooks: WebhookConfig,
+    pub metrics: MetricsConfig,
+    pub security: SecurityConfig,
+    pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// LMTP listener for the MTA in front of Opora: `127.0.0.1:2424`, `unix:/run/opora/lmtp.sock`,
+    /// or empty for none.
+    pub lmtp_listen: String,
+    /// Our name in LMTP greetings and the default EHLO name.
+    pub hostname: String,
+    /// Largest message taken, in MiB; larger ones are refused (LMTP) or kept as headers only (IMAP).
+    pub max_message_mb: usize,
+    /// A reply without threading headers or a case token joins the same sender's case with the same
+    /// subject when that case was active within this many days.
+    pub subject_window_days: i64,
+    /// Automatic acknowledgements per sender address per hour, at most.
+    pub acknowledgements_per_hour: i64,
+    /// How long an IMAP IDLE waits before it is renewed (servers drop it after 30 minutes).
+    pub idle_minutes: u64,
+    /// How often a server without IDLE is polled.
+    pub poll_seconds: u64,
+    /// Limit for each network step with a mail server.
+    pub timeout_seconds: u64,
+    /// Mailboxes kept as configured here (created or updated at start, by name).
+    pub mailboxes: Vec<MailboxConfig>,
+}
+
+/// A mailbox described in the configuration file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailboxConfig {
+    pub name: String,
+    pub address: String,
+    pub sender_name: String,
+    pub imap_host: Option<String>,
+    pub imap_port: Option<i64>,
+    pub imap_security: Option<String>,
+    pub imap_user: Option<String>,
+    pub imap_password: Option<String>,
+    pub imap_folder: Option<String>,
+    pub imap_archive_folder: Option<String>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<i64>,
+    pub smtp_security: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<String>,
+    pub accept_invalid_certs: bool,
+    pub acknowledge: Option<bool>,
+    pub plus_addressing: bool,
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Connections: SQLite readers (there is one writer), or PostgreSQL connections per node.
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session ends after this many hours without activity.
+    pub idle_hours: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentConfig {
+    pub max_size_mb: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlaConfig {
+    /// Resolution targets per priority, in hours: a new case's default deadline.
+    pub low_hours: f64,
+    pub normal_hours: f64,
+    pub high_hours: f64,
+    pub urgent_hours: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Jobs run at the same time.
+    pub concurrency: usize,
+    /// How often idle workers look for due jobs (they are also woken on commit).
+    pub poll_interval_ms: u64,
+    /// First retry delay; each further attempt waits four times longer, up to `retry_cap_ms`.
+    pub retry_base_ms: i64,
+    pub retry_cap_ms: i64,
+    /// A claimed job whose worker vanished is picked up again after this long.
+    pub lease_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Allow webhook URLs on loopback and private networks (off: protects against SSRF).
+    pub allow_internal: bool,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` without credentials (for a Prometheus on a trusted network).
+    pub public: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Sign-in attempts allowed per minute from one address.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://opora.db".into(),
+            data_dir: PathBuf::from("data"),
+            public_url: "http://127.0.0.1:8080".into(),
+            default_language: "ru".into(),
+            currency: "RUB".into(),
+            log: "info".into(),
+            templates_dir: String::new(),
+            database: DatabaseConfig::default(),
+            sessions: SessionConfig::default(),
+            attachments: AttachmentConfig::default(),
+            sla: SlaConfig::default(),
+            workers: WorkerConfig::default(),
+            webhooks: WebhookConfig::default(),
+            metrics: MetricsConfig::default(),
+            security: SecurityConfig::default(),
+            mail: MailConfig::default(),
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            lmtp_listen: String::new(),
+            hostname: "opora.localhost".into(),
+            max_message_mb: 50,
+            subject_window_days: 14,
+            acknowledgements_per_hour: 3,
+            idle_minutes: 25,
+            poll_seconds: 60,
+            timeout_seconds: 60,
+            mailboxes: Vec::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { pool_size: 8 }
+    }
+}
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self { idle_hours: 12 }
+    }
+}
+impl Default for AttachmentConfig {
+    fn default() -> Self {
+        Self { max_size_mb: 25 }
+    }
+}
+impl Default for SlaConfig {
+    fn default() -> Self {
+        Self { low_hours: 72.0, normal_hours: 24.0, high_hours: 8.0, urgent_hours: 4.0 }
+    }
+}
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { concurrency: 4, poll_interval_ms: 1000, retry_base_ms: 5000, retry_cap_ms: 3_600_000, lease_ms: 300_000 }
+    }
+}
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self { allow_internal: false, timeout_ms: 15_000 }
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self { login_attempts_per_minute: 10 }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Builds the configuration from the layers. `file` is the explicit `--config`; without it
+    /// `opora.toml` in the working directory is used when present.
+    pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: &Overrides) -> Result<Config, String> {
+        let mut merged = Value::try_from(Config::default()).map_err(|e| e.to_string())?;
+        let path = file.map(Path::to_owned).or_else(|| Some(PathBuf::from("opora.toml")).filter(|p| p.exists()));
+        if let Some(path) = path {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let layer: Value = text.parse::<toml::Table>().map(Value::Table).map_err(|e| format!("{}: {e}", path.display()))?;
+            merge(&mut merged, layer);
+        }
+        apply_env(&mut merged, &mut Vec::new(), env)?;
+        let config: Config = merged.try_into().map_err(|e: toml::de::Error| format!("configuration: {e}"))?;
+        let config = Config {
+            listen: overrides.listen.clone().unwrap_or(config.listen),
+            database_url: overrides.database_url.clone().unwrap_or(config.database_url),
+            data_dir: overrides.data_dir.clone().unwrap_or(config.data_dir),
+            ..config
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Problems a running server would hit later, reported at start instead.
+    pub fn check(&self) -> Result<(), String> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| format!("listen: {:?} is not HOST:PORT", self.listen))?;
+        opora_store::Location::parse(&self.database_url, &self.data_dir).map_err(|e| format!("database_url: {e}"))?;
+        Language::parse(&self.default_language).ok_or_else(|| format!("default_language: {:?} is not ru or en", self.default_language))?;
+        opora_domain::compensation::Money::parse_currency("currency", &self.currency)
+            .map_err(|_| format!("currency: {:?} is not an ISO code", self.currency))?;
+        let sla = [self.sla.low_hours, self.sla.normal_hours, self.sla.high_hours, self.sla.urgent_hours];
+        if sla.iter().any(|h| !h.is_finite() || *h <= 0.0) {
+            return Err("sla: every target must be a positive number of hours".into());
+        }
+        if self.workers.concurrency == 0 || self.database.pool_size == 0 {
+            return Err("workers.concurrency and database.pool_size must be at least 1".into());
+        }
+        if self.mail.idle_minutes == 0 || self.mail.idle_minutes > 29 {
+            return Err("mail.idle_minutes: between 1 and 29 (servers end IDLE after 30 minutes)".into());
+        }
+        if self.mail.max_message_mb == 0 || self.mail.poll_seconds == 0 || self.mail.timeout_seconds == 0 {
+            return Err("mail.max_message_mb, mail.poll_seconds and mail.timeout_seconds must be at least 1".into());
+        }
+        for (index, mailbox) in self.mail.mailboxes.iter().enumerate() {
+            crate::mail::config_spec(mailbox).map_err(|e| format!("mail.mailboxes[{index}] ({}): {e}", mailbox.name))?;
+        }
+        Ok(())
+    }
+
+    pub fn language(&self) -> Language {
+        Language::parse(&self.default_language).unwrap_or_default()
+    }
+
+    pub fn sla(&self) -> SlaPolicy {
+        let minutes = |hours: f64| (hours * 60.0).round() as i64;
+        SlaPolicy {
+            low_minutes: minutes(self.sla.low_hours),
+            normal_minutes: minutes(self.sla.normal_hours),
+            high_minutes: minutes(self.sla.high_hours),
+            urgent_minutes: minutes(self.sla.urgent_hours),
+        }
+    }
+
+    pub fn store(&self) -> opora_store::StoreConfig {
+        opora_store::StoreConfig { url: self.database_url.clone(), data_dir: self.data_dir.clone(), pool_size: self.database.pool_size }
+    }
+
+    pub fn web(&self) -> opora_web::WebConfig {
+        opora_web::WebConfig {
+            default_language: self.language(),
+            currency: self.currency.to_uppercase(),
+            sla: self.sla(),
+            session_ttl_ms: self.sessions.idle_hours * 3_600_000,
+            secure_cookies: self.public_url.starts_with("https://"),
+            max_attachment_bytes: self.attachments.max_size_mb * 1024 * 1024,
+            metrics_public: self.metrics.public,
+            login_attempts_per_minute: self.security.login_attempts_per_minute,
+            templates_dir: Some(PathBuf::from(&self.templates_dir)).filter(|p| !p.as_os_str().is_empty()),
+            webhooks_allow_internal: self.webhooks.allow_internal,
+        }
+    }
+
+    /// The effective configuration as TOML, with the database password hidden.
+    pub fn describe(&self) -> String {
+        let mut shown = self.clone();
+        if let Some((scheme, rest)) = shown.database_url.split_once("://")
+            && let Some((credentials, host)) = rest.split_once('@')
+            && let Some((user, _)) = credentials.split_once(':')
+        {
+            shown.database_url = format!("{scheme}://{user}:***@{host}");
+        }
+        toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}
+
+fn merge(base: &mut Value, layer: Value) {
+    match (base, layer) {
+        (Value::Table(base), Value::Table(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer,
+    }
+}
+
+/// Overrides each known option from `OPORA_<PATH>`; unknown `OPORA_*` names are errors, so a
+/// typo does not go unnoticed.
+fn apply_env(value: &mut Value, path: &mut Vec<String>, env: &[(String, String)]) -> Result<(), String> {
+    if path.is_empty() {
+        let known = env_names(value, &mut Vec::new());
+        // OPORA_CONFIG names the file; OPORA_TEST_* and OPORA_BENCH_* belong to the test tools.
+        let ignored = |name: &str| name == "OPORA_CONFIG" || name.starts_with("OPORA_TEST_") || name.starts_with("OPORA_BENCH_");
+        if let Some((name, _)) = env.iter().find(|(name, _)| name.starts_with("OPORA_") && !known.contains(name) && !ignored(name)) {
+            return Err(format!("unknown setting {name} (known: {})", known.join(", ")));
+        }
+    }
+    if let Value::Table(table) = value {
+        for (key, child) in table.iter_mut() {
+            path.push(key.clone());
+            apply_env(child, path, env)?;
+            path.pop();
+        }
+        return Ok(());
+    }
+    let name = env_name(path);
+    if let Some((_, raw)) = env.iter().find(|(n, _)| *n == name) {
+        *value = typed_like(value, raw).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn env_name(path: &[String]) -> String {
+    format!("OPORA_{}", path.join("_").to_uppercase())
+}
+
+fn env_names(value: &Value, path: &mut Vec<String>) -> Vec<String> {
+    match value {
+        Value::Table(table) => table
+            .iter()
+            .flat_map(|(key, child)| {
+                path.push(key.clone());
+                let names = env_names(child, path);
+                path.pop();
+                names
+            })
+            .collect(),
+        _ => vec![env_name(path)],
+    }
+}
+
+/// Parses an environment value as the type the option already has.
+fn typed_like(current: &Value, raw: &str) -> Result<Value, String> {
+    Ok(match current {
+        Value::Boolean(_) => Value::Boolean(matches!(raw.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")),
+        Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| format!("{raw:?} is not an integer"))?),
+        Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| format!("{raw:?} is not a number"))?),
+        _ => Value::String(raw.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("opora.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[sla]\nurgent_hours = 2\n[workers]\nconcurrency = 2\n").expect("write");
+        let config = Config::load(
+            Some(&file),
+            &env(&[("OPORA_WORKERS_CONCURRENCY", "6"), ("OPORA_METRICS_PUBLIC", "true"), ("PATH", "/bin")]),
+            &Overrides { database_url: Some("postgres://u:secret@db/opora".into()), ..Default::default() },
+        )
+        .expect("valid");
+        assert_eq!(config.listen, "0.0.0.0:9000", "file over default");
+        assert_eq!(config.workers.concurrency, 6, "environment over file");
+        assert!(config.metrics.public);
+        assert_eq!(config.sla().urgent_minutes, 120);
+        assert_eq!(config.database_url, "postgres://u:secret@db/opora", "flag over everything");
+        assert!(config.describe().contains("postgres://u:***@db/opora"));
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        assert!(Config::load(None, &env(&[("OPORA_LISTN", "x")]), &Overrides::default()).is_err_and(|e| e.contains("OPORA_LISTN")));
+        assert!(
+            Config::load(None, &env(&[("OPORA_DATABASE_URL", "mysql://x")]), &Overrides::default()).is_err_and(|e| e.contains("mysql"))
+        );
+        assert!(Config::load(None, &env(&[("OPORA_WORKERS_CONCURRENCY", "many")]), &Overrides::default()).is_err());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "colour = 1\n").expect("write");
+        assert!(Config::load(Some(&file), &[], &Overrides::default()).is_err_and(|e| e.contains("colour")));
+    }
+}

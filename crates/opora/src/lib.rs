@@ -1,0 +1,9 @@
+//! The `opora` binary as a library, so the integration tests and benchmarks start exactly what
+//! `opora serve` starts.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod mail;
+pub mod workers;

@@ -1,0 +1,124 @@
+//! The `opora` command line, run as the real binary: agents, tokens, backups, configuration
+//! checks and the demo data.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{Engine, TestApp, answer};
+
+fn opora(data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_opora"))
+        .args(args)
+        .env("OPORA_DATA_DIR", data_dir)
+        .env("OPORA_LOG", "warn")
+        .env_remove("OPORA_DATABASE_URL")
+        .output()
+        .expect("run opora");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_tokens_and_backups_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path();
+    let (ok, password, _) = opora(data, &["agent", "add", "--email", "Lead@Example.ru", "--name", "Руководитель", "--role", "supervisor"]);
+    assert!(ok);
+    let password = password.trim().to_owned();
+    assert!(password.len() >= 16, "a generated password is printed: {password:?}");
+    let (ok, _, error) = opora(data, &["agent", "add", "--email", "lead@example.ru", "--name", "Again"]);
+    assert!(!ok && error.contains("already exists"), "{error}");
+    let (ok, _, error) = opora(data, &["agent", "add", "--email", "x@example.ru", "--name", "X", "--role", "boss"]);
+    assert!(!ok && error.contains("--role"), "{error}");
+    let (ok, token, _) = opora(data, &["token", "create", "--agent", "lead@example.ru", "--name", "CRM"]);
+    assert!(ok);
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("opora_"));
+    let (ok, _, error) = opora(data, &["token", "create", "--agent", "nobody@example.ru", "--name", "CRM"]);
+    assert!(!ok && error.contains("no agent"), "{error}");
+
+    let app = TestApp::start_with(Engine::Sqlite, |config| config.data_dir = data.to_owned()).await;
+    let me = app.get_as(&token, "/api/v1/me").await;
+    assert_eq!(me.ok(200)["role"], "supervisor", "the printed token works");
+    let login = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&serde_json::json!({"email": "lead@example.ru", "password": password}))
+        .send()
+        .await
+        .expect("sent");
+    answer(login).await.ok(200);
+    app.case("Для резервной копии").await;
+
+    let (ok, path, error) = opora(data, &["backup"]);
+    assert!(ok, "{error}");
+    let backup = std::path::PathBuf::from(path.trim());
+    assert!(backup.starts_with(data.join("backups")) && backup.exists(), "{path}");
+    let restored = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(&backup, restored.path().join("opora.db")).expect("copy");
+    let copy = TestApp::start_with(Engine::Sqlite, |config| config.data_dir = restored.path().to_owned()).await;
+    let cases = copy.get_as(&token, "/api/v1/cases").await;
+    assert_eq!(cases.ok(200)["items"][0]["subject"], "Для резервной копии", "the backup holds the data taken while the server ran");
+    let (ok, _, error) = opora(data, &["backup", "--to", backup.to_str().expect("path")]);
+    assert!(!ok && error.contains("already exists"), "{error}");
+}
+
+#[test]
+fn configuration_is_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, out, _) = opora(dir.path(), &["check-config"]);
+    assert!(ok && out.contains("listen = \"127.0.0.1:8080\"") && out.contains("configuration is valid"), "{out}");
+    let output = Command::new(env!("CARGO_BIN_EXE_opora"))
+        .args(["check-config"])
+        .env("OPORA_DATABASE_URL", "mysql://root@db/opora")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("mysql"));
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_opora")).args(["check-config"]).env("OPORA_SLA_URGENT_HOURS", "soon").output().expect("run");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("OPORA_SLA_URGENT_HOURS"));
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../opora.example.toml");
+    let (ok, out, error) = opora(dir.path(), &["--config", example.to_str().expect("path"), "check-config"]);
+    assert!(ok, "the annotated example config is valid: {error}");
+    assert!(out.contains("configuration is valid"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_has_cases_in_every_state() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ok, out, error) = opora(dir.path(), &["demo"]);
+    assert!(ok, "{error}");
+    assert!(out.contains("admin@demo.opora.dev"));
+    let (ok, _, error) = opora(dir.path(), &["demo"]);
+    assert!(!ok && error.contains("--force"), "{error}");
+    let app = TestApp::start_with(Engine::Sqlite, |config| config.data_dir = dir.path().to_owned()).await;
+    let login = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&serde_json::json!({"email": "admin@demo.opora.dev", "password": opora::demo::PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    answer(login).await.ok(200);
+    let token =
+        app.post("/api/v1/tokens", serde_json::json!({"name": "demo check"})).await.ok(201)["token"].as_str().expect("token").to_owned();
+    let cases = app.get_as(&token, "/api/v1/cases?limit=200").await.ok(200).clone();
+    let items = cases["items"].as_array().expect("items");
+    for status in ["new", "open", "pending_customer", "pending_internal", "on_hold", "solved", "closed"] {
+        assert!(items.iter().any(|c| c["status"] == status), "the demo has a {status} case");
+    }
+    let subjects: Vec<&str> = items.iter().filter_map(|c| c["subject"].as_str()).collect();
+    assert!(
+        subjects.iter().any(|s| s.chars().any(|c| ('а'..='я').contains(&c))) && subjects.iter().any(|s| s.starts_with("Invoice")),
+        "Russian and English cases"
+    );
+    let timeline = app
+        .get_as(&token, &format!("/api/v1/cases/{}/events", items.iter().find(|c| c["status"] == "on_hold").expect("on hold")["id"]))
+        .await
+        .ok(200)
+        .clone();
+    assert!(timeline.as_array().expect("events").iter().any(|e: &Value| e["kind"] == "case.owner_transferred"), "a hand-over in the demo");
+    let agents = app.get_as(&token, "/api/v1/agents").await.ok(200).as_array().map(Vec::len);
+    assert_eq!(agents, Some(8));
+}

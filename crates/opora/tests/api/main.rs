@@ -1,0 +1,16 @@
+//! API tests: the real server on a random port, each scenario run on SQLite and on PostgreSQL.
+
+mod harness;
+
+mod auth;
+mod cases;
+mod cli;
+mod crash;
+mod customers;
+mod docs;
+mod errors;
+mod flow;
+mod jobs;
+mod mail;
+mod mail_servers;
+mod servers;

@@ -1,0 +1,244 @@
+//! Agents and teams.
+
+use std::collections::HashMap;
+
+use opora_domain::agent::{Agent, Language, Role, Team};
+use opora_domain::event::{Actor, EventKind};
+use opora_domain::{AgentId, DomainError, TeamId};
+use serde_json::json;
+
+use crate::db::{Conn, DbError, Row, placeholders};
+use crate::{Result, Tx};
+
+const COLUMNS: &str = "id, email, name, role, language, active, created_at, updated_at, signature";
+
+fn from_row(r: &Row<'_>) -> Result<Agent, DbError> {
+    Ok(Agent {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        role: r.parse(3, Role::parse)?,
+        language: r.parse(4, Language::parse)?,
+        active: r.get(5)?,
+        teams: Vec::new(),
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        signature: r.get(8)?,
+    })
+}
+
+fn with_teams(conn: &mut dyn Conn, mut agents: Vec<Agent>) -> Result<Vec<Agent>> {
+    if agents.is_empty() {
+        return Ok(agents);
+    }
+    let ids: Vec<_> = agents.iter().map(|a| a.id.into()).collect();
+    let sql = format!("select agent_id, team_id from team_members where agent_id in ({}) order by team_id", placeholders(1, ids.len()));
+    let pairs: Vec<(AgentId, TeamId)> = conn.all(&sql, &ids, |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let mut by_agent: HashMap<AgentId, Vec<TeamId>> = HashMap::new();
+    for (agent, team) in pairs {
+        by_agent.entry(agent).or_default().push(team);
+    }
+    for agent in &mut agents {
+        agent.teams = by_agent.remove(&agent.id).unwrap_or_default();
+    }
+    Ok(agents)
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub language: Language,
+    pub password_hash: Option<String>,
+}
+
+pub fn create(tx: &mut Tx<'_>, new: NewAgent, actor: Actor) -> Result<Agent> {
+    let now = tx.now;
+    let id = tx
+        .int(
+            "insert into agents (email, name, role, language, password_hash, active, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
+            &[
+                new.email.as_str().into(),
+                new.name.as_str().into(),
+                new.role.as_str().into(),
+                new.language.as_str().into(),
+                new.password_hash.as_deref().into(),
+                true.into(),
+                now.into(),
+            ],
+        )
+        .map_err(|e| if e.unique_violation { DomainError::Conflict("agent_email_taken").into() } else { crate::StoreError::from(e) })?;
+    let agent = get(&mut **tx, AgentId(id))?;
+    tx.emit(EventKind::AgentCreated, None, None, actor, json!({"agent_id": id, "email": agent.email, "role": agent.role}))?;
+    Ok(agent)
+}
+
+pub fn get(conn: &mut dyn Conn, id: AgentId) -> Result<Agent> {
+    let agent = conn.opt(&format!("select {COLUMNS} from agents where id = $1"), &[id.into()], from_row)?;
+    let agent = agent.ok_or(DomainError::NotFound("agent"))?;
+    Ok(with_teams(conn, vec![agent])?.remove(0))
+}
+
+/// The agent with this e-mail and their password hash, for login.
+pub fn by_email(conn: &mut dyn Conn, email: &str) -> Result<Option<(Agent, Option<String>)>> {
+    Ok(conn.opt(&format!("select {COLUMNS}, password_hash from agents where email = $1"), &[email.into()], |r| {
+        Ok((from_row(r)?, r.get(9)?))
+    })?)
+}
+
+pub fn list(conn: &mut dyn Conn) -> Result<Vec<Agent>> {
+    let agents = conn.all(&format!("select {COLUMNS} from agents order by name, id"), &[], from_row)?;
+    with_teams(conn, agents)
+}
+
+pub fn count(conn: &mut dyn Conn) -> Result<i64> {
+    Ok(conn.int("select count(*) from agents", &[])?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub language: Option<Language>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+    /// `Some(None)` removes it.
+    pub signature: Option<Option<String>>,
+}
+
+pub fn update(tx: &mut Tx<'_>, id: AgentId, change: AgentChange, actor: Actor) -> Result<Agent> {
+    let before = get(&mut **tx, id)?;
+    let now = tx.now;
+    tx.execute(
+        "update agents set name = coalesce($2, name), role = coalesce($3, role), language = coalesce($4, language),
+         active = coalesce($5, active), password_hash = coalesce($6, password_hash), updated_at = $7 where id = $1",
+        &[
+            id.into(),
+            change.name.as_deref().into(),
+            change.role.map(Role::as_str).into(),
+            change.language.map(Language::as_str).into(),
+            change.active.into(),
+            change.password_hash.as_deref().into(),
+            now.into(),
+        ],
+    )?;
+    if let Some(signature) = &change.signature {
+        tx.execute("update agents set signature = $2 where id = $1", &[id.into(), signature.as_deref().into()])?;
+    }
+    if change.active == Some(false) {
+        // A deactivated agent is signed out everywhere.
+        tx.execute("delete from sessions where agent_id = $1", &[id.into()])?;
+    }
+    let after = get(&mut **tx, id)?;
+    let mut changed = serde_json::Map::new();
+    if before.name != after.name {
+        changed.insert("name".into(), json!({"from": before.name, "to": after.name}));
+    }
+    if before.role != after.role {
+        changed.insert("role".into(), json!({"from": before.role, "to": after.role}));
+    }
+    if before.language != after.language {
+        changed.insert("language".into(), json!({"from": before.language, "to": after.language}));
+    }
+    if before.active != after.active {
+        changed.insert("active".into(), json!({"from": before.active, "to": after.active}));
+    }
+    if before.signature != after.signature {
+        changed.insert("signature".into(), json!("changed"));
+    }
+    if change.password_hash.is_some() {
+        changed.insert("password".into(), json!("changed"));
+    }
+    if !changed.is_empty() {
+        tx.emit(EventKind::AgentUpdated, None, None, actor, json!({"agent_id": id, "changes": changed}))?;
+    }
+    Ok(after)
+}
+
+// Teams
+
+const TEAM_COLUMNS: &str = "id, name, created_at, updated_at";
+
+fn team_from_row(r: &Row<'_>) -> Result<Team, DbError> {
+    Ok(Team { id: r.get(0)?, name: r.get(1)?, members: Vec::new(), created_at: r.get(2)?, updated_at: r.get(3)? })
+}
+
+fn with_members(conn: &mut dyn Conn, mut teams: Vec<Team>) -> Result<Vec<Team>> {
+    let pairs: Vec<(TeamId, AgentId)> =
+        conn.all("select team_id, agent_id from team_members order by agent_id", &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    for team in &mut teams {
+        team.members = pairs.iter().filter(|(t, _)| *t == team.id).map(|(_, a)| *a).collect();
+    }
+    Ok(teams)
+}
+
+pub fn list_teams(conn: &mut dyn Conn) -> Result<Vec<Team>> {
+    let teams = conn.all(&format!("select {TEAM_COLUMNS} from teams order by name"), &[], team_from_row)?;
+    with_members(conn, teams)
+}
+
+pub fn get_team(conn: &mut dyn Conn, id: TeamId) -> Result<Team> {
+    let team = conn.opt(&format!("select {TEAM_COLUMNS} from teams where id = $1"), &[id.into()], team_from_row)?;
+    let team = team.ok_or(DomainError::NotFound("team"))?;
+    Ok(with_members(conn, vec![team])?.remove(0))
+}
+
+fn set_members(tx: &mut Tx<'_>, team: TeamId, members: &[AgentId]) -> Result<()> {
+    tx.execute("delete from team_members where team_id = $1", &[team.into()])?;
+    for (index, agent) in members.iter().enumerate() {
+        let exists = tx.opt("select 1 from agents where id = $1", &[(*agent).into()], |r| r.get::<i64>(0))?;
+        if exists.is_none() {
+            return Err(DomainError::field(format!("members.{index}"), "not_found").into());
+        }
+        tx.execute("insert into team_members (team_id, agent_id) values ($1, $2) on conflict do nothing", &[team.into(), (*agent).into()])?;
+    }
+    Ok(())
+}
+
+pub fn create_team(tx: &mut Tx<'_>, name: &str, members: &[AgentId], actor: Actor) -> Result<Team> {
+    let now = tx.now;
+    let id = tx
+        .int(
+            "insert into teams (name, name_key, created_at, updated_at) values ($1, $2, $3, $3) returning id",
+            &[name.into(), name.to_lowercase().as_str().into(), now.into()],
+        )
+        .map_err(|e| if e.unique_violation { DomainError::Conflict("team_name_taken").into() } else { crate::StoreError::from(e) })?;
+    set_members(tx, TeamId(id), members)?;
+    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "name": name, "action": "created"}))?;
+    get_team(&mut **tx, TeamId(id))
+}
+
+pub fn update_team(tx: &mut Tx<'_>, id: TeamId, name: Option<&str>, members: Option<&[AgentId]>, actor: Actor) -> Result<Team> {
+    get_team(&mut **tx, id)?;
+    let now = tx.now;
+    if let Some(name) = name {
+        tx.execute(
+            "update teams set name = $2, name_key = $3, updated_at = $4 where id = $1",
+            &[id.into(), name.into(), name.to_lowercase().as_str().into(), now.into()],
+        )
+        .map_err(
+            |e| {
+                if e.unique_violation { DomainError::Conflict("team_name_taken").into() } else { crate::StoreError::from(e) }
+            },
+        )?;
+    }
+    if let Some(members) = members {
+        set_members(tx, id, members)?;
+    }
+    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "action": "updated"}))?;
+    get_team(&mut **tx, id)
+}
+
+/// A team still holding cases cannot be deleted: its cases would lose their queue.
+pub fn delete_team(tx: &mut Tx<'_>, id: TeamId, actor: Actor) -> Result<()> {
+    get_team(&mut **tx, id)?;
+    if tx.opt("select 1 from cases where team_id = $1 limit 1", &[id.into()], |r| r.get::<i64>(0))?.is_some() {
+        return Err(DomainError::Conflict("team_has_cases").into());
+    }
+    tx.execute("delete from team_members where team_id = $1", &[id.into()])?;
+    tx.execute("delete from teams where id = $1", &[id.into()])?;
+    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "action": "deleted"}))?;
+    Ok(())
+}

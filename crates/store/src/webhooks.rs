@@ -1,0 +1,162 @@
+//! Outgoing webhooks: endpoints subscribed to event kinds. Every matching event enqueues a
+//! delivery job in the same transaction as the event itself, so none is lost or sent twice.
+
+use opora_domain::event::{Actor, Event, EventKind};
+use opora_domain::{DomainError, EventId, Timestamp, WebhookId};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::{Conn, DbError, Row};
+use crate::jobs::{self, NewJob};
+use crate::{Result, Tx};
+
+pub const DELIVER: &str = "webhook.deliver";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub url: String,
+    #[serde(skip)]
+    pub secret: String,
+    /// Event kinds delivered, or `*` for all.
+    pub events: Vec<String>,
+    pub description: String,
+    pub active: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Webhook {
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.active && !kind.admin_only() && self.events.iter().any(|e| e == "*" || e == kind.as_str())
+    }
+}
+
+const COLUMNS: &str = "id, url, secret, events, description, active, disabled_reason, created_at, updated_at";
+
+fn from_row(r: &Row<'_>) -> Result<Webhook, DbError> {
+    let events: String = r.get(3)?;
+    Ok(Webhook {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        secret: r.get(2)?,
+        events: events.split(',').filter(|e| !e.is_empty()).map(str::to_owned).collect(),
+        description: r.get(4)?,
+        active: r.get(5)?,
+        disabled_reason: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+pub fn list(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
+    Ok(conn.all(&format!("select {COLUMNS} from webhooks order by id"), &[], from_row)?)
+}
+
+pub fn get(conn: &mut dyn Conn, id: WebhookId) -> Result<Webhook> {
+    conn.opt(&format!("select {COLUMNS} from webhooks where id = $1"), &[id.into()], from_row)?
+        .ok_or_else(|| DomainError::NotFound("webhook").into())
+}
+
+/// The active endpoints, read once per transaction that emits events.
+pub(crate) fn active(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
+    Ok(conn.all(&format!("select {COLUMNS} from webhooks where active = $1"), &[true.into()], from_row)?)
+}
+
+/// Enqueues a delivery of `event` to every endpoint that wants it.
+pub(crate) fn enqueue_for(tx: &mut Tx<'_>, hooks: &[Webhook], event: &Event) -> Result<()> {
+    for hook in hooks.iter().filter(|h| h.wants(event.kind)) {
+        jobs::enqueue(
+            tx,
+            NewJob::new(DELIVER, json!({"webhook_id": hook.id, "event_id": event.id}))
+                .unique(format!("webhook:{}:{}", hook.id, event.id))
+                .attempts(10),
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSpec {
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub active: bool,
+}
+
+pub fn create(tx: &mut Tx<'_>, spec: WebhookSpec, secret: &str, actor: Actor) -> Result<Webhook> {
+    let now = tx.now;
+    let id = WebhookId(tx.int(
+        "insert into webhooks (url, secret, events, description, active, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning id",
+        &[spec.url.as_str().into(), secret.into(), spec.events.join(",").as_str().into(), spec.description.as_str().into(), spec.active.into(), now.into()],
+    )?);
+    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "created", "url": spec.url}))?;
+    get(&mut **tx, id)
+}
+
+pub fn update(tx: &mut Tx<'_>, id: WebhookId, spec: WebhookSpec, actor: Actor) -> Result<Webhook> {
+    get(&mut **tx, id)?;
+    let now = tx.now;
+    tx.execute(
+        "update webhooks set url = $2, events = $3, description = $4, active = $5, disabled_reason = case when $5 then null else disabled_reason end, updated_at = $6 where id = $1",
+        &[id.into(), spec.url.as_str().into(), spec.events.join(",").as_str().into(), spec.description.as_str().into(), spec.active.into(), now.into()],
+    )?;
+    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "updated"}))?;
+    get(&mut **tx, id)
+}
+
+pub fn delete(tx: &mut Tx<'_>, id: WebhookId, actor: Actor) -> Result<()> {
+    get(&mut **tx, id)?;
+    tx.execute("delete from webhook_deliveries where webhook_id = $1", &[id.into()])?;
+    tx.execute("delete from webhooks where id = $1", &[id.into()])?;
+    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "deleted"}))?;
+    Ok(())
+}
+
+/// The receiver said the endpoint is gone (410): stop sending.
+pub fn disable(tx: &mut Tx<'_>, id: WebhookId, reason: &str) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "update webhooks set active = $2, disabled_reason = $3, updated_at = $4 where id = $1",
+        &[id.into(), false.into(), reason.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: EventId,
+    pub attempt: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub created_at: Timestamp,
+}
+
+pub fn record_delivery(
+    tx: &mut Tx<'_>,
+    hook: WebhookId,
+    event: EventId,
+    attempt: i64,
+    status: Option<u16>,
+    error: Option<&str>,
+    duration_ms: i64,
+) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "insert into webhook_deliveries (webhook_id, event_id, attempt, status_code, error, duration_ms, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        &[hook.into(), event.into(), attempt.into(), status.map(i64::from).into(), error.into(), duration_ms.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+pub fn deliveries(conn: &mut dyn Conn, hook: WebhookId, limit: i64) -> Result<Vec<Delivery>> {
+    get(conn, hook)?;
+    Ok(conn.all(
+        "select id, event_id, attempt, status_code, error, duration_ms, created_at from webhook_deliveries where webhook_id = $1 order by id desc limit $2",
+        &[hook.into(), limit.into()],
+        |r| Ok(Delivery { id: r.get(0)?, event_id: r.get(1)?, attempt: r.get(2)?, status_code: r.get(3)?, error: r.get(4)?, duration_ms: r.get(5)?, created_at: r.get(6)? }),
+    )?)
+}

@@ -1,0 +1,97 @@
+# Titles of API and UI errors, by stable error code.
+error-validation_failed = Please check the data you entered
+error-malformed_json = The request body is not valid JSON
+error-bad_request = Bad request
+error-unsupported_media_type = Unsupported content type
+error-payload_too_large = The request is too large
+error-unauthenticated = Please sign in
+error-invalid_credentials = Wrong e-mail or password
+error-forbidden = You are not allowed to do this
+error-csrf_failed = The form has expired; reload the page and try again
+error-not_case_owner = Only the owner or a supervisor can do this
+error-not_found = Not found
+error-route_not_found = There is no such address
+error-case_not_found = Case not found
+error-customer_not_found = Customer not found
+error-agent_not_found = Agent not found
+error-team_not_found = Team not found
+error-message_not_found = Message not found
+error-attachment_not_found = Attachment not found
+error-identity_not_found = Contact not found
+error-custom_field_not_found = Field not found
+error-token_not_found = Token not found
+error-webhook_not_found = Webhook not found
+error-reply_template_not_found = Reply template not found
+error-job_not_found = Job not found
+error-method_not_allowed = This method is not supported here
+error-invalid_status_transition = A case cannot go from “{ $from }” to “{ $to }”
+error-case_needs_owner = Assign an owner first
+error-case_already_owned = The case already has an owner
+error-case_closed = The case is closed
+error-compensation_over_budget = The compensation exceeds the remaining budget ({ $remaining } { $currency })
+error-idempotency_key_reused = This Idempotency-Key was already used for a different request
+error-agent_email_taken = An agent with this e-mail already exists
+error-team_name_taken = A team with this name already exists
+error-identity_taken = This contact already belongs to another customer
+error-custom_field_exists = A field with this key already exists
+error-team_has_cases = The team still has cases and cannot be deleted
+error-customer_has_cases = The customer has cases: merge them into another customer instead
+error-job_not_dead = The job is not dead-lettered
+error-mailbox_not_found = Mailbox not found
+error-mail_not_found = Mail not found
+error-mailbox_in_use = Mail already went through this mailbox: switch it off instead of deleting it
+error-default_mailbox_required = A default mailbox is required: make another one the default first
+error-mail_not_quarantined = Only quarantined or ignored mail can be processed again
+error-last_admin = The last administrator cannot be demoted or deactivated
+error-rate_limited = Too many attempts, please wait a moment
+error-internal_error = Internal server error; we are looking into it
+error-service_unavailable = The service is temporarily unavailable
+
+field-required = Required
+field-too_long = At most { $max } { $max ->
+        [one] character
+       *[other] characters
+    }
+field-too_short = At least { $min } { $min ->
+        [one] character
+       *[other] characters
+    }
+field-invalid_characters = Contains characters that are not allowed
+field-invalid_email = Not a valid e-mail address
+field-invalid_phone = Not a valid phone number
+field-invalid_telegram_id = Not a valid Telegram id
+field-invalid_vk_id = Not a valid VK id
+field-invalid_visitor_id = Not a valid visitor id
+field-invalid_choice = Allowed values: { $allowed }
+field-invalid_type = Wrong type of value
+field-invalid_value = Value not allowed
+field-invalid_date = Not a valid date
+field-invalid_datetime = Not a valid date and time (RFC 3339 expected)
+field-invalid_amount = Not a valid amount
+field-invalid_currency = Not a valid currency code
+field-currency_mismatch = The currency differs from the budget's currency
+field-invalid_tag = A tag may contain letters, digits and - _ . :
+field-invalid_key = A key: lower-case Latin letters, digits and _, starting with a letter
+field-invalid_number = A whole number is expected
+field-out_of_range = Value out of range
+field-unknown_field = Unknown field
+field-not_found = Not found
+field-already_owner = This agent already owns the case
+field-agent_cannot_own = This agent cannot own cases
+field-agent_cannot_collaborate = This agent cannot be pulled into cases
+field-agent_inactive = The agent is deactivated
+field-same_customer = A customer cannot be merged with itself
+field-identity_taken = This contact already belongs to another customer
+field-invalid_host = A server name or IP address, such as imap.gmail.com
+field-already_exists = This name is already taken
+field-default_mailbox_required = A default mailbox is required: make another one the default first
+field-immutable = This value cannot be changed
+field-invalid_cursor = Not a valid page cursor
+field-wrong_password = The current password is wrong
+field-weak_password = The password must have at least { $min } characters
+field-invalid_url = Not a valid URL
+field-forbidden_address = This address cannot receive webhooks
+field-role_too_high = You cannot grant a role above your own
+field-too_many = At most { $max }
+field-file_too_large = The file is larger than { $max } MB
+field-invalid_base64 = The content must be base64

@@ -1,0 +1,97 @@
+# Заголовки ошибок API и интерфейса, по стабильному коду ошибки.
+error-validation_failed = Проверьте введённые данные
+error-malformed_json = Тело запроса — некорректный JSON
+error-bad_request = Некорректный запрос
+error-unsupported_media_type = Неподдерживаемый тип содержимого
+error-payload_too_large = Слишком большой запрос
+error-unauthenticated = Нужно войти в систему
+error-invalid_credentials = Неверная почта или пароль
+error-forbidden = Недостаточно прав для этого действия
+error-csrf_failed = Форма устарела, обновите страницу и повторите
+error-not_case_owner = Это может сделать только ответственный или руководитель
+error-not_found = Не найдено
+error-route_not_found = Такого адреса нет
+error-case_not_found = Обращение не найдено
+error-customer_not_found = Клиент не найден
+error-agent_not_found = Сотрудник не найден
+error-team_not_found = Группа не найдена
+error-message_not_found = Сообщение не найдено
+error-attachment_not_found = Вложение не найдено
+error-identity_not_found = Контакт не найден
+error-custom_field_not_found = Поле не найдено
+error-token_not_found = Токен не найден
+error-webhook_not_found = Вебхук не найден
+error-reply_template_not_found = Шаблон ответа не найден
+error-job_not_found = Задача не найдена
+error-method_not_allowed = Этот метод не поддерживается
+error-invalid_status_transition = Нельзя перевести обращение из статуса «{ $from }» в «{ $to }»
+error-case_needs_owner = Сначала назначьте ответственного
+error-case_already_owned = У обращения уже есть ответственный
+error-case_closed = Обращение закрыто
+error-compensation_over_budget = Компенсация превышает остаток бюджета ({ $remaining } { $currency })
+error-idempotency_key_reused = Этот Idempotency-Key уже использован для другого запроса
+error-agent_email_taken = Сотрудник с такой почтой уже есть
+error-team_name_taken = Группа с таким названием уже есть
+error-identity_taken = Этот контакт уже принадлежит другому клиенту
+error-custom_field_exists = Поле с таким ключом уже есть
+error-team_has_cases = В группе есть обращения, её нельзя удалить
+error-customer_has_cases = У клиента есть обращения: объедините его с другим вместо удаления
+error-job_not_dead = Задача не в очереди неудачных
+error-mailbox_not_found = Почтовый ящик не найден
+error-mail_not_found = Письмо не найдено
+error-mailbox_in_use = Через этот ящик уже шла почта: его можно отключить, но не удалить
+error-default_mailbox_required = Нужен основной ящик: сначала сделайте основным другой
+error-mail_not_quarantined = Письмо не в карантине: повторно обработать можно только отложенные или пропущенные письма
+error-last_admin = Нельзя отключить или понизить последнего администратора
+error-rate_limited = Слишком много попыток, подождите немного
+error-internal_error = Внутренняя ошибка сервера, мы уже разбираемся
+error-service_unavailable = Сервис временно недоступен
+
+field-required = Обязательное поле
+field-too_long = Не длиннее { $max } { $max ->
+        [one] символа
+       *[other] символов
+    }
+field-too_short = Не короче { $min } { $min ->
+        [one] символа
+       *[other] символов
+    }
+field-invalid_characters = Содержит недопустимые символы
+field-invalid_email = Некорректный адрес почты
+field-invalid_phone = Некорректный номер телефона
+field-invalid_telegram_id = Некорректный идентификатор Telegram
+field-invalid_vk_id = Некорректный идентификатор VK
+field-invalid_visitor_id = Некорректный идентификатор посетителя
+field-invalid_choice = Допустимые значения: { $allowed }
+field-invalid_type = Неверный тип значения
+field-invalid_value = Недопустимое значение
+field-invalid_date = Некорректная дата
+field-invalid_datetime = Некорректные дата и время (нужен формат RFC 3339)
+field-invalid_amount = Некорректная сумма
+field-invalid_currency = Некорректный код валюты
+field-currency_mismatch = Валюта не совпадает с валютой бюджета
+field-invalid_tag = Метка может содержать буквы, цифры и знаки - _ . :
+field-invalid_key = Ключ: латинские строчные буквы, цифры и _, начиная с буквы
+field-invalid_number = Нужно целое число
+field-out_of_range = Значение вне допустимого диапазона
+field-unknown_field = Неизвестное поле
+field-not_found = Не найдено
+field-already_owner = Этот сотрудник уже ответственный
+field-agent_cannot_own = Этот сотрудник не может быть ответственным
+field-agent_cannot_collaborate = Этого сотрудника нельзя привлечь к обращению
+field-agent_inactive = Сотрудник отключён
+field-same_customer = Нельзя объединить клиента с самим собой
+field-identity_taken = Этот контакт уже принадлежит другому клиенту
+field-invalid_host = Нужно имя сервера или IP-адрес, например imap.yandex.ru
+field-already_exists = Такое имя уже занято
+field-default_mailbox_required = Нужен основной ящик: сначала сделайте основным другой
+field-immutable = Это значение нельзя изменить
+field-invalid_cursor = Некорректный курсор страницы
+field-wrong_password = Неверный текущий пароль
+field-weak_password = Пароль должен быть не короче { $min } символов
+field-invalid_url = Некорректный адрес
+field-forbidden_address = Этот адрес недоступен для вебхуков
+field-role_too_high = Нельзя выдать роль выше своей
+field-too_many = Не больше { $max }
+field-file_too_large = Файл больше { $max } МБ
+field-invalid_base64 = Содержимое должно быть в base64

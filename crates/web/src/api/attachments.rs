@@ -1,0 +1,62 @@
+//! Attachment downloads, authorised like the case they belong to.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use opora_domain::AttachmentId;
+use opora_domain::agent::Action;
+use opora_store::messages;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::PathId;
+
+/// Types a browser may show inline; anything else (HTML, SVG, scripts) is always a download.
+const INLINE: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
+
+/// `filename*=UTF-8''…` (RFC 6266/5987) so Cyrillic names survive, with an ASCII fallback.
+pub fn content_disposition(disposition: &str, filename: &str) -> String {
+    let ascii: String = filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' }).collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b".-_".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("{disposition}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// Download an attachment.
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = crate::docs::Problem)))]
+pub async fn download(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
+    caller.require(Action::ReadCases)?;
+    let (attachment, _, _) = state.store.read(move |conn| messages::attachment(conn, AttachmentId(id))).await?;
+    let content =
+        state.store.blobs().get(&attachment.sha256).await.map_err(|e| ApiError::internal(format!("blob {}: {e}", attachment.sha256)))?;
+    let inline = INLINE.contains(&attachment.content_type.as_str());
+    let content_type = if inline { attachment.content_type.as_str() } else { "application/octet-stream" };
+    let mut response = Response::new(Body::from(content));
+    let headers = response.headers_mut();
+    headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    let disposition = content_disposition(if inline { "inline" } else { "attachment" }, &attachment.filename);
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cyrillic_names_are_encoded() {
+        assert_eq!(
+            super::content_disposition("attachment", "Акт 1.pdf"),
+            "attachment; filename=\"___ 1.pdf\"; filename*=UTF-8''%D0%90%D0%BA%D1%82%201.pdf"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! Signing in and out with a password (cookie sessions for the UI), and the caller's own profile.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use opora_domain::FieldError;
+use opora_domain::agent::Language;
+use opora_domain::error::Errors;
+use opora_domain::event::Actor;
+use opora_domain::validate::{EmailAddress, line};
+use opora_store::agents::{self, AgentChange};
+use opora_store::auth;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::{Caller, MIN_PASSWORD_CHARS, SESSION_COOKIE, Via, hash_password, verify_password};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ClientAddr};
+use crate::views::AgentView;
+
+/// Brute-force brakes: per client address and per account, in memory on each node.
+pub struct LoginLimits {
+    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginLimits {
+    pub fn new(per_minute: u32) -> Self {
+        let burst = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            by_ip: RateLimiter::keyed(Quota::per_minute(burst)),
+            by_account: RateLimiter::keyed(Quota::per_hour(burst.saturating_mul(NonZeroU32::MIN.saturating_add(2)))),
+        }
+    }
+
+    fn check(&self, ip: Option<IpAddr>, account: &str) -> bool {
+        let ip_ok = ip.is_none_or(|ip| self.by_ip.check_key(&ip).is_ok());
+        ip_ok && self.by_account.check_key(&account.to_owned()).is_ok()
+    }
+
+    pub fn forget_stale(&self) {
+        self.by_ip.retain_recent();
+        self.by_account.retain_recent();
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    #[schema(required)]
+    pub email: Option<String>,
+    #[schema(required)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub agent: AgentView,
+    /// Send it as `X-CSRF-Token` on every unsafe request made with the session cookie.
+    pub csrf_token: String,
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}");
+    HeaderValue::from_str(&cookie).unwrap_or(HeaderValue::from_static("opora_session=; Path=/; Max-Age=0"))
+}
+
+/// Sign in with e-mail and password; sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, body = SessionView), (status = 401, body = crate::docs::Problem), (status = 429, body = crate::docs::Problem)))]
+pub async fn login(State(state): State<AppState>, ClientAddr(peer): ClientAddr, ApiJson(input): ApiJson<Login>) -> ApiResult<Response> {
+    let mut errors = Errors::default();
+    let email = errors.take(EmailAddress::parse("email", input.email.as_deref().unwrap_or("")));
+    if input.password.as_deref().is_none_or(str::is_empty) {
+        errors.push(FieldError::required("password"));
+    }
+    errors.finish()?;
+    let email = email.map(EmailAddress::into_string).unwrap_or_default();
+    let (agent, csrf, secret) = sign_in(&state, peer.map(|p| p.ip()), email, input.password.unwrap_or_default()).await?;
+    let mut response = Json(SessionView { agent: AgentView::from(&agent), csrf_token: csrf }).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, &secret, state.config.session_ttl_ms / 1000));
+    Ok(response)
+}
+
+/// Checks the password and starts a session: the agent, the CSRF token and the cookie secret.
+pub async fn sign_in(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    email: String,
+    password: String,
+) -> ApiResult<(opora_domain::agent::Agent, String, String)> {
+    if !state.login_limits.check(ip, &email) {
+        return Err(ApiError::new("rate_limited"));
+    }
+    let lookup = email.clone();
+    let found = state.store.read(move |conn| agents::by_email(conn, &lookup)).await?;
+    let (agent, hash) = match found {
+        Some((agent, hash)) if agent.active => (Some(agent), hash),
+        _ => (None, None),
+    };
+    if !verify_password(hash, password).await {
+        return Err(ApiError::new("invalid_credentials"));
+    }
+    let agent = agent.ok_or_else(|| ApiError::new("invalid_credentials"))?;
+    let (id, ttl) = (agent.id, state.config.session_ttl_ms);
+    let (secret, csrf) = state.store.write(move |tx| auth::create_session(tx, id, ttl)).await?;
+    Ok((agent, csrf, secret))
+}
+
+/// Sign out: ends the session and clears the cookie.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    if let Via::Session { secret, .. } = caller.via {
+        state.store.write(move |tx| auth::delete_session(tx, &secret)).await?;
+        state.auth_cache.clear();
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&state, "", 0));
+    Ok(response)
+}
+
+/// The signed-in agent.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = AgentView), (status = 401, body = crate::docs::Problem)))]
+pub async fn me(caller: Caller) -> Json<AgentView> {
+    let mut view = AgentView::from(&caller.agent);
+    view.role = caller.role.as_str().into();
+    Json(view)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMe {
+    pub name: Option<String>,
+    /// `ru` or `en`: the language of the UI and of errors.
+    #[schema(value_type = Option<crate::docs::LanguageChoice>)]
+    pub language: Option<String>,
+    /// Put under your e-mail replies; `null` or `""` removes it.
+    #[serde(default, deserialize_with = "super::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub signature: Option<Option<String>>,
+}
+
+/// Change your own name, language or e-mail signature.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "auth", request_body = UpdateMe, responses((status = 200, body = AgentView), (status = 422, body = crate::docs::Problem)))]
+pub async fn update_me(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<UpdateMe>) -> ApiResult<Json<AgentView>> {
+    let mut errors = Errors::default();
+    let change = AgentChange {
+        name: input.name.as_deref().and_then(|n| errors.take(line("name", n, 1, 200))),
+        language: input.language.as_deref().and_then(|l| errors.take(Language::parse_field("language", l))),
+        signature: match &input.signature {
+            Some(Some(text)) => {
+                errors.take(opora_domain::validate::text("signature", text, 0, 2000)).map(|t| Some(t).filter(|t| !t.is_empty()))
+            }
+            Some(None) => Some(None),
+            None => None,
+        },
+        ..Default::default()
+    };
+    errors.finish()?;
+    let (id, actor) = (caller.agent.id, caller.actor());
+    let agent = state.store.write(move |tx| agents::update(tx, id, change, actor)).await?;
+    state.auth_cache.clear();
+    Ok(Json(AgentView::from(&agent)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[schema(required)]
+    pub current_password: Option<String>,
+    #[schema(required)]
+    pub new_password: Option<String>,
+}
+
+/// Change your password; every other session of yours is signed out.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePassword,
+    responses((status = 204), (status = 422, body = crate::docs::Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let new_password = input.new_password.unwrap_or_default();
+    if new_password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::fields(vec![FieldError::new("new_password", "weak_password").with("min", MIN_PASSWORD_CHARS)]));
+    }
+    let email = caller.agent.email.clone();
+    let found = state.store.read(move |conn| agents::by_email(conn, &email)).await?;
+    let hash = found.and_then(|(_, hash)| hash);
+    if !verify_password(hash, input.current_password.unwrap_or_default()).await {
+        return Err(ApiError::fields(vec![FieldError::new("current_password", "wrong_password")]));
+    }
+    let new_hash = hash_password(new_password).await?;
+    let keep = match &caller.via {
+        Via::Session { secret, .. } => Some(secret.clone()),
+        Via::Token(_) => None,
+    };
+    let (id, actor) = (caller.agent.id, Actor::agent(caller.agent.id));
+    state
+        .store
+        .write(move |tx| {
+            agents::update(tx, id, AgentChange { password_hash: Some(new_hash), ..Default::default() }, actor)?;
+            auth::delete_other_sessions(tx, id, keep.as_deref())
+        })
+        .await?;
+    state.auth_cache.clear();
+    Ok(StatusCode::NO_CONTENT)
+}

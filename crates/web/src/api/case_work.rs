@@ -1,0 +1,184 @@
+//! Ownership and collaboration on a case: take it, hand it over with a reason, pull specialists
+//! in, grant compensation.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use opora_domain::agent::Action;
+use opora_domain::compensation::CompensationKind;
+use opora_domain::error::Errors;
+use opora_domain::validate::text;
+use opora_domain::{AgentId, CaseId, FieldError};
+use opora_store::case_work;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::cases::load_view;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, PathId, PathIds};
+use crate::input::MoneyInput;
+use crate::views::{CaseView, CompensationView, Names};
+
+/// Take the case: an unowned case becomes yours.
+///
+/// A case owned by someone else answers 409 `case_already_owned` with its `owner_id`: ask the
+/// owner to hand it over, or leave a note.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/take", tag = "ownership", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseView), (status = 409, body = crate::docs::Problem)))]
+pub async fn take(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::WorkCases)?;
+    let acting = caller.acting();
+    state.store.write(move |tx| case_work::take(tx, CaseId(id), acting).map(|_| ())).await?;
+    Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The new owner.
+    #[schema(required)]
+    pub agent_id: Option<i64>,
+    /// Why: shown in the timeline and to the new owner.
+    #[schema(required)]
+    pub reason: Option<String>,
+}
+
+/// Hand the case over to another agent, with a reason.
+///
+/// Only the owner or a supervisor may hand a case over (403 `not_case_owner` otherwise).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/transfer", tag = "ownership", params(("id" = i64, Path)), request_body = Transfer,
+    responses((status = 200, body = CaseView), (status = 403, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<Transfer>,
+) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::WorkCases)?;
+    let mut errors = Errors::default();
+    if input.agent_id.is_none() {
+        errors.push(FieldError::required("agent_id"));
+    }
+    if input.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        errors.push(FieldError::required("reason"));
+    }
+    errors.finish()?;
+    let (to, reason) = (AgentId(input.agent_id.unwrap_or_default()), input.reason.unwrap_or_default());
+    let acting = caller.acting();
+    state.store.write(move |tx| case_work::transfer(tx, CaseId(id), acting, to, &reason).map(|_| ())).await?;
+    Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Collaborator {
+    #[schema(required)]
+    pub agent_id: Option<i64>,
+}
+
+/// Pull a specialist into the case; they see it under "involved" and can add notes.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/collaborators", tag = "ownership", params(("id" = i64, Path)), request_body = Collaborator,
+    responses((status = 200, body = CaseView), (status = 422, body = crate::docs::Problem)))]
+pub async fn add_collaborator(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<Collaborator>,
+) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::WorkCases)?;
+    let agent = AgentId(input.agent_id.ok_or_else(|| crate::error::ApiError::fields(vec![FieldError::required("agent_id")]))?);
+    let acting = caller.acting();
+    state.store.write(move |tx| case_work::add_collaborator(tx, CaseId(id), acting, agent).map(|_| ())).await?;
+    Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+/// Release a collaborator.
+#[utoipa::path(delete, path = "/api/v1/cases/{id}/collaborators/{agent_id}", tag = "ownership",
+    params(("id" = i64, Path), ("agent_id" = i64, Path)), responses((status = 200, body = CaseView), (status = 404, body = crate::docs::Problem)))]
+pub async fn remove_collaborator(State(state): State<AppState>, caller: Caller, PathIds(id, agent): PathIds) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::WorkCases)?;
+    let acting = caller.acting();
+    state.store.write(move |tx| case_work::remove_collaborator(tx, CaseId(id), acting, AgentId(agent)).map(|_| ())).await?;
+    Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    /// `discount`, `credit`, `refund`, `free_service` or `gift`.
+    #[schema(required, value_type = crate::docs::CompensationChoice)]
+    pub kind: Option<String>,
+    #[schema(value_type = String, example = "500.00")]
+    pub amount: Option<serde_json::Value>,
+    pub currency: Option<String>,
+    /// What was promised, in words the customer would recognise.
+    #[schema(required)]
+    pub note: Option<String>,
+}
+
+/// Grant compensation. Agents stay within the case's budget (409
+/// `compensation_over_budget`); supervisors may exceed it, which the ledger records.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/compensations", tag = "compensation", params(("id" = i64, Path)), request_body = Grant,
+    responses((status = 201, body = CompensationView), (status = 409, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<Grant>,
+) -> ApiResult<(StatusCode, Json<CompensationView>)> {
+    caller.require(Action::WorkCases)?;
+    let mut errors = Errors::default();
+    let kind = match &input.kind {
+        Some(k) => errors.take(CompensationKind::parse_field("kind", k)),
+        None => {
+            errors.push(FieldError::required("kind"));
+            None
+        }
+    };
+    let money = MoneyInput { amount: input.amount.clone(), currency: input.currency.clone() }.parse(
+        "compensation",
+        &state.config.currency,
+        &mut errors,
+    );
+    let note = errors.take(text("note", input.note.as_deref().unwrap_or(""), 1, 2000));
+    errors.finish()?;
+    let (Some(kind), Some(mut money), Some(note)) = (kind, money, note) else {
+        return Err(crate::error::ApiError::new("validation_failed"));
+    };
+    if input.currency.is_none() {
+        // Without an explicit currency, the grant is in the budget's currency.
+        let budget = state.store.read(move |conn| Ok(opora_store::cases::get(conn, CaseId(id))?.budget)).await?;
+        if let Some(budget) = budget {
+            money.currency = budget.currency;
+        }
+    }
+    let acting = caller.acting();
+    let view = state
+        .store
+        .write(move |tx| {
+            let compensation = case_work::grant(tx, CaseId(id), acting, kind, money, &note)?;
+            let names = Names::load(&mut **tx, &[compensation.granted_by], &[], false)?;
+            Ok(names.compensation(&compensation))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The compensation ledger of a case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/compensations", tag = "compensation", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<CompensationView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn compensations(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<CompensationView>>> {
+    caller.require(Action::ReadCases)?;
+    let views = state
+        .store
+        .read(move |conn| {
+            let ledger = case_work::compensations(conn, CaseId(id))?;
+            let agents: Vec<AgentId> = ledger.iter().map(|c| c.granted_by).collect();
+            let names = Names::load(conn, &agents, &[], false)?;
+            Ok(ledger.iter().map(|c| names.compensation(c)).collect())
+        })
+        .await?;
+    Ok(Json(views))
+}

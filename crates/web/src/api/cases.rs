@@ -1,0 +1,518 @@
+//! `/api/v1/cases`: create (idempotently), list with filters and cursors, read, change.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use opora_domain::agent::Action;
+use opora_domain::case::{CaseKind, Channel, Priority, Status};
+use opora_domain::error::Errors;
+use opora_domain::event::Actor;
+use opora_domain::message::{DeliveryStatus, Direction};
+use opora_domain::validate::{line, tag};
+use opora_domain::{AgentId, CaseId, CustomerId, FieldError, TeamId, Timestamp};
+use opora_store::blobs::Blobs;
+use opora_store::case_list::{self, CaseFilter, CaseSort, OwnerFilter};
+use opora_store::cases::{self, CaseChange, NewCase};
+use opora_store::idempotency::{self, Recorded};
+use opora_store::messages::{self, NewAttachment, NewMessage};
+use opora_store::{Tx, customers};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::{decode_cursor, encode_cursor, nullable};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, PathId, RawJson};
+use crate::input::{AttachmentInput, CustomerInput, CustomerRef, MoneyInput, body, decode_attachments, store_uploads};
+use crate::views::{CaseView, Names, Page};
+
+pub const MAX_SUBJECT: usize = 300;
+pub const MAX_TAGS: usize = 20;
+
+/// The first message of a new case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstMessage {
+    /// `inbound` (the customer wrote it; default), `outbound` (an agent wrote first) or `internal`.
+    pub direction: Option<String>,
+    pub body_text: Option<String>,
+    pub body_html: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    #[schema(required)]
+    pub subject: Option<String>,
+    #[schema(required)]
+    pub customer: Option<CustomerInput>,
+    pub message: Option<FirstMessage>,
+    /// `low`, `normal` (default), `high` or `urgent`.
+    #[schema(value_type = Option<crate::docs::PriorityChoice>)]
+    pub priority: Option<String>,
+    /// `question` (default), `problem`, `complaint`, `incident` or `callback`.
+    #[schema(value_type = Option<crate::docs::KindChoice>)]
+    pub kind: Option<String>,
+    /// The channel it came through; `api` by default.
+    #[schema(value_type = Option<crate::docs::ChannelChoice>)]
+    pub channel: Option<String>,
+    pub team_id: Option<i64>,
+    pub owner_id: Option<i64>,
+    pub category: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+    /// RFC 3339; by default from the SLA policy for the priority.
+    pub deadline_at: Option<String>,
+    pub compensation_budget: Option<MoneyInput>,
+}
+
+pub(crate) fn parse_tags(field: &str, tags: &[String], errors: &mut Errors) -> Vec<String> {
+    if tags.len() > MAX_TAGS {
+        errors.push(FieldError::new(field, "too_many").with("max", MAX_TAGS));
+        return Vec::new();
+    }
+    let mut parsed: Vec<String> = tags.iter().enumerate().filter_map(|(i, t)| errors.take(tag(&format!("{field}.{i}"), t))).collect();
+    parsed.sort();
+    parsed.dedup();
+    parsed
+}
+
+pub(crate) fn parse_time(field: &str, text: &str, errors: &mut Errors) -> Option<Timestamp> {
+    errors.take(Timestamp::parse(text).ok_or_else(|| FieldError::new(field, "invalid_datetime")))
+}
+
+struct ParsedCase {
+    new: NewCase,
+    customer: CustomerRef,
+    first: Option<(Direction, opora_domain::message::Body)>,
+}
+
+fn parse_create(input: &CreateCase, state: &AppState, errors: &mut Errors) -> Option<ParsedCase> {
+    let subject = match &input.subject {
+        Some(s) => errors.take(line("subject", s, 1, MAX_SUBJECT)),
+        None => {
+            errors.push(FieldError::required("subject"));
+            None
+        }
+    };
+    let customer = match &input.customer {
+        Some(c) => c.parse(errors),
+        None => {
+            errors.push(FieldError::required("customer"));
+            None
+        }
+    };
+    let priority = input.priority.as_deref().map_or(Some(Priority::Normal), |p| errors.take(Priority::parse_field("priority", p)));
+    let kind = input.kind.as_deref().map_or(Some(CaseKind::Question), |k| errors.take(CaseKind::parse_field("kind", k)));
+    let channel = input.channel.as_deref().map_or(Some(Channel::Api), |c| errors.take(Channel::parse_field("channel", c)));
+    let category = input.category.as_deref().and_then(|c| errors.take(line("category", c, 1, 100)));
+    let tags = parse_tags("tags", input.tags.as_deref().unwrap_or_default(), errors);
+    let deadline_at = input.deadline_at.as_deref().and_then(|d| parse_time("deadline_at", d, errors));
+    let budget = input.compensation_budget.as_ref().and_then(|b| b.parse("compensation_budget", &state.config.currency, errors));
+    let first = input.message.as_ref().and_then(|m| {
+        let direction = match m.direction.as_deref() {
+            None => Some(Direction::Inbound),
+            Some(d) => errors.take(Direction::parse_field("message.direction", d).and_then(|d| {
+                if d == Direction::System {
+                    Err(FieldError::new("message.direction", "invalid_choice").with("allowed", "inbound, outbound, internal"))
+                } else {
+                    Ok(d)
+                }
+            })),
+        };
+        let body = body("message.body", m.body_text.as_deref(), m.body_html.as_deref(), errors);
+        direction.zip(body)
+    });
+    let new = NewCase {
+        subject: subject?,
+        customer_id: CustomerId(0),
+        kind: kind?,
+        priority: priority?,
+        channel: channel?,
+        team_id: input.team_id.map(TeamId),
+        owner_id: input.owner_id.map(AgentId),
+        category,
+        tags,
+        custom_fields: input.custom_fields.clone().unwrap_or_default(),
+        deadline_at,
+        budget,
+    };
+    Some(ParsedCase { new, customer: customer?, first })
+}
+
+/// Finds or creates the customer; an identity the customer does not have yet is added to them.
+fn resolve_customer(tx: &mut Tx<'_>, customer: CustomerRef, actor: Actor) -> opora_store::Result<CustomerId> {
+    match customer {
+        CustomerRef::Id(id) => Ok(id),
+        CustomerRef::Identities { identities, name } => {
+            let mut found = None;
+            for (kind, value) in &identities {
+                if let Some(id) = customers::find_by_identity(&mut **tx, *kind, value)? {
+                    found = Some(id);
+                    break;
+                }
+            }
+            let Some(id) = found else {
+                let name = name.unwrap_or_else(|| {
+                    let (kind, value) = &identities[0];
+                    opora_domain::customer::fallback_name(*kind, value)
+                });
+                let new = customers::NewCustomer { name, identities, ..Default::default() };
+                return Ok(customers::create(tx, new, actor)?.id);
+            };
+            for (kind, value) in identities {
+                if customers::find_by_identity(&mut **tx, kind, &value)?.is_none() {
+                    customers::add_identity(tx, id, kind, &value, actor)?;
+                }
+            }
+            Ok(id)
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value.to_str().map_err(|_| ApiError::field("Idempotency-Key", "invalid_characters"))?.trim();
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::fields(vec![FieldError::new("Idempotency-Key", "too_long").with("max", 255)]));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+enum Created {
+    New(CaseId, String),
+    Replayed(Recorded),
+}
+
+/// Create a case.
+///
+/// The customer is found by id, e-mail or phone, and created when unknown. With an
+/// `Idempotency-Key` header a retried request returns the first response instead of a second
+/// case; the same key with a different body is refused with 409 `idempotency_key_reused`.
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CreateCase,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the first response")),
+    responses((status = 201, body = CaseView), (status = 409, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawJson(input, raw): RawJson<CreateCase>,
+) -> ApiResult<Response> {
+    caller.require(Action::WorkCases)?;
+    let key = idempotency_key(&headers)?;
+    let mut errors = Errors::default();
+    let parsed = parse_create(&input, &state, &mut errors);
+    let uploads = input
+        .message
+        .as_ref()
+        .map(|m| decode_attachments("message.attachments", &m.attachments, state.config.max_attachment_bytes, &mut errors))
+        .unwrap_or_default();
+    errors.finish()?;
+    let Some(parsed) = parsed else {
+        return Err(ApiError::new("validation_failed"));
+    };
+    let attachments = store_uploads(&state, uploads).await?;
+    let request_hash = Blobs::hash(&raw);
+    let sla = state.config.sla;
+    let acting = caller.acting();
+    let created = state
+        .store
+        .write(move |tx| {
+            if let Some(key) = &key
+                && let Some(recorded) = idempotency::recall(tx, acting.id, key, &request_hash)?
+            {
+                return Ok(Created::Replayed(recorded));
+            }
+            let actor = Actor::agent(acting.id);
+            let customer_id = resolve_customer(tx, parsed.customer, actor)?;
+            let case = cases::create(tx, NewCase { customer_id, ..parsed.new }, &sla, actor)?;
+            if let Some((direction, body)) = parsed.first {
+                add_first_message(tx, &case, direction, body, attachments, acting)?;
+            }
+            let case = cases::get(&mut **tx, case.id)?;
+            let names = Names::for_cases(&mut **tx, std::slice::from_ref(&case))?;
+            let body = serde_json::to_string(&names.case(&case)).map_err(|e| opora_store::StoreError::Io(e.to_string()))?;
+            if let Some(key) = &key {
+                idempotency::remember(tx, acting.id, key, &request_hash, &Recorded { status: 201, body: body.clone() })?;
+            }
+            Ok(Created::New(case.id, body))
+        })
+        .await?;
+    let (status, body, replayed, location) = match created {
+        Created::New(id, body) => (StatusCode::CREATED, body, false, Some(format!("/api/v1/cases/{id}"))),
+        Created::Replayed(recorded) => {
+            let id = serde_json::from_str::<Value>(&recorded.body).ok().and_then(|v| v["id"].as_i64());
+            (
+                StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::CREATED),
+                recorded.body,
+                true,
+                id.map(|id| format!("/api/v1/cases/{id}")),
+            )
+        }
+    };
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+fn add_first_message(
+    tx: &mut Tx<'_>,
+    case: &opora_domain::case::Case,
+    direction: Direction,
+    body: opora_domain::message::Body,
+    attachments: Vec<NewAttachment>,
+    acting: opora_domain::case::ActingAgent,
+) -> opora_store::Result<()> {
+    match direction {
+        Direction::Outbound => {
+            messages::reply(tx, case.id, acting, body, attachments, None)?;
+        }
+        Direction::Internal => {
+            messages::note(tx, case.id, acting, body, attachments)?;
+        }
+        _ => {
+            let new = NewMessage {
+                direction: Direction::Inbound,
+                channel: case.channel,
+                author_agent_id: None,
+                author_customer_id: Some(case.customer_id),
+                subject: Some(case.subject.clone()),
+                body,
+                attachments,
+                external_id: None,
+                delivery_status: DeliveryStatus::NotApplicable,
+            };
+            messages::inbound(tx, case.id, new, Actor::customer(case.customer_id))?;
+        }
+    }
+    Ok(())
+}
+
+pub const LIST_PARAMS: &[&str] = &[
+    "status",
+    "owner",
+    "team",
+    "customer",
+    "tag",
+    "priority",
+    "channel",
+    "collaborator",
+    "our_client",
+    "overdue",
+    "updated_since",
+    "sort",
+    "limit",
+    "cursor",
+];
+
+/// `owner=me`, `owner=none` or an agent id.
+fn owner_filter(caller: &Caller, name: &str, value: Option<&str>) -> Result<Option<OwnerFilter>, FieldError> {
+    match value {
+        None => Ok(None),
+        Some("me") => Ok(Some(OwnerFilter::Agent(caller.agent.id))),
+        Some("none") => Ok(Some(OwnerFilter::Nobody)),
+        Some(id) => id.parse().map(|id| Some(OwnerFilter::Agent(AgentId(id)))).map_err(|_| FieldError::new(name, "invalid_value")),
+    }
+}
+
+pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> {
+    query.only(LIST_PARAMS)?;
+    let mut errors = Errors::default();
+    let statuses = query
+        .text("status")
+        .map_or_else(Vec::new, |list| list.split(',').filter_map(|s| errors.take(Status::parse_field("status", s))).collect());
+    let owner = errors.take(owner_filter(caller, "owner", query.text("owner"))).flatten();
+    let collaborator = errors.take(owner_filter(caller, "collaborator", query.text("collaborator"))).flatten().and_then(|o| match o {
+        OwnerFilter::Agent(a) => Some(a),
+        OwnerFilter::Nobody => None,
+    });
+    let team = errors.take(query.id("team")).flatten().map(TeamId);
+    let customer = errors.take(query.id("customer")).flatten().map(CustomerId);
+    let priority = query.text("priority").and_then(|p| errors.take(Priority::parse_field("priority", p)));
+    let tag = query.text("tag").and_then(|t| errors.take(tag("tag", t)));
+    let updated_since = errors.take(query.time("updated_since")).flatten();
+    let channel = query.text("channel").and_then(|c| errors.take(Channel::parse_field("channel", c)));
+    let flag = |errors: &mut Errors, name: &str| match query.text(name) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            errors.push(FieldError::new(name, "invalid_choice").with("allowed", "true, false"));
+            false
+        }
+    };
+    let our_clients = flag(&mut errors, "our_client");
+    let overdue_at = flag(&mut errors, "overdue").then(Timestamp::now);
+    let sort = match query.text("sort") {
+        None => CaseSort::Newest,
+        Some(s) => errors
+            .take(CaseSort::parse(s).ok_or_else(|| FieldError::new("sort", "invalid_choice").with("allowed", "newest, oldest, deadline")))
+            .unwrap_or_default(),
+    };
+    let limit = errors.take(query.limit(50, 200)).unwrap_or(50);
+    let after = query.text("cursor").and_then(|c| errors.take(decode_cursor(c, 2))).map(|p| (p[0], CaseId(p[1])));
+    errors.finish()?;
+    Ok(CaseFilter {
+        statuses,
+        owner,
+        team,
+        customer,
+        tag,
+        collaborator,
+        priority,
+        channel,
+        our_clients,
+        overdue_at,
+        updated_since,
+        sort,
+        after,
+        limit,
+        ..Default::default()
+    })
+}
+
+/// List cases, most recently active first.
+///
+/// Filters: `status` (comma-separated), `owner` (`me`, `none` or an agent id), `team`,
+/// `customer`, `tag`, `priority`, `collaborator` (`me` or an agent id), `updated_since`
+/// (RFC 3339). Pages of `limit` (1–200, default 50); pass `next_cursor` as `cursor`.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases",
+    params(("status" = Option<String>, Query, description = "Comma-separated statuses"),
+           ("owner" = Option<String>, Query, description = "`me`, `none` or an agent id"),
+           ("team" = Option<i64>, Query), ("customer" = Option<i64>, Query), ("tag" = Option<String>, Query),
+           ("priority" = Option<String>, Query), ("collaborator" = Option<String>, Query),
+           ("channel" = Option<String>, Query), ("our_client" = Option<bool>, Query, description = "Only customers on the \"our clients\" list"),
+           ("overdue" = Option<bool>, Query, description = "Only cases past their deadline"),
+           ("sort" = Option<String>, Query, description = "`newest` (default), `oldest` or `deadline`"),
+           ("updated_since" = Option<String>, Query, description = "RFC 3339"),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<CaseView>), (status = 422, body = crate::docs::Problem)))]
+pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CaseView>>> {
+    caller.require(Action::ReadCases)?;
+    let filter = parse_filter(&query, &caller)?;
+    let limit = filter.limit;
+    let page = state
+        .store
+        .read(move |conn| {
+            let mut probe = filter.clone();
+            probe.limit = limit + 1;
+            let mut cases = case_list::list(conn, &probe)?;
+            let more = cases.len() as i64 > limit;
+            cases.truncate(limit as usize);
+            let names = Names::for_cases(conn, &cases)?;
+            let next = if more { cases.last().map(|c| encode_cursor(&[filter.sort.key(c), c.id.0])) } else { None };
+            Ok(Page { items: cases.iter().map(|c| names.case(c)).collect(), next_cursor: next })
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+pub async fn load_view(state: &AppState, id: CaseId) -> ApiResult<CaseView> {
+    Ok(state
+        .store
+        .read(move |conn| {
+            let case = cases::get(conn, id)?;
+            Ok(Names::for_cases(conn, std::slice::from_ref(&case))?.case(&case))
+        })
+        .await?)
+}
+
+/// Read one case.
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = CaseView), (status = 404, body = crate::docs::Problem)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::ReadCases)?;
+    Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCase {
+    pub subject: Option<String>,
+    #[schema(value_type = Option<crate::docs::StatusChoice>)]
+    pub status: Option<String>,
+    #[schema(value_type = Option<crate::docs::PriorityChoice>)]
+    pub priority: Option<String>,
+    #[schema(value_type = Option<crate::docs::KindChoice>)]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub team_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    pub tags: Option<Vec<String>>,
+    /// Values by field key; `null` removes a value.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub deadline_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<MoneyInput>)]
+    pub compensation_budget: Option<Option<MoneyInput>>,
+}
+
+fn parse_update(input: &UpdateCase, state: &AppState) -> ApiResult<CaseChange> {
+    let mut errors = Errors::default();
+    let change = CaseChange {
+        subject: input.subject.as_deref().and_then(|s| errors.take(line("subject", s, 1, MAX_SUBJECT))),
+        status: input.status.as_deref().and_then(|s| errors.take(Status::parse_field("status", s))),
+        priority: input.priority.as_deref().and_then(|p| errors.take(Priority::parse_field("priority", p))),
+        kind: input.kind.as_deref().and_then(|k| errors.take(CaseKind::parse_field("kind", k))),
+        team_id: input.team_id.map(|t| t.map(TeamId)),
+        category: input.category.as_ref().map(|c| c.as_deref().and_then(|c| errors.take(line("category", c, 1, 100)))),
+        tags: input.tags.as_ref().map(|t| parse_tags("tags", t, &mut errors)),
+        custom_fields: input.custom_fields.clone(),
+        deadline_at: input.deadline_at.as_ref().map(|d| d.as_deref().and_then(|d| parse_time("deadline_at", d, &mut errors))),
+        budget: input
+            .compensation_budget
+            .as_ref()
+            .map(|b| b.as_ref().and_then(|b| b.parse("compensation_budget", &state.config.currency, &mut errors))),
+    };
+    errors.finish()?;
+    Ok(change)
+}
+
+/// Change a case's properties.
+///
+/// Status changes follow the lifecycle: an invalid transition is 409
+/// `invalid_status_transition`; solving needs an owner (409 `case_needs_owner`). Ownership is
+/// changed with `/take` and `/transfer`, not here.
+#[utoipa::path(patch, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = i64, Path)), request_body = UpdateCase,
+    responses((status = 200, body = CaseView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<UpdateCase>,
+) -> ApiResult<Json<CaseView>> {
+    caller.require(Action::WorkCases)?;
+    let change = parse_update(&input, &state)?;
+    let acting = caller.acting();
+    let id = CaseId(id);
+    state
+        .store
+        .write(move |tx| {
+            let case = cases::get(&mut **tx, id)?;
+            case.check_writable(acting)?;
+            if change.is_empty() {
+                return Ok(());
+            }
+            cases::update(tx, id, change, Actor::agent(acting.id)).map(|_| ())
+        })
+        .await?;
+    Ok(Json(load_view(&state, id).await?))
+}

@@ -1,0 +1,171 @@
+//! Events: a case's timeline, the event feed for integrations that poll, and the live stream
+//! (Server-Sent Events) the agent UI and integrations run on.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+use opora_domain::agent::{Action, Role};
+use opora_domain::event::Event;
+use opora_domain::{AgentId, CaseId, CustomerId, EventId};
+use opora_store::{Store, cases, events};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, PathId};
+use crate::views::{EventView, Names, Page};
+
+fn visible(event: &Event, role: Role) -> bool {
+    !event.kind.admin_only() || role == Role::Admin
+}
+
+fn names_for(conn: &mut dyn opora_store::db::Conn, events: &[Event]) -> opora_store::Result<Names> {
+    use opora_domain::event::ActorKind;
+    let agents: Vec<AgentId> = events.iter().filter(|e| e.actor.kind == ActorKind::Agent).filter_map(|e| e.actor.id.map(AgentId)).collect();
+    let customers: Vec<CustomerId> =
+        events.iter().filter(|e| e.actor.kind == ActorKind::Customer).filter_map(|e| e.actor.id.map(CustomerId)).collect();
+    Names::load(conn, &agents, &customers, false)
+}
+
+/// The timeline of a case: every change with its actor and time, oldest first.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "events", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<EventView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn timeline(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<EventView>>> {
+    caller.require(Action::ReadCases)?;
+    let views = state
+        .store
+        .read(move |conn| {
+            cases::get(conn, CaseId(id))?;
+            let events = events::for_case(conn, CaseId(id))?;
+            let names = names_for(conn, &events)?;
+            Ok(events.iter().map(|e| names.event(e)).collect())
+        })
+        .await?;
+    Ok(Json(views))
+}
+
+/// Events after `after` (an event id), oldest first: for integrations that poll.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events",
+    params(("after" = Option<i64>, Query, minimum = 0, description = "Last event id seen; 0 for the beginning"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000)),
+    responses((status = 200, body = Page<EventView>)))]
+pub async fn feed(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<EventView>>> {
+    caller.require(Action::ReadCases)?;
+    query.only(&["after", "limit"])?;
+    let after = query.id("after").map_err(|e| ApiError::fields(vec![e]))?.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::fields(vec![opora_domain::FieldError::new("after", "out_of_range").with("min", 0)]));
+    }
+    let limit = query.limit(100, 1000).map_err(|e| ApiError::fields(vec![e]))?;
+    let role = caller.role;
+    let page = state
+        .store
+        .read(move |conn| {
+            let batch = events::after(conn, EventId(after), limit)?;
+            let next = batch.last().map(|e| e.id.0.to_string());
+            let shown: Vec<Event> = batch.into_iter().filter(|e| visible(e, role)).collect();
+            let names = names_for(conn, &shown)?;
+            Ok(Page { items: shown.iter().map(|e| names.event(e)).collect(), next_cursor: next })
+        })
+        .await?;
+    Ok(Json(page))
+}
+
+const CATCH_UP_PAGE: i64 = 500;
+
+/// Where a stream stands: what it still has to send and the last id it sent.
+struct Cursor {
+    store: Store,
+    live: broadcast::Receiver<Arc<Event>>,
+    pending: VecDeque<Event>,
+    last: i64,
+    /// Still reading the log (after a reconnect or after falling behind) before going live.
+    catching_up: bool,
+    role: Role,
+}
+
+impl Cursor {
+    async fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                if event.id.0 <= self.last {
+                    continue;
+                }
+                self.last = event.id.0;
+                if visible(&event, self.role) {
+                    return Some(event);
+                }
+                continue;
+            }
+            if self.catching_up {
+                let after = EventId(self.last);
+                let page = self.store.read(move |conn| Ok(events::after(conn, after, CATCH_UP_PAGE)?)).await.ok()?;
+                self.catching_up = page.len() as i64 == CATCH_UP_PAGE;
+                self.pending.extend(page);
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(event) => self.pending.push_back((*event).clone()),
+                Err(RecvError::Lagged(_)) => self.catching_up = true,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+fn resume_point(headers: &HeaderMap, query: &ApiQuery) -> ApiResult<Option<i64>> {
+    if let Some(id) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok()) {
+        return Ok(Some(id));
+    }
+    query.id("after").map_err(|e| ApiError::fields(vec![e]))
+}
+
+/// The live stream of everything the caller may see, as Server-Sent Events: `id` is the event
+/// id, `event` its kind, `data` the event as JSON. Reconnecting with `Last-Event-ID` (or
+/// `?after=`) replays what was missed.
+#[utoipa::path(get, path = "/api/v1/events/stream", tag = "events",
+    params(("after" = Option<i64>, Query, description = "Replay events after this id"), ("Last-Event-ID" = Option<i64>, Header)),
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream")))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    query: ApiQuery,
+) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    caller.require(Action::ReadCases)?;
+    query.only(&["after"])?;
+    // Subscribe before reading the log, so nothing committed in between is missed.
+    let live = state.store.bus().subscribe();
+    let resume = resume_point(&headers, &query)?;
+    let last = match resume {
+        Some(id) => id,
+        None => state.store.read(|conn| Ok(events::latest_id(conn)?)).await?.0,
+    };
+    let cursor =
+        Cursor { store: state.store.clone(), live, pending: VecDeque::new(), last, catching_up: resume.is_some(), role: caller.role };
+    let shutdown = state.shutdown.clone();
+    let stream = futures_util::stream::unfold((cursor, shutdown), |(mut cursor, mut shutdown)| async move {
+        let event = tokio::select! {
+            event = cursor.next_event() => event?,
+            _ = shutdown.wait_for(|stopping| *stopping) => return None,
+        };
+        let store = cursor.store.clone();
+        let shown = event.clone();
+        let view = store.read(move |conn| Ok(names_for(conn, std::slice::from_ref(&shown))?.event(&shown))).await.ok()?;
+        let data = serde_json::to_string(&view).ok()?;
+        let sse = SseEvent::default().id(event.id.0.to_string()).event(event.kind.as_str()).data(data);
+        Some((Ok(sse), (cursor, shutdown)))
+    });
+    // A first frame right away, so clients (and proxies) see the stream open before any event;
+    // it also tells browsers how soon to reconnect.
+    let hello = SseEvent::default().retry(Duration::from_secs(3)).comment("connected");
+    let stream = futures_util::stream::once(async move { Ok(hello) }).chain(stream);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}

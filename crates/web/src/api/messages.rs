@@ -1,0 +1,176 @@
+//! `/api/v1/cases/{id}/messages`: the conversation, replies, internal notes and customer
+//! messages posted by integrations, with attachments (JSON with base64, or multipart).
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use opora_domain::agent::Action;
+use opora_domain::case::Status;
+use opora_domain::error::Errors;
+use opora_domain::event::Actor;
+use opora_domain::message::{DeliveryStatus, Direction, clean_filename};
+use opora_domain::{CaseId, FieldError};
+use opora_store::messages::{self, NewMessage};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{PathId, RawJson};
+use crate::input::{AttachmentInput, Upload, body, content_type, decode_attachments, store_uploads};
+use crate::views::{MessageView, Names};
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    /// `reply` (to the customer; default), `note` (internal) or `inbound` (a customer's message
+    /// relayed by an integration).
+    pub kind: Option<String>,
+    pub body_text: Option<String>,
+    pub body_html: Option<String>,
+    /// "Send and set status": the case's status after a reply.
+    #[schema(value_type = Option<crate::docs::StatusChoice>)]
+    pub status_after: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<AttachmentInput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Reply,
+    Note,
+    Inbound,
+}
+
+/// Reads a multipart form: text fields as in the JSON body, files under `attachments`.
+async fn from_multipart(mut form: Multipart, max_bytes: usize, errors: &mut Errors) -> ApiResult<(PostMessage, Vec<Upload>)> {
+    let mut input = PostMessage::default();
+    let mut uploads = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|_| ApiError::new("bad_request"))? {
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "attachments" || field.file_name().is_some() {
+            let filename = clean_filename(field.file_name().unwrap_or("file"));
+            let mime = content_type(field.content_type());
+            let content = field.bytes().await.map_err(|_| ApiError::new("payload_too_large"))?;
+            if content.len() > max_bytes {
+                errors.push(
+                    FieldError::new(format!("attachments.{}", uploads.len()), "file_too_large").with("max", max_bytes / (1024 * 1024)),
+                );
+            } else {
+                uploads.push(Upload { filename, content_type: mime, content: content.to_vec() });
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(|_| ApiError::new("bad_request"))?;
+        match name.as_str() {
+            "kind" => input.kind = Some(value),
+            "body_text" => input.body_text = Some(value),
+            "body_html" => input.body_html = Some(value),
+            "status_after" => input.status_after = Some(value).filter(|v| !v.is_empty()),
+            other => errors.push(FieldError::new(other, "unknown_field")),
+        }
+    }
+    Ok((input, uploads))
+}
+
+/// Add a message: a reply to the customer, an internal note, or a customer's message.
+///
+/// A reply on an unowned case makes you its owner; the first reply marks the first response.
+/// `status_after` sets the status in the same step. Notes are for agents only, and anyone
+/// working cases may leave one, owner or not. Send `application/json` (attachments as base64)
+/// or `multipart/form-data` (files under `attachments`).
+#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", tag = "messages", params(("id" = i64, Path)), request_body = PostMessage,
+    responses((status = 201, body = MessageView), (status = 409, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn post(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<MessageView>)> {
+    caller.require(Action::WorkCases)?;
+    let max = state.config.max_attachment_bytes;
+    let is_multipart =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
+    let mut errors = Errors::default();
+    let (input, mut uploads) = if is_multipart {
+        let form = Multipart::from_request(request, &state).await.map_err(|_| ApiError::new("bad_request"))?;
+        from_multipart(form, max, &mut errors).await?
+    } else {
+        let RawJson(input, _) = RawJson::<PostMessage>::from_request(request, &state).await?;
+        (input, Vec::new())
+    };
+    uploads.extend(decode_attachments("attachments", &input.attachments, max, &mut errors));
+    let kind = match input.kind.as_deref().unwrap_or("reply") {
+        "reply" => Some(Kind::Reply),
+        "note" => Some(Kind::Note),
+        "inbound" => Some(Kind::Inbound),
+        _ => {
+            errors.push(FieldError::new("kind", "invalid_choice").with("allowed", "reply, note, inbound"));
+            None
+        }
+    };
+    let status_after = input.status_after.as_deref().and_then(|s| errors.take(Status::parse_field("status_after", s)));
+    if status_after.is_some() && kind != Some(Kind::Reply) {
+        errors.push(FieldError::new("status_after", "invalid_value"));
+    }
+    let body = body("body", input.body_text.as_deref(), input.body_html.as_deref(), &mut errors);
+    errors.finish()?;
+    let (Some(kind), Some(body)) = (kind, body) else {
+        return Err(ApiError::new("validation_failed"));
+    };
+    let attachments = store_uploads(&state, uploads).await?;
+    let acting = caller.acting();
+    let view = state
+        .store
+        .write(move |tx| {
+            let case = CaseId(id);
+            let (message, _) = match kind {
+                Kind::Reply => messages::reply(tx, case, acting, body, attachments, status_after)?,
+                Kind::Note => messages::note(tx, case, acting, body, attachments)?,
+                Kind::Inbound => {
+                    let current = opora_store::cases::get(&mut **tx, case)?;
+                    current.check_writable(acting)?;
+                    let new = NewMessage {
+                        direction: Direction::Inbound,
+                        channel: current.channel,
+                        author_agent_id: None,
+                        author_customer_id: Some(current.customer_id),
+                        subject: None,
+                        body,
+                        attachments,
+                        external_id: None,
+                        delivery_status: DeliveryStatus::NotApplicable,
+                    };
+                    messages::inbound(tx, case, new, Actor::customer(current.customer_id))?
+                }
+            };
+            let names = Names::load(
+                &mut **tx,
+                &message.author_agent_id.into_iter().collect::<Vec<_>>(),
+                &message.author_customer_id.into_iter().collect::<Vec<_>>(),
+                false,
+            )?;
+            Ok(names.message(&message))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The conversation of a case, oldest first: customer messages, replies and internal notes.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/messages", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<MessageView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn list(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<MessageView>>> {
+    caller.require(Action::ReadCases)?;
+    let views = state
+        .store
+        .read(move |conn| {
+            let messages = messages::for_case(conn, CaseId(id))?;
+            let agents: Vec<_> = messages.iter().filter_map(|m| m.author_agent_id).collect();
+            let customers: Vec<_> = messages.iter().filter_map(|m| m.author_customer_id).collect();
+            let names = Names::load(conn, &agents, &customers, false)?;
+            Ok(messages.iter().map(|m| names.message(m)).collect())
+        })
+        .await?;
+    Ok(Json(views))
+}

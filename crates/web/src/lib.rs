@@ -1,0 +1,204 @@
+//! Opora's web layer: the REST API with its OpenAPI document, authentication, errors in the
+//! caller's language, metrics and health. The only crate that knows HTTP.
+
+pub mod api;
+pub mod auth;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod i18n;
+pub mod input;
+pub mod metrics;
+pub mod templates;
+pub mod ui;
+pub mod views;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request};
+use axum::routing::get;
+use opora_domain::agent::Language;
+use opora_domain::case::SlaPolicy;
+use opora_store::Store;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::auth::LoginLimits;
+use crate::auth::AuthCache;
+use crate::health::Health;
+use crate::i18n::I18n;
+use crate::metrics::Metrics;
+use crate::templates::Templates;
+
+/// What the web layer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub default_language: Language,
+    /// Default currency of compensation budgets.
+    pub currency: String,
+    pub sla: SlaPolicy,
+    pub session_ttl_ms: i64,
+    /// Mark the session cookie `Secure` (the instance is served over HTTPS).
+    pub secure_cookies: bool,
+    pub max_attachment_bytes: usize,
+    pub metrics_public: bool,
+    pub login_attempts_per_minute: u32,
+    pub templates_dir: Option<PathBuf>,
+    /// Let webhooks reach loopback and private addresses (tests, trusted internal receivers).
+    pub webhooks_allow_internal: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            default_language: Language::Ru,
+            currency: "RUB".into(),
+            sla: SlaPolicy::default(),
+            session_ttl_ms: 12 * 3600 * 1000,
+            secure_cookies: false,
+            max_attachment_bytes: 25 * 1024 * 1024,
+            metrics_public: false,
+            login_attempts_per_minute: 10,
+            templates_dir: None,
+            webhooks_allow_internal: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    pub i18n: Arc<I18n>,
+    pub templates: Arc<Templates>,
+    pub metrics: Arc<Metrics>,
+    pub health: Arc<Health>,
+    pub auth_cache: Arc<AuthCache>,
+    pub login_limits: Arc<LoginLimits>,
+    pub openapi: Arc<serde_json::Value>,
+    /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: WebConfig, health: Arc<Health>, shutdown: tokio::sync::watch::Receiver<bool>) -> Result<Self, String> {
+        let login_limits = Arc::new(LoginLimits::new(config.login_attempts_per_minute));
+        let i18n = Arc::new(I18n::load()?);
+        Ok(Self {
+            store,
+            templates: Arc::new(Templates::new(config.templates_dir.clone(), i18n.clone())),
+            i18n,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            health,
+            auth_cache: Arc::new(AuthCache::default()),
+            login_limits,
+            openapi: Arc::new(serde_json::Value::Null),
+            shutdown,
+        })
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter, cheap and unique enough for logs.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: String,
+    next: Arc<AtomicU64>,
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix)).ok().map(RequestId::new)
+    }
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    use api::*;
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(cases::create, cases::list))
+        .routes(routes!(cases::get, cases::update))
+        .routes(routes!(case_work::take))
+        .routes(routes!(case_work::transfer))
+        .routes(routes!(case_work::add_collaborator))
+        .routes(routes!(case_work::remove_collaborator))
+        .routes(routes!(case_work::grant, case_work::compensations))
+        .routes(routes!(messages::post, messages::list))
+        .routes(routes!(attachments::download))
+        .routes(routes!(events::timeline))
+        .routes(routes!(events::feed))
+        .routes(routes!(events::stream))
+        .routes(routes!(customers::create, customers::list))
+        .routes(routes!(customers::get, customers::update, customers::delete))
+        .routes(routes!(customers::add_identity))
+        .routes(routes!(customers::remove_identity))
+        .routes(routes!(customers::merge))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::get, agents::update))
+        .routes(routes!(agents::list_teams, agents::create_team))
+        .routes(routes!(agents::get_team, agents::update_team, agents::delete_team))
+        .routes(routes!(fields::list, fields::create))
+        .routes(routes!(fields::update, fields::delete))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me, auth::update_me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(workspace::list_notifications))
+        .routes(routes!(workspace::mark_read))
+        .routes(routes!(workspace::report_presence, workspace::leave))
+        .routes(routes!(workspace::list_templates, workspace::create_template))
+        .routes(routes!(workspace::update_template, workspace::delete_template))
+        .routes(routes!(workspace::templates_for_case))
+        .routes(routes!(mail::list_mailboxes, mail::create_mailbox))
+        .routes(routes!(mail::get_mailbox, mail::update_mailbox, mail::delete_mailbox))
+        .routes(routes!(mail::list_messages))
+        .routes(routes!(mail::get_message))
+        .routes(routes!(mail::raw_message))
+        .routes(routes!(mail::reprocess))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::metrics))
+}
+
+/// The OpenAPI document of every API route.
+pub fn openapi() -> serde_json::Value {
+    let (_, doc) = api_routes().split_for_parts();
+    let mut spec = serde_json::to_value(doc).unwrap_or_default();
+    docs::apply_conventions(&mut spec);
+    spec
+}
+
+/// The whole HTTP application.
+pub fn router(mut state: AppState) -> Router {
+    let (api, doc) = api_routes().split_for_parts();
+    let mut spec = serde_json::to_value(doc).unwrap_or_default();
+    docs::apply_conventions(&mut spec);
+    state.openapi = Arc::new(spec);
+    let mut prefix = [0u8; 4];
+    let _ = getrandom::fill(&mut prefix);
+    let ids = RequestIds { prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(), next: Arc::new(AtomicU64::new(1)) };
+    // Attachments arrive as base64 inside JSON (4/3 of their size) or as multipart.
+    let body_limit = state.config.max_attachment_bytes * 2 + 1024 * 1024;
+    api.merge(ui::routes())
+        .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/api/docs", get(docs::page))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_problems))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(ids))
+        .with_state(state)
+}

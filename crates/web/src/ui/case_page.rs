@@ -1,0 +1,138 @@
+//! One case: the thread, the composer, ownership actions, properties editable in place, the
+//! customer panel and the compensation ledger. `/cases/{id}/live` re-renders the changing
+//! parts for live updates.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use opora_domain::agent::{Action, Language};
+use opora_domain::case::{CaseKind, Priority, Status};
+use opora_domain::compensation::{CompensationKind, Money};
+use opora_domain::customer::Customer;
+use opora_domain::{AgentId, CaseId};
+use opora_store::{agents, case_list, case_work, cases, customers, events, fields, messages, notifications, templates};
+use serde_json::{Value, json};
+
+use super::timeline::{money, thread};
+use super::{UiAgent, error_page, html, with};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::views::Names;
+
+fn customer_view(customer: &Customer) -> Value {
+    json!({"id": customer.id, "name": customer.name, "company": customer.company, "our_client": customer.our_client, "note": customer.note,
+           "language": customer.language,
+           "identities": customer.identities.iter().map(|i| json!({"kind": i.kind, "value": i.value})).collect::<Vec<_>>()})
+}
+
+/// Everything the page shows, read in one go.
+async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, ApiError> {
+    let (language, me, role) = (agent.language(), agent.caller.agent.clone(), agent.caller.role);
+    let i18n = state.i18n.clone();
+    Ok(state
+        .store
+        .read(move |conn| {
+            let case = cases::get(conn, id)?;
+            let customer = customers::get(conn, case.customer_id)?;
+            let messages = messages::for_case(conn, id)?;
+            let events = events::for_case(conn, id)?;
+            let ledger = case_work::compensations(conn, id)?;
+            let others = case_list::of_customer(conn, customer.id, id, 5)?;
+            let everyone = agents::list(conn)?;
+            let teams = agents::list_teams(conn)?;
+            let definitions = fields::list(conn)?;
+            let mut referenced: Vec<AgentId> = messages.iter().filter_map(|m| m.author_agent_id).collect();
+            referenced.extend(everyone.iter().map(|a| a.id));
+            let names = Names::load(conn, &referenced, &[case.customer_id], true)?;
+            let view = names.case(&case);
+            let owner = case.owner_id;
+            let may_work = role.may(Action::WorkCases) && case.status != Status::Closed;
+            let currency = case.budget.as_ref().map_or_else(String::new, |b| b.currency.clone());
+            let ledger: Vec<Value> = ledger
+                .iter()
+                .map(|c| json!({"kind": c.kind, "amount": money(c.amount.minor, &c.amount.currency, language), "note": c.note,
+                                "granted_by": names.agent(c.granted_by).name, "over_budget": c.over_budget, "created_at": c.created_at}))
+                .collect();
+            let custom: Vec<Value> = definitions
+                .iter()
+                .map(|d| json!({"key": d.key, "label": d.label(language), "type": d.field_type, "required": d.required,
+                                "options": d.options.iter().map(|o| json!({"value": o.value, "label": if language == Language::Ru { &o.label_ru } else { &o.label_en }})).collect::<Vec<_>>(),
+                                "value": case.custom_fields.get(&d.key)}))
+                .collect();
+            Ok(json!({
+                "case": view,
+                "budget_left": case.budget.as_ref().map(|b| money(b.minor - case.spent_minor, &b.currency, language)),
+                "budget_amount": case.budget.as_ref().map(|b| Money::format_minor(b.minor)),
+                "budget_currency": currency,
+                "spent": case.budget.as_ref().map(|b| money(case.spent_minor, &b.currency, language)),
+                "ledger": ledger,
+                "custom": custom,
+                "customer": customer_view(&customer),
+                "others": others.iter().map(|c| json!({"id": c.id, "number": c.number, "subject": c.subject, "status": c.status})).collect::<Vec<_>>(),
+                "thread": thread(&i18n, language, &names, &messages, &events),
+                "agents": everyone.iter().filter(|a| a.active && a.role.may(Action::WorkCases)).map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),
+                "teams": teams.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
+                "statuses": Status::ALL.iter().filter(|s| case.status == **s || case.status.can_become(**s)).collect::<Vec<_>>(),
+                "priorities": Priority::ALL,
+                "kinds": CaseKind::ALL,
+                "compensation_kinds": CompensationKind::ALL,
+                "is_owner": owner == Some(me.id),
+                "can_take": may_work && owner.is_none(),
+                "can_transfer": may_work && (owner.is_none() || owner == Some(me.id) || role.may(Action::TransferAnyCase)),
+                "can_work": may_work,
+            }))
+        })
+        .await?)
+}
+
+pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>) -> Response {
+    let Some(id) = id.parse::<i64>().ok().filter(|id| *id > 0).map(CaseId) else {
+        return error_page(&state, Some(&agent), ApiError::new("case_not_found"));
+    };
+    let data = match load(&state, &agent, id).await {
+        Ok(data) => data,
+        Err(error) => return error_page(&state, Some(&agent), error),
+    };
+    let (me, my_name) = (agent.caller.agent.id, agent.caller.agent.name.clone());
+    let (templates, read) = tokio::join!(
+        state.store.read(move |conn| {
+            let case = cases::get(conn, id)?;
+            let customer = customers::get(conn, case.customer_id)?;
+            let values = [
+                ("customer.name", customer.name),
+                ("case.number", case.number.to_string()),
+                ("case.subject", case.subject),
+                ("agent.name", my_name),
+            ];
+            Ok(templates::list(conn)?
+                .into_iter()
+                .map(|t| json!({"id": t.id, "name": t.name, "body": templates::fill(&t.body, &values)}))
+                .collect::<Vec<_>>())
+        }),
+        state.store.write(move |tx| notifications::mark_case_read(tx, me, id)),
+    );
+    if let Err(e) = read {
+        tracing::warn!(error = %e, "could not mark notifications read");
+    }
+    let templates: Vec<Value> = templates.unwrap_or_default();
+    let title = format!("#{} {}", data["case"]["number"], data["case"]["subject"].as_str().unwrap_or(""));
+    html(&state, "case.html", &with(with(agent.context(title, "case"), data), json!({"templates": templates})))
+}
+
+/// The parts of the page that change, re-rendered for live updates.
+pub async fn live(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>) -> Response {
+    let Some(id) = id.parse::<i64>().ok().map(CaseId) else { return ApiError::new("case_not_found").into_response() };
+    let data = match load(&state, &agent, id).await {
+        Ok(data) => data,
+        Err(error) => return error.into_response(),
+    };
+    let context = with(agent.context(String::new(), "case"), data);
+    let mut parts = serde_json::Map::new();
+    for part in ["case_head", "case_thread", "case_side"] {
+        match state.templates.render(&format!("{part}.html"), &context) {
+            Ok(body) => parts.insert(part.to_owned(), json!(body)),
+            Err(error) => return error.into_response(),
+        };
+    }
+    Json(Value::Object(parts)).into_response()
+}

@@ -1,0 +1,19 @@
+//! The agent's own profile: name, language, password.
+
+use axum::extract::State;
+use axum::response::Response;
+use opora_domain::agent::Language;
+use serde_json::json;
+
+use super::{UiAgent, html, with};
+use crate::AppState;
+use crate::auth::MIN_PASSWORD_CHARS;
+
+pub async fn page(State(state): State<AppState>, agent: UiAgent) -> Response {
+    let title = state.i18n.t(agent.language(), "profile-title");
+    html(
+        &state,
+        "profile.html",
+        &with(agent.context(title, "profile"), json!({"languages": Language::ALL, "min_password": MIN_PASSWORD_CHARS})),
+    )
+}

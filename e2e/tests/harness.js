@@ -1,0 +1,105 @@
+// The browser tests' harness: the real `opora` binary on a free port over a fresh SQLite
+// database, agents created through the CLI and API, and Debian's Chromium.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const binary = process.env.OPORA_BINARY || join(root, "target", "debug", "opora");
+export const artifacts = join(root, "artifacts");
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class Opora {
+  static async start() {
+    const dataDir = mkdtempSync(join(tmpdir(), "opora-e2e-"));
+    const port = await freePort();
+    const env = { ...process.env, OPORA_DATA_DIR: dataDir, OPORA_LOG: "warn", OPORA_LISTEN: `127.0.0.1:${port}`, OPORA_SECURITY_LOGIN_ATTEMPTS_PER_MINUTE: "1000" };
+    const cli = (...args) => execFileSync(binary, args, { env, encoding: "utf8" }).trim();
+    cli("agent", "add", "--email", "admin@e2e.test", "--name", "Админ Тестов", "--role", "admin", "--password", "admin-password-1");
+    const token = cli("token", "create", "--agent", "admin@e2e.test", "--name", "e2e");
+    const server = spawn(binary, ["serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
+    const opora = new Opora(`http://127.0.0.1:${port}`, token, server);
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${opora.base}/healthz`)).ok) return opora; } catch (_) { /* not up yet */ }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("opora did not start");
+  }
+
+  constructor(base, token, server) {
+    this.base = base;
+    this.token = token;
+    this.server = server;
+  }
+
+  stop() { this.server.kill("SIGTERM"); }
+
+  async api(method, path, body, token = this.token) {
+    const response = await fetch(this.base + path, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Accept-Language": "en" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return data;
+  }
+
+  /** An agent who can sign in: {id, email, password}. */
+  async agent(name, { role = "agent", language = "ru" } = {}) {
+    this.agents = (this.agents || 0) + 1;
+    const email = `agent${this.agents}@e2e.test`;
+    const password = "correct horse battery";
+    const created = await this.api("POST", "/api/v1/agents", { email, name, role, language, password });
+    return { id: created.agent.id, email, password, name };
+  }
+
+  async newCase(subject, extra = {}) {
+    return this.api("POST", "/api/v1/cases", {
+      subject,
+      customer: { email: `c${Date.now()}${Math.floor(Math.random() * 1e6)}@example.ru`, name: "Ольга Клиентова" },
+      message: { body_text: "Здравствуйте! Заказ не приехал." },
+      ...extra,
+    });
+  }
+}
+
+export async function browser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** A signed-in page for `agent` in its own browser context (own cookies, own language). */
+export async function signIn(chrome, opora, agent, { locale = "ru-RU", viewport = { width: 1280, height: 800 } } = {}) {
+  const context = await chrome.newContext({ locale, viewport });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(String(error)));
+  page.on("dialog", (dialog) => { page.errors.push(`dialog: ${dialog.message()}`); dialog.dismiss(); });
+  await page.goto(`${opora.base}/login`);
+  await page.fill("#email", agent.email);
+  await page.fill("#password", agent.password);
+  await Promise.all([page.waitForURL("**/inbox/**"), page.click("button[type=submit]")]);
+  return page;
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(join(artifacts, "screenshots"), { recursive: true });
+  await page.screenshot({ path: join(artifacts, "screenshots", `${name}.png`), fullPage: true });
+}
