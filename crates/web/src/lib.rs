@@ -181,6 +181,17 @@ pub fn openapi() -> serde_json::Value {
     spec
 }
 
+/// A body declared larger than the limit is refused before a byte of it is read, so the client
+/// learns at once instead of uploading megabytes into a 413.
+async fn refuse_declared_oversize(limit: usize, request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(request).await
+}
+
 /// The whole HTTP application.
 pub fn router(mut state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
@@ -196,6 +207,9 @@ pub fn router(mut state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            refuse_declared_oversize(body_limit, request, next)
+        }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_problems))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::measure))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -186,12 +186,25 @@ both_engines! {
     }
 
     async fn oversized_requests_are_413(app: TestApp) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let case = app.case("Большое вложение").await;
         let id = case["id"].as_i64().expect("id");
-        let huge = "A".repeat(60 * 1024 * 1024);
-        let response = app.client.post(format!("{}/api/v1/cases/{id}/messages", app.base)).bearer_auth(&app.admin_token)
-            .header("content-type", "application/json").body(format!("{{\"body_text\": \"x\", \"attachments\": [{{\"filename\": \"a\", \"content_base64\": \"{huge}\"}}]}}"))
-            .send().await.expect("sent");
-        crate::harness::answer(response).await.problem(413, "payload_too_large");
+        // Raw HTTP: the server answers from the declared length without reading the body, and may
+        // close while a client is still writing it, which an HTTP client reports as a broken pipe.
+        let address = app.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/cases/{id}/messages HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nAccept-Language: ru\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            app.admin_token,
+            60 * 1024 * 1024
+        );
+        stream.write_all(head.as_bytes()).await.expect("head sent");
+        let _ = stream.write_all(&[b'A'; 64 * 1024]).await;
+        let mut reply = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut reply)).await.expect("answered in time");
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 413"), "413 from the declared length: {reply}");
+        assert!(reply.contains("payload_too_large") && reply.contains("application/problem+json"), "a problem in the user's language: {reply}");
     }
 }
