@@ -132,6 +132,8 @@ pub struct TestApp {
     pub admin_id: i64,
     /// The running server (its store, its mail service); dropping it stops everything.
     pub running: Running,
+    /// What it was started with, for commands run beside it.
+    pub config: Config,
     /// Kept alive for the test: dropping them removes the files and the database.
     _dir: TempDir,
     _database: Option<PgDatabase>,
@@ -167,7 +169,7 @@ impl TestApp {
         let (admin_id, admin_token) = seed_admin(&store).await;
         let running = app::start(&config, store.clone()).await.expect("start the app");
         let base = format!("http://{}", running.addr);
-        Self { base, client: reqwest::Client::new(), admin_token, admin_id, running, _dir: dir, _database: database }
+        Self { base, client: reqwest::Client::new(), admin_token, admin_id, running, config, _dir: dir, _database: database }
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {

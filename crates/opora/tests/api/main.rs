@@ -12,5 +12,6 @@ mod errors;
 mod flow;
 mod jobs;
 mod mail;
+mod mail_pipe;
 mod mail_servers;
 mod servers;
