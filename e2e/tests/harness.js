@@ -23,15 +23,19 @@ async function freePort() {
 }
 
 export class Opora {
-  static async start() {
+  /** `settings`: extra OPORA_* variables; `lmtp: true` opens the LMTP listener on a free port. */
+  static async start({ settings = {}, lmtp = false } = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), "opora-e2e-"));
     const port = await freePort();
-    const env = { ...process.env, OPORA_DATA_DIR: dataDir, OPORA_LOG: "warn", OPORA_LISTEN: `127.0.0.1:${port}`, OPORA_SECURITY_LOGIN_ATTEMPTS_PER_MINUTE: "1000" };
+    const lmtpPort = lmtp ? await freePort() : null;
+    const env = { ...process.env, OPORA_DATA_DIR: dataDir, OPORA_LOG: "warn", OPORA_LISTEN: `127.0.0.1:${port}`, OPORA_SECURITY_LOGIN_ATTEMPTS_PER_MINUTE: "1000", ...settings };
+    if (lmtp) env.OPORA_MAIL_LMTP_LISTEN = `127.0.0.1:${lmtpPort}`;
     const cli = (...args) => execFileSync(binary, args, { env, encoding: "utf8" }).trim();
     cli("agent", "add", "--email", "admin@e2e.test", "--name", "Админ Тестов", "--role", "admin", "--password", "admin-password-1");
     const token = cli("token", "create", "--agent", "admin@e2e.test", "--name", "e2e");
     const server = spawn(binary, ["serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
     const opora = new Opora(`http://127.0.0.1:${port}`, token, server);
+    opora.lmtpPort = lmtpPort;
     for (let i = 0; i < 100; i++) {
       try { if ((await fetch(`${opora.base}/healthz`)).ok) return opora; } catch (_) { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 100));
@@ -66,6 +70,46 @@ export class Opora {
     const password = "correct horse battery";
     const created = await this.api("POST", "/api/v1/agents", { email, name, role, language, password });
     return { id: created.agent.id, email, password, name };
+  }
+
+  /** Hands raw messages to the LMTP listener, as Postfix would; resolves with the stored ids. */
+  async deliver(recipient, ...messages) {
+    const socket = net.connect(this.lmtpPort, "127.0.0.1");
+    socket.setEncoding("utf8");
+    let buffer = "";
+    const lines = [];
+    const waiters = [];
+    socket.on("data", (chunk) => {
+      buffer += chunk;
+      let end;
+      while ((end = buffer.indexOf("\r\n")) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (/^\d{3}-/.test(line)) continue; // continuation lines of a multi-line reply
+        if (waiters.length) waiters.shift()(line); else lines.push(line);
+      }
+    });
+    const reply = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve) => waiters.push(resolve)));
+    const expect = async (code) => {
+      const line = await reply();
+      if (!line.startsWith(code)) throw new Error(`LMTP: expected ${code}, got ${line}`);
+      return line;
+    };
+    await expect("220");
+    socket.write("LHLO e2e\r\n");
+    await expect("250");
+    const ids = [];
+    for (const message of messages) {
+      socket.write(`MAIL FROM:<mta@e2e.test>\r\nRCPT TO:<${recipient}>\r\nDATA\r\n`);
+      await expect("250");
+      await expect("250");
+      await expect("354");
+      const body = message.split(/\r?\n/).map((l) => (l.startsWith(".") ? "." + l : l)).join("\r\n");
+      socket.write(body + "\r\n.\r\n");
+      ids.push(Number((await expect("250")).split(" ").pop()));
+    }
+    socket.end("QUIT\r\n");
+    return ids;
   }
 
   async newCase(subject, extra = {}) {

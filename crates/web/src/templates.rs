@@ -24,6 +24,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("case_thread.html", include_str!("../templates/ui/case_thread.html")),
     ("case_side.html", include_str!("../templates/ui/case_side.html")),
     ("admin.html", include_str!("../templates/ui/admin.html")),
+    ("admin_mail.html", include_str!("../templates/ui/admin_mail.html")),
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
 ];

@@ -133,7 +133,7 @@ impl Names {
         self.agents.get(&id).cloned().unwrap_or(AgentRef { id: id.0, name: String::new(), email: String::new() })
     }
 
-    fn customer(&self, id: CustomerId) -> NamedRef {
+    pub fn customer(&self, id: CustomerId) -> NamedRef {
         NamedRef { id: id.0, name: self.customers.get(&id).cloned().unwrap_or_default() }
     }
 

@@ -1,11 +1,15 @@
 //! Administration pages: agents and roles, teams, custom fields, reply templates, API tokens,
-//! webhooks. Forms post to the JSON API; the page only lists and offers the forms.
+//! webhooks, mailboxes and received mail. Forms post to the JSON API; the page only lists and
+//! offers the forms.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use opora_domain::agent::{Action, Language, Role};
 use opora_domain::field::FieldType;
-use opora_store::{agents, auth, fields, templates, webhooks};
+use opora_domain::mail::RawStatus;
+use opora_domain::{CaseId, RawMailId};
+use opora_store::db::Conn;
+use opora_store::{agents, auth, cases, fields, mail, mailboxes, templates, webhooks};
 use serde_json::{Value, json};
 
 use super::{UiAgent, error_page, html, with};
@@ -19,6 +23,8 @@ const SECTIONS: &[(&str, Action)] = &[
     ("fields", Action::ManageFields),
     ("templates", Action::TransferAnyCase),
     ("webhooks", Action::ManageWebhooks),
+    ("mailboxes", Action::ManageMail),
+    ("mail", Action::ManageMail),
     ("tokens", Action::ReadCases),
 ];
 
@@ -28,7 +34,47 @@ pub async fn first_section(agent: UiAgent) -> axum::response::Redirect {
     axum::response::Redirect::to(&format!("/admin/{first}"))
 }
 
-pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(section): Path<String>) -> Response {
+/// `?status=quarantined&before=ID` on the received-mail list.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MailFilter {
+    status: Option<String>,
+    before: Option<i64>,
+}
+
+const MAIL_PAGE: i64 = 50;
+
+fn mailboxes_section(conn: &mut dyn Conn) -> opora_store::Result<Value> {
+    let all: Vec<Value> = mailboxes::list(conn)?.iter().map(|m| json!(crate::api::mail::MailboxView::from(m))).collect();
+    Ok(json!({"mailboxes": all}))
+}
+
+/// Received mail, newest first, with the case each went to and what the processor said.
+fn mail_section(conn: &mut dyn Conn, filter: &MailFilter) -> opora_store::Result<Value> {
+    let status = filter.status.as_deref().and_then(RawStatus::parse);
+    let items = mail::list(conn, status, filter.before.map(RawMailId), MAIL_PAGE)?;
+    let boxes = mailboxes::list(conn)?;
+    let mut rows = Vec::with_capacity(items.len());
+    for raw in &items {
+        let number = match raw.case_id {
+            Some(id) => Some(cases::get(conn, CaseId(id.0))?.number),
+            None => None,
+        };
+        let mut row = json!(crate::api::mail::RawMailView::from(raw));
+        row["mailbox"] = json!(boxes.iter().find(|m| m.id == raw.mailbox_id).map(|m| m.name.clone()));
+        row["case_number"] = json!(number);
+        rows.push(row);
+    }
+    let next = (items.len() as i64 == MAIL_PAGE).then(|| items.last().map(|r| r.id.0)).flatten();
+    let counts: serde_json::Map<String, Value> = mail::counts(conn)?.into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
+    Ok(json!({"mail": rows, "next_before": next, "status": status.map(RawStatus::as_str), "counts": counts, "statuses": RawStatus::ALL}))
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    agent: UiAgent,
+    Path(section): Path<String>,
+    Query(filter): Query<MailFilter>,
+) -> Response {
     let Some((_, needed)) = SECTIONS.iter().find(|(name, _)| *name == section) else {
         return error_page(&state, Some(&agent), ApiError::new("route_not_found"));
     };
@@ -54,6 +100,8 @@ pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(section): 
                 "fields" => json!({"fields": fields::list(conn)?}),
                 "templates" => json!({"templates": templates::list(conn)?}),
                 "webhooks" => json!({"webhooks": webhooks::list(conn)?}),
+                "mailboxes" => mailboxes_section(conn)?,
+                "mail" => mail_section(conn, &filter)?,
                 _ => {
                     let owner = if role.may(Action::ManageAllTokens) { None } else { Some(me) };
                     json!({"tokens": auth::list_tokens(conn, owner)?})

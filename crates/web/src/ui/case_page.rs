@@ -10,7 +10,7 @@ use opora_domain::case::{CaseKind, Priority, Status};
 use opora_domain::compensation::{CompensationKind, Money};
 use opora_domain::customer::Customer;
 use opora_domain::{AgentId, CaseId};
-use opora_store::{agents, case_list, case_work, cases, customers, events, fields, messages, notifications, templates};
+use opora_store::{agents, case_list, case_work, cases, customers, events, fields, mail_filing, messages, notifications, templates};
 use serde_json::{Value, json};
 
 use super::timeline::{money, thread};
@@ -43,7 +43,12 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
             let definitions = fields::list(conn)?;
             let mut referenced: Vec<AgentId> = messages.iter().filter_map(|m| m.author_agent_id).collect();
             referenced.extend(everyone.iter().map(|a| a.id));
-            let names = Names::load(conn, &referenced, &[case.customer_id], true)?;
+            // Everyone who wrote in or was copied (e-mail reply-all), not only the case's customer.
+            let participants = mail_filing::participants(conn, id)?;
+            let mut people = vec![case.customer_id];
+            people.extend(messages.iter().filter_map(|m| m.author_customer_id));
+            people.extend(participants.iter().map(|(customer, _)| *customer));
+            let names = Names::load(conn, &referenced, &people, true)?;
             let view = names.case(&case);
             let owner = case.owner_id;
             let may_work = role.may(Action::WorkCases) && case.status != Status::Closed;
@@ -68,6 +73,7 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
                 "ledger": ledger,
                 "custom": custom,
                 "customer": customer_view(&customer),
+                "participants": participants.iter().map(|(c, role)| json!({"name": names.customer(*c).name, "role": role})).collect::<Vec<_>>(),
                 "others": others.iter().map(|c| json!({"id": c.id, "number": c.number, "subject": c.subject, "status": c.status})).collect::<Vec<_>>(),
                 "thread": thread(&i18n, language, &names, &messages, &events),
                 "agents": everyone.iter().filter(|a| a.active && a.role.may(Action::WorkCases)).map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),

@@ -1,4 +1,4 @@
-//! The agent's own profile: name, language, password.
+//! The agent's own profile: name, language, e-mail signature, password.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -14,6 +14,9 @@ pub async fn page(State(state): State<AppState>, agent: UiAgent) -> Response {
     html(
         &state,
         "profile.html",
-        &with(agent.context(title, "profile"), json!({"languages": Language::ALL, "min_password": MIN_PASSWORD_CHARS})),
+        &with(
+            agent.context(title, "profile"),
+            json!({"languages": Language::ALL, "min_password": MIN_PASSWORD_CHARS, "signature": agent.caller.agent.signature}),
+        ),
     )
 }

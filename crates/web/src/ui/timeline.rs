@@ -85,6 +85,11 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
             )
         }
         EventKind::CaseDeadlineMissed => text("timeline-deadline-missed", &[]),
+        EventKind::CaseParticipantAdded => {
+            let person = data["customer_id"].as_i64().map(|id| names.customer(opora_domain::CustomerId(id)).name).unwrap_or_default();
+            text("timeline-participant", &[("name", json!(person)), ("role", json!(label(i18n, language, "participant", &data["role"])))])
+        }
+        EventKind::CaseFollowUp => text("timeline-follow-up", &[("number", json!(data["previous_number"]))]),
         EventKind::CaseUpdated => {
             let changes = data["changes"].as_object()?;
             let mut parts = Vec::new();
@@ -127,7 +132,7 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
             message.id.0 * 2,
             json!({"type": "message", "id": view.id, "direction": view.direction, "channel": view.channel, "author": view.author,
                    "body_text": view.body_text, "body_html": view.body_html, "attachments": attachments,
-                   "delivery_status": view.delivery_status, "created_at": view.created_at}),
+                   "delivery_status": view.delivery_status, "delivery_error": view.delivery_error, "created_at": view.created_at}),
         ));
     }
     for event in events {

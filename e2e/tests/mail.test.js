@@ -1,0 +1,127 @@
+// The e-mail channel as a team sees it: mailboxes set up in the settings, received mail with
+// its quarantine, a mail thread with reply-all participants and the delivery state of a reply.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Opora, browser, signIn, screenshot } from "./harness.js";
+
+let opora, chrome, admin;
+before(async () => {
+  opora = await Opora.start({ lmtp: true });
+  chrome = await browser();
+  admin = { email: "admin@e2e.test", password: "admin-password-1" };
+});
+after(async () => { await chrome?.close(); opora?.stop(); });
+
+function letter({ from, to = "support@localhost", cc, subject, id, inReplyTo, body }) {
+  const head = [`From: ${from}`, `To: ${to}`, `Subject: =?utf-8?b?${Buffer.from(subject).toString("base64")}?=`,
+    "Date: Sun, 22 Nov 2026 10:00:00 +0300", "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit", `Message-ID: <${id}>`];
+  if (cc) head.push(`Cc: ${cc}`);
+  if (inReplyTo) head.push(`In-Reply-To: <${inReplyTo}>`, `References: <${inReplyTo}>`);
+  return `${head.join("\r\n")}\r\n\r\n${body}\r\n`;
+}
+
+async function settled(id) {
+  for (let i = 0; i < 100; i++) {
+    const mail = await opora.api("GET", `/api/v1/mail/messages/${id}`);
+    if (mail.status !== "received") return mail;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mail ${id} was not processed`);
+}
+
+test("an admin adds a mailbox, sees its errors in words, and switches it off", async () => {
+  const page = await signIn(chrome, opora, admin);
+  await page.goto(`${opora.base}/admin/mailboxes`);
+  assert.match(await page.textContent("tr[data-mailbox=default]"), /support@localhost/, "a fresh installation has a default mailbox");
+  const form = "form[data-api='POST /api/v1/mailboxes']";
+  await page.fill("#mailbox-new-name", "Продажи");
+  await page.fill("#mailbox-new-address", "не адрес");
+  await page.fill("#mailbox-new-imap-host", "127.0.0.1");
+  await page.click(`${form} button[type=submit]`);
+  await page.waitForSelector(`${form} [data-error-for=address]:not(:empty)`);
+  assert.equal((await page.textContent(`${form} [data-error-for=address]`)).trim(), "Некорректный адрес почты");
+  assert.ok((await page.textContent(`${form} [data-error-for=imap_user]`)).trim().length > 0, "an IMAP server needs a user name");
+
+  await page.fill("#mailbox-new-address", "sales@e2e.test");
+  await page.fill("#mailbox-new-imap-port", "1");
+  await page.selectOption("#mailbox-new-imap-security", "none");
+  await page.fill("#mailbox-new-imap-user", "sales");
+  await page.fill("#mailbox-new-imap-password", "секрет");
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  const [sales] = (await opora.api("GET", "/api/v1/mailboxes")).filter((m) => m.name === "Продажи");
+  assert.equal(sales.imap.port, 1);
+  assert.equal(sales.imap.password_set, true);
+
+  // Nothing listens on port 1: the fetcher's error reaches the page.
+  for (let i = 0; i < 50 && !(await page.$("tr[data-mailbox=Продажи] [data-fetch-error]")); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    await page.reload();
+  }
+  assert.match(await page.textContent("tr[data-mailbox=Продажи]"), /ошибка получения/);
+  await screenshot(page, "mailboxes-ru");
+
+  // Editing without retyping the password keeps it.
+  const edit = `form[data-api='PATCH /api/v1/mailboxes/${sales.id}']`;
+  await page.click(`tr.mailbox-edit:has(${edit}) summary`);
+  await page.uncheck(`${edit} input[name=active]`);
+  await page.fill(`${edit} input[name=sender_name]`, "Отдел продаж");
+  await Promise.all([page.waitForNavigation(), page.click(`${edit} button[type=submit]`)]);
+  assert.match(await page.textContent("tr[data-mailbox=Продажи]"), /выключен/);
+  const changed = await opora.api("GET", `/api/v1/mailboxes/${sales.id}`);
+  assert.deepEqual([changed.active, changed.sender_name, changed.imap.password_set], [false, "Отдел продаж", true]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("received mail: filed, quarantined, downloaded and processed again", async () => {
+  const [good, bad] = await opora.deliver("support@localhost",
+    letter({ from: "Ольга <olga@example.ru>", subject: "Не пришёл курьер", id: "e2e-good@example.ru", body: "Жду с утра." }),
+    "\u0001 not a message at all");
+  assert.equal((await settled(good)).status, "processed");
+  assert.equal((await settled(bad)).status, "quarantined");
+  const page = await signIn(chrome, opora, admin, { locale: "en-US" });
+  await page.goto(`${opora.base}/admin/mail?status=quarantined`);
+  assert.equal(await page.$$eval("tr[data-mail]", (rows) => rows.length), 1);
+  assert.match(await page.textContent(`tr[data-mail="${bad}"]`), /quarantined|в карантине/);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click(`tr[data-mail="${bad}"] a[download]`)]);
+  assert.match(download.suggestedFilename(), /\.eml$/);
+  await page.click(`tr[data-mail="${bad}"] form button`);
+  await page.waitForLoadState("load");
+  assert.equal((await settled(bad)).status, "quarantined", "still unreadable, still kept");
+
+  await page.goto(`${opora.base}/admin/mail`);
+  const row = `tr[data-mail="${good}"]`;
+  assert.equal(await page.getAttribute(row, "data-status"), "processed");
+  await Promise.all([page.waitForNavigation(), page.click(`${row} a[href^="/cases/"]`)]);
+  assert.match(await page.textContent(".thread"), /Жду с утра/);
+  await screenshot(page, "received-mail-en");
+  await page.context().close();
+});
+
+test("a mail thread shows who joined it and whether a reply was delivered", async () => {
+  const [first] = await opora.deliver("support@localhost",
+    letter({ from: "Иван Петров <ivan@example.ru>", subject: "Двойное списание", id: "thread-1@example.ru", body: "Списали дважды." }));
+  const caseId = (await settled(first)).case_id;
+  const [second] = await opora.deliver("support@localhost",
+    letter({ from: "Мария Петрова <maria@example.ru>", cc: "Бухгалтерия <buh@example.ru>", subject: "Re: Двойное списание",
+             id: "thread-2@example.ru", inReplyTo: "thread-1@example.ru", body: "Подтверждаю, я жена Ивана." }));
+  assert.equal((await settled(second)).case_id, caseId);
+
+  const page = await signIn(chrome, opora, admin);
+  await page.goto(`${opora.base}/cases/${caseId}`);
+  const side = await page.textContent(".participants");
+  assert.match(side, /Мария Петрова/);
+  assert.match(side, /Бухгалтерия/);
+  assert.match(await page.textContent(".thread"), /В переписку вступил\(а\) Мария Петрова/);
+  assert.match(await page.textContent(".thread"), /Мария Петрова[\s\S]*Подтверждаю/, "the second writer is named on her message");
+
+  // The default mailbox has no SMTP server: the reply is kept, marked undelivered, and says why.
+  await page.fill("#composer-body", "Вернём деньги сегодня.");
+  await page.click("#composer-send");
+  await page.waitForSelector(".message-outbound [data-delivery=failed]", { timeout: 15000 });
+  assert.match(await page.textContent(".message-outbound"), /не доставлено[\s\S]*SMTP/);
+  await screenshot(page, "mail-thread-ru");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
