@@ -3,6 +3,7 @@
 //! answers. A message that cannot be read is quarantined with its bytes; a database hiccup only
 //! postpones it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,6 +152,49 @@ async fn postpone(service: &MailService, raw: &RawMail, reason: &str) -> Result<
         .await
 }
 
+/// Splits a batch into conversations that must be filed in order: messages that share a sender
+/// (subject threading and the customer record depend on it) or any Message-ID (their own, the
+/// one they answer, the ones they reference) fall into one group. Unreadable messages stand
+/// alone. Groups keep arrival order, inside and between them.
+fn conversations(prepared: &[Result<InboundMail, Unprepared>]) -> Vec<Vec<usize>> {
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut parent: Vec<usize> = (0..prepared.len()).collect();
+    let mut first_with: HashMap<String, usize> = HashMap::new();
+    for (i, mail) in prepared.iter().enumerate() {
+        let Ok(mail) = mail else { continue };
+        let senders = mail.from.iter().chain(&mail.reply_to).map(|p| format!("from:{}", p.address.to_lowercase()));
+        let ids = mail.message_id.iter().chain(&mail.in_reply_to).chain(&mail.references).map(|id| format!("id:{id}"));
+        for key in senders.chain(ids) {
+            match first_with.get(&key) {
+                Some(&j) => {
+                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    first_with.insert(key, i);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for i in 0..prepared.len() {
+        let top = root(&mut parent, i);
+        let index = *group_of.entry(top).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[index].push(i);
+    }
+    groups
+}
+
 /// Processes one batch; returns how many messages it took.
 pub async fn process_batch(service: &MailService) -> Result<usize, StoreError> {
     let now = Timestamp::now();
@@ -174,9 +218,22 @@ pub async fn process_batch(service: &MailService) -> Result<usize, StoreError> {
                 result?;
             }
         }
+        // PostgreSQL files separate conversations side by side on pooled connections; within
+        // one conversation messages still go one after another, in arrival order.
         Dialect::Postgres => {
-            for (raw, prepared) in batch.iter().zip(prepared) {
-                settle(service, raw, prepared).await?;
+            let groups = conversations(&prepared);
+            let mut slots: Vec<Option<Result<InboundMail, Unprepared>>> = prepared.into_iter().map(Some).collect();
+            let runs = groups.into_iter().map(|group| {
+                let items: Vec<_> = group.iter().filter_map(|&i| Some((&batch[i], slots[i].take()?))).collect();
+                async move {
+                    for (raw, prepared) in items {
+                        settle(service, raw, prepared).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                }
+            });
+            for result in futures_util::future::join_all(runs).await {
+                result?;
             }
         }
     }
@@ -215,4 +272,41 @@ pub async fn run(service: Arc<MailService>, health: Arc<Health>, mut shutdown: w
         }
     }
     health.stopped(NAME);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(from: &str, id: &str, answers: &[&str]) -> Result<InboundMail, Unprepared> {
+        Ok(InboundMail {
+            message_id: Some(id.into()),
+            in_reply_to: answers.iter().take(1).map(|a| (*a).to_owned()).collect(),
+            references: answers.iter().map(|a| (*a).to_owned()).collect(),
+            subject: String::new(),
+            from: Some(Person { name: String::new(), address: from.into() }),
+            reply_to: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            delivered_to: Vec::new(),
+            body: Body::default(),
+            attachments: Vec::new(),
+            automatic: None,
+            bounce: None,
+        })
+    }
+
+    #[test]
+    fn conversations_join_by_sender_and_by_thread() {
+        let batch = vec![
+            mail("ivan@example.ru", "a1", &[]),
+            mail("olga@example.ru", "b1", &[]),
+            mail("maria@example.ru", "a2", &["a1"]),
+            Err(Unprepared::Unreadable("garbage".into())),
+            mail("IVAN@example.ru", "c1", &[]),
+            mail("petr@example.ru", "d1", &["zz"]),
+            mail("anna@example.ru", "d2", &["zz"]),
+        ];
+        assert_eq!(conversations(&batch), vec![vec![0, 2, 4], vec![1], vec![3], vec![5, 6]]);
+    }
 }
