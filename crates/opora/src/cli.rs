@@ -239,6 +239,7 @@ async fn load_demo(store: &opora_store::Store, config: &Config, force: bool) -> 
         anyhow::bail!("the database already has {agents} agents; pass --force to add the demo anyway");
     }
     let admin = demo::load(store, config.sla()).await?;
+    crate::demo_mail::load(store).await?;
     println!("Demo data loaded. Sign in as {admin} with password {}", demo::PASSWORD);
     Ok(())
 }

@@ -121,4 +121,19 @@ async fn the_demo_has_cases_in_every_state() {
     assert!(timeline.as_array().expect("events").iter().any(|e: &Value| e["kind"] == "case.owner_transferred"), "a hand-over in the demo");
     let agents = app.get_as(&token, "/api/v1/agents").await.ok(200).as_array().map(Vec::len);
     assert_eq!(agents, Some(8));
+
+    // The demo's mail is filed by the running server like any delivered mail.
+    let mail = crate::harness::eventually("the demo mail to be filed", || async {
+        let page = app.get_as(&token, "/api/v1/mail/messages").await.ok(200).clone();
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        items.iter().all(|m| m["status"] != "received").then_some(items)
+    })
+    .await;
+    let statuses: Vec<&str> = mail.iter().rev().filter_map(|m| m["status"].as_str()).collect();
+    assert_eq!(statuses, ["processed", "processed", "processed", "processed", "quarantined"]);
+    let complaint = mail.last().expect("the first message")["case_id"].as_i64().expect("filed");
+    assert_eq!(mail[mail.len() - 2]["case_id"].as_i64(), Some(complaint), "the reply-all joins the complaint");
+    let case = app.get_as(&token, &format!("/api/v1/cases/{complaint}")).await.ok(200).clone();
+    assert_eq!(case["subject"], "Пятна на диване после уборки", "KOI8-R decoded");
+    assert_eq!(case["customer"]["name"], "Вера Орлова");
 }
