@@ -103,7 +103,8 @@ async fn fetch_mailbox(service: Arc<MailService>, mailbox: Mailbox, mut stop: wa
         failures += 1;
         tracing::warn!(mailbox = %mailbox.name, %error, failures, "IMAP fetching failed; reconnecting");
         record_state(&service, mailbox.id, Some(error)).await;
-        let delay = Duration::from_secs(5 * 2u64.pow(failures.min(6))).min(Duration::from_secs(300));
+        // 2 s after a dropped connection, doubling to five minutes while the server stays away.
+        let delay = Duration::from_secs(2u64 << (failures - 1).min(8)).min(Duration::from_secs(300));
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
