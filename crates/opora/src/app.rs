@@ -65,7 +65,10 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Running> {
     install_crypto();
     let health = Arc::new(Health::default());
     let (shutdown, signal) = watch::channel(false);
-    let state = AppState::new(store, config.web(), health.clone(), signal.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let mut state = AppState::new(store, config.web(), health.clone(), signal.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    crate::mail::sync_config(&state.store, &config.mail).await?;
+    let mail = MailService::new(state.store.clone(), config, state.i18n.clone());
+    state.mail_check = Some(Arc::new(crate::mail::check::Checker(mail.clone())));
     let listener = TcpListener::bind(&config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
     let app = opora_web::router(state.clone());
@@ -78,8 +81,6 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "the HTTP server stopped");
         }
     });
-    crate::mail::sync_config(&state.store, &config.mail).await?;
-    let mail = MailService::new(state.store.clone(), config, state.i18n.clone());
     let lmtp = match config.mail.lmtp_listen.trim() {
         "" => None,
         address => Some(crate::mail::lmtp::bind(address).await.map_err(|e| anyhow::anyhow!("cannot listen for LMTP on {address}: {e}"))?),

@@ -85,6 +85,8 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Tries a mailbox's servers; set by the binary, which owns the mail clients.
+    pub mail_check: Option<Arc<dyn api::mail::MailCheck>>,
 }
 
 impl AppState {
@@ -102,6 +104,7 @@ impl AppState {
             login_limits,
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
+            mail_check: None,
         })
     }
 }
@@ -167,6 +170,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mail::get_message))
         .routes(routes!(mail::raw_message))
         .routes(routes!(mail::reprocess))
+        .routes(routes!(mail::check_mailbox))
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::retry))
         .routes(routes!(system::healthz))

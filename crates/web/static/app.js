@@ -89,6 +89,34 @@
     if (first) first.focus();
   }
 
+  // ---- admin: try a mailbox's servers ---------------------------------------------------------
+
+  async function checkMailbox(button) {
+    const id = button.dataset.mailboxCheck;
+    const list = $(`[data-check-result="${id}"]`);
+    const words = i18n.mailbox_check;
+    const line = (text, cls) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      if (cls) item.className = cls;
+      return item;
+    };
+    button.disabled = true;
+    list.replaceChildren(line(words.running, "muted"));
+    list.hidden = false;
+    const result = await api("POST", `/api/v1/mailboxes/${id}/check`, {});
+    button.disabled = false;
+    if (!result.ok) { list.replaceChildren(line(result.data.title || i18n.failed, "error-text")); return; }
+    const lines = [];
+    for (const server of ["imap", "smtp"]) {
+      const outcome = result.data[server];
+      if (!outcome) continue;
+      const text = outcome.ok ? words.ok : `${words.failed} ${outcome.error || ""}`;
+      lines.push(line(`${server.toUpperCase()}: ${text}`, outcome.ok ? "check-ok" : "error-text"));
+    }
+    list.replaceChildren(...(lines.length ? lines : [line(words.none, "muted")]));
+  }
+
   // ---- forms that post to the API -----------------------------------------------------------
 
   function valueOf(input) {
@@ -173,6 +201,8 @@
       if (result.ok) location.reload(); else toast(result.data.title || i18n.failed);
       return;
     }
+    const check = target.closest("[data-mailbox-check]");
+    if (check) { checkMailbox(check); return; }
     const opener = target.closest("[data-open]");
     if (opener) {
       const dialog = document.getElementById(opener.dataset.open);

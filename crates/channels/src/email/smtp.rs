@@ -194,6 +194,15 @@ pub fn transport(account: &SmtpAccount) -> Result<Transport, SendError> {
 }
 
 /// Sends a composed message; returns the server's reply (its queue id, usually).
+/// Connects, says EHLO, upgrades to TLS and signs in, as sending would, without sending.
+pub async fn check(transport: &Transport) -> Result<(), SendError> {
+    match transport.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(SendError::permanent("SMTP: the server did not answer")),
+        Err(e) => Err(SendError { text: format!("SMTP: {e}"), permanent: e.is_permanent() }),
+    }
+}
+
 pub async fn send(transport: &Transport, message: Message) -> Result<String, SendError> {
     match transport.send(message).await {
         Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),

@@ -73,7 +73,7 @@ pub async fn supervise(service: Arc<MailService>, health: Arc<Health>, mut shutd
     health.stopped(NAME);
 }
 
-fn account(service: &MailService, mailbox: &Mailbox) -> Option<Account> {
+pub(crate) fn account(service: &MailService, mailbox: &Mailbox) -> Option<Account> {
     let server = mailbox.imap.as_ref()?;
     Some(Account {
         host: server.host.clone(),
@@ -90,7 +90,7 @@ async fn record_state(service: &MailService, mailbox: MailboxId, error: Option<S
     let _ = service.store.write(move |tx| mailboxes::record_fetch(tx, mailbox, error.as_deref())).await;
 }
 
-/// Fetches one mailbox until told to stop; each failure waits longer (5 s up to 5 min).
+/// Fetches one mailbox until told to stop; each failure waits longer (2 s up to 5 min).
 async fn fetch_mailbox(service: Arc<MailService>, mailbox: Mailbox, mut stop: watch::Receiver<bool>) {
     let Some(account) = account(&service, &mailbox) else { return };
     let mut failures = 0u32;

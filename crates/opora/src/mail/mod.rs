@@ -3,6 +3,7 @@
 //! recorded before anything parses them. The processor (`inbound`) then files them into cases;
 //! agents' replies leave through the `email.send` job (`outbound`).
 
+pub mod check;
 pub mod fetch;
 pub mod inbound;
 pub mod lmtp;

@@ -64,20 +64,7 @@ impl Sender {
         {
             return Ok(transport.clone());
         }
-        let server = mailbox.smtp.as_ref().ok_or_else(|| SendError {
-            text: format!("the mailbox {:?} has no SMTP server to send through", mailbox.name),
-            permanent: true,
-        })?;
-        let account = SmtpAccount {
-            host: server.host.clone(),
-            port: server.port,
-            security: server.security,
-            user: server.user.clone(),
-            password: server.password.clone(),
-            accept_invalid_certs: mailbox.accept_invalid_certs,
-            hello_name: mailbox.domain().to_owned(),
-            timeout,
-        };
+        let account = smtp_account(mailbox, timeout)?;
         let transport = smtp::transport(&account)?;
         cache.insert(mailbox.id, (mailbox.updated_at, transport.clone()));
         Ok(transport)
@@ -185,6 +172,24 @@ fn read_draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> opora_stor
     };
     let thread = mail::thread_ids(conn, case.id)?;
     Ok(Some(Draft { message, case, mailbox, customer, copied, agent, thread }))
+}
+
+/// How to reach a mailbox's SMTP server.
+pub(crate) fn smtp_account(mailbox: &Mailbox, timeout: Duration) -> Result<SmtpAccount, SendError> {
+    let server = mailbox
+        .smtp
+        .as_ref()
+        .ok_or_else(|| SendError { text: format!("the mailbox {:?} has no SMTP server to send through", mailbox.name), permanent: true })?;
+    Ok(SmtpAccount {
+        host: server.host.clone(),
+        port: server.port,
+        security: server.security,
+        user: server.user.clone(),
+        password: server.password.clone(),
+        accept_invalid_certs: mailbox.accept_invalid_certs,
+        hello_name: mailbox.domain().to_owned(),
+        timeout,
+    })
 }
 
 #[cfg(test)]

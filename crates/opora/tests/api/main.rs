@@ -12,6 +12,7 @@ mod errors;
 mod flow;
 mod jobs;
 mod mail;
+mod mail_check;
 mod mail_pipe;
 mod mail_servers;
 mod servers;

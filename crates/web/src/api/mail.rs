@@ -364,3 +364,34 @@ pub async fn reprocess(State(state): State<AppState>, caller: Caller, PathId(id)
     let raw = state.store.write(move |tx| mail::reprocess(tx, RawMailId(id))).await?;
     Ok(Json(RawMailView::from(&raw)))
 }
+
+/// How one server of a mailbox answered: signed in, or why not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ServerCheck {
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+/// The result of trying a mailbox's servers; a server the mailbox does not have is null.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MailboxCheck {
+    pub imap: Option<ServerCheck>,
+    pub smtp: Option<ServerCheck>,
+}
+
+pub type CheckFuture = std::pin::Pin<Box<dyn std::future::Future<Output = MailboxCheck> + Send>>;
+
+/// Connects to a mailbox's servers and signs in, as fetching and sending would.
+pub trait MailCheck: Send + Sync {
+    fn check(&self, mailbox: Mailbox) -> CheckFuture;
+}
+
+/// Try the mailbox's IMAP and SMTP servers now: connect, TLS, sign in, open the folder.
+#[utoipa::path(post, path = "/api/v1/mailboxes/{id}/check", tag = "mail", params(("id" = i64, Path)),
+    responses((status = 200, body = MailboxCheck), (status = 404, body = crate::docs::Problem)))]
+pub async fn check_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxCheck>> {
+    caller.require(Action::ManageMail)?;
+    let mailbox = state.store.read(move |conn| mailboxes::get(conn, MailboxId(id))).await?;
+    let checker = state.mail_check.clone().ok_or_else(|| ApiError::internal("no mail checker in this process"))?;
+    Ok(Json(checker.check(mailbox).await))
+}

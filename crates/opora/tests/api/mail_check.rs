@@ -1,0 +1,51 @@
+//! "Check connection" on a mailbox, against the real dovecot and SMTP sink: what signs in,
+//! what does not and why, and what a mailbox without servers answers.
+
+use serde_json::json;
+
+use crate::harness::TestApp;
+use crate::mail::{SUPPORT, mail_config};
+use crate::servers::{Dovecot, PASSWORD, SinkTls, SmtpSink, free_port};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checking_a_mailbox_signs_in_to_its_servers() {
+    let dovecot = Dovecot::start(&[SUPPORT]);
+    let sink = SmtpSink::start(SinkTls::Starttls);
+    let (imap_port, smtp_port) = (dovecot.imap_port, sink.port);
+    let app = TestApp::start_with(crate::harness::Engine::Sqlite, move |config| {
+        mail_config(config);
+        config.mail.poll_seconds = 3600;
+        let mailbox = &mut config.mail.mailboxes[0];
+        mailbox.imap_host = Some("127.0.0.1".into());
+        mailbox.imap_port = Some(i64::from(imap_port));
+        mailbox.imap_security = Some("starttls".into());
+        mailbox.imap_user = Some(SUPPORT.into());
+        mailbox.imap_password = Some(PASSWORD.into());
+        mailbox.smtp_host = Some("127.0.0.1".into());
+        mailbox.smtp_port = Some(i64::from(smtp_port));
+        mailbox.smtp_security = Some("starttls".into());
+        mailbox.accept_invalid_certs = true;
+    })
+    .await;
+    let boxes = app.get("/api/v1/mailboxes").await;
+    let id =
+        boxes.ok(200).as_array().and_then(|all| all.iter().find(|m| m["name"] == "default")).expect("the default mailbox")["id"].clone();
+    let check = format!("/api/v1/mailboxes/{id}/check");
+
+    let good = app.post(&check, json!({})).await;
+    assert_eq!(good.ok(200), &json!({"imap": {"ok": true, "error": null}, "smtp": {"ok": true, "error": null}}));
+
+    app.patch(&format!("/api/v1/mailboxes/{id}"), json!({"imap_password": "wrong", "smtp_port": free_port()})).await.ok(200);
+    let bad = app.post(&check, json!({})).await;
+    let bad = bad.ok(200);
+    assert_eq!(bad["imap"]["ok"], false);
+    assert!(bad["imap"]["error"].as_str().is_some_and(|e| e.to_lowercase().contains("auth")), "the reason is given: {bad}");
+    assert_eq!(bad["smtp"]["ok"], false);
+    assert!(bad["smtp"]["error"].as_str().is_some_and(|e| e.starts_with("SMTP")), "{bad}");
+
+    let plain = app.post("/api/v1/mailboxes", json!({"name": "pipe", "address": "pipe@opora.test"})).await;
+    let plain = plain.ok(201)["id"].clone();
+    let none = app.post(&format!("/api/v1/mailboxes/{plain}/check"), json!({})).await;
+    assert_eq!(none.ok(200), &json!({"imap": null, "smtp": null}), "nothing to try without servers");
+    app.post("/api/v1/mailboxes/999999/check", json!({})).await.problem(404, "mailbox_not_found");
+}
