@@ -136,4 +136,14 @@ async fn the_demo_has_cases_in_every_state() {
     let case = app.get_as(&token, &format!("/api/v1/cases/{complaint}")).await.ok(200).clone();
     assert_eq!(case["subject"], "Пятна на диване после уборки", "KOI8-R decoded");
     assert_eq!(case["customer"]["name"], "Вера Орлова");
+    let thread = app.get_as(&token, &format!("/api/v1/cases/{complaint}/messages")).await.ok(200).clone();
+    let file = thread
+        .as_array()
+        .and_then(|all| all.iter().find_map(|m| m["attachments"].as_array()?.first().cloned()))
+        .expect("the reply's attachment");
+    assert_eq!(file["filename"], "протокол.txt", "an RFC 2231 name");
+    let download =
+        app.client.get(format!("{}{}", app.base, file["url"].as_str().expect("url"))).bearer_auth(&token).send().await.expect("sent");
+    assert_eq!(download.headers()["content-type"], "text/plain; charset=utf-8", "UTF-8 text says so");
+    assert_eq!(download.text().await.expect("text"), "Диван в гостиной, три пятна.");
 }

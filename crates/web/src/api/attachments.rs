@@ -34,8 +34,14 @@ pub async fn download(State(state): State<AppState>, caller: Caller, PathId(id):
     let (attachment, _, _) = state.store.read(move |conn| messages::attachment(conn, AttachmentId(id))).await?;
     let content =
         state.store.blobs().get(&attachment.sha256).await.map_err(|e| ApiError::internal(format!("blob {}: {e}", attachment.sha256)))?;
-    let inline = INLINE.contains(&attachment.content_type.as_str());
-    let content_type = if inline { attachment.content_type.as_str() } else { "application/octet-stream" };
+    // Text is shown only when it is UTF-8, and then says so: a browser would guess Latin-1.
+    let text = attachment.content_type == "text/plain";
+    let inline = INLINE.contains(&attachment.content_type.as_str()) && (!text || std::str::from_utf8(&content).is_ok());
+    let content_type = match (inline, text) {
+        (true, true) => "text/plain; charset=utf-8",
+        (true, false) => attachment.content_type.as_str(),
+        (false, _) => "application/octet-stream",
+    };
     let mut response = Response::new(Body::from(content));
     let headers = response.headers_mut();
     headers
@@ -48,6 +54,16 @@ pub async fn download(State(state): State<AppState>, caller: Caller, PathId(id):
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
     Ok(response)
+}
+
+/// The download answers in every type it serves; the derive can name only one.
+pub fn document_download_types(spec: &mut serde_json::Value) {
+    let binary = serde_json::json!({"schema": {"type": "string", "format": "binary"}});
+    let content: serde_json::Map<String, serde_json::Value> =
+        INLINE.iter().chain(&["application/octet-stream"]).map(|kind| ((*kind).to_owned(), binary.clone())).collect();
+    if let Some(ok) = spec.pointer_mut("/paths/~1api~1v1~1attachments~1{id}/get/responses/200") {
+        ok["content"] = serde_json::Value::Object(content);
+    }
 }
 
 #[cfg(test)]
