@@ -2,6 +2,7 @@
 // its quarantine, a mail thread with reply-all participants and the delivery state of a reply.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
 import { Opora, browser, signIn, screenshot } from "./harness.js";
 
 let opora, chrome, admin;
@@ -130,4 +131,34 @@ test("a mail thread shows who joined it and whether a reply was delivered", asyn
   await screenshot(page, "mail-thread-ru");
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test("images from other sites stay blocked until an agent asks for them", async () => {
+  // A tracking pixel on a local server that counts who fetched it.
+  let hits = 0;
+  const pixel = http.createServer((request, response) => {
+    hits += 1;
+    response.writeHead(200, { "Content-Type": "image/gif" });
+    response.end(Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64"));
+  });
+  await new Promise((resolve) => pixel.listen(0, "127.0.0.1", resolve));
+  const src = `http://127.0.0.1:${pixel.address().port}/open.gif`;
+  const html = ["From: Emma Clark <emma@example.com>", "To: support@localhost", "Subject: Newsletter question",
+    "Message-ID: <pixel-1@example.com>", "MIME-Version: 1.0", "Content-Type: text/html; charset=utf-8", "",
+    `<p>Can I <b>unsubscribe</b>?</p><img src="${src}" width="1" height="1">`].join("\r\n");
+  const [id] = await opora.deliver("support@localhost", html);
+  const caseId = (await settled(id)).case_id;
+  const page = await signIn(chrome, opora, admin, { locale: "en-US" });
+  await page.goto(`${opora.base}/cases/${caseId}`);
+  await page.waitForSelector("[data-remote-images]");
+  assert.match(await page.textContent("[data-remote-images]"), /Картинки с других сайтов скрыты/);
+  assert.equal(await page.getAttribute(".message-body.html img", "src"), src, "the address is kept");
+  await page.waitForTimeout(300);
+  assert.equal(hits, 0, "nothing was fetched from the other site");
+  await Promise.all([page.waitForNavigation(), page.click("[data-show-images]")]);
+  await page.waitForFunction(() => document.querySelector(".message-body.html img")?.complete);
+  assert.equal(hits, 1, "fetched once the agent asked");
+  assert.match(await page.textContent("[data-remote-images]"), /показаны/);
+  await page.context().close();
+  pixel.close();
 });

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 pub const ATTACHMENT_PATH: &str = "/api/v1/attachments/";
 
 /// Sanitises HTML for the agent UI: no scripts, styles, forms or event handlers; links open
-/// safely; remote images are dropped (tracking pixels); relative addresses are dropped except
-/// our own attachments (inline images the channel rewrote from `cid:`).
+/// safely; relative addresses are dropped except our own attachments (inline images the channel
+/// rewrote from `cid:`). Remote images keep their http(s) address: the workspace's content
+/// policy blocks them until an agent asks to see them, so tracking pixels stay silent.
 pub fn sanitize_html(html: &str) -> String {
     let mut builder = ammonia::Builder::default();
     builder
@@ -22,7 +23,8 @@ pub fn sanitize_html(html: &str) -> String {
         .clean_content_tags(HashSet::from(["script", "style", "title", "head"]))
         .attribute_filter(|element, attribute, value| {
             let ours = value.starts_with(ATTACHMENT_PATH);
-            let image = element == "img" && attribute == "src";
+            let remote = value.starts_with("https://") || value.starts_with("http://");
+            let image = element == "img" && attribute == "src" && !remote;
             let relative = matches!(attribute, "src" | "href") && is_relative(value);
             if (image || relative) && !ours { None } else { Some(value.into()) }
         });
@@ -31,6 +33,11 @@ pub fn sanitize_html(html: &str) -> String {
 
 /// Russian when Cyrillic letters make up at least a third of the letters, else English: enough
 /// to answer a first message in the customer's language.
+/// Whether sanitised HTML shows images from other sites (the workspace blocks them by default).
+pub fn has_remote_images(html: &str) -> bool {
+    html.contains("src=\"https://") || html.contains("src=\"http://")
+}
+
 pub fn guess_language(text: &str) -> crate::agent::Language {
     let (mut cyrillic, mut letters) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()).take(2000) {
@@ -194,11 +201,12 @@ mod tests {
     }
 
     #[test]
-    fn sanitizer_strips_scripts_and_remote_images() {
+    fn sanitizer_strips_scripts_and_keeps_only_addressable_images() {
         let html = r#"<p onclick="x()">Привет<script>alert(1)</script></p><img src="https://t.example/p.gif"><img src="x"><img src="//t.example/p"><img src="/api/v1/attachments/7"><a href="/logout">out</a><a href="https://ok.example">ok</a>"#;
         let clean = sanitize_html(html);
         assert!(!clean.contains("script") && !clean.contains("onclick") && !clean.contains("alert"), "{clean}");
-        assert!(!clean.contains("t.example") && !clean.contains("src=\"x\"") && !clean.contains("/logout"), "{clean}");
+        assert!(clean.contains(r#"<img src="https://t.example/p.gif">"#), "remote images keep their address: {clean}");
+        assert!(!clean.contains("//t.example/p\"") && !clean.contains("src=\"x\"") && !clean.contains("/logout"), "{clean}");
         assert!(clean.contains(r#"<img src="/api/v1/attachments/7">"#), "inline images stay: {clean}");
         assert!(clean.contains(r#"rel="noopener noreferrer nofollow""#), "{clean}");
         assert!(clean.contains("Привет"));

@@ -248,7 +248,8 @@ pub struct MessageView {
     pub author: Option<Author>,
     pub subject: Option<String>,
     pub body_text: String,
-    /// Sanitised HTML, when the message had HTML.
+    /// Sanitised HTML, when the message had HTML. Images from other sites keep their http(s)
+    /// address; the workspace loads them only when an agent asks.
     pub body_html: Option<String>,
     pub attachments: Vec<AttachmentView>,
     /// `pending`, `sent`, `failed` or `not_applicable`.

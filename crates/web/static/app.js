@@ -383,7 +383,7 @@
   async function refreshCaseNow() {
     if (!caseId || refreshing) return;
     refreshing = true;
-    const response = await fetch(`/cases/${caseId}/live`, { credentials: "same-origin" });
+    const response = await fetch(`/cases/${caseId}/live${location.search}`, { credentials: "same-origin" });
     refreshing = false;
     if (!response.ok) return;
     const parts = await response.json();

@@ -167,9 +167,11 @@ both_engines! {
         let posted = app.post(&format!("/api/v1/cases/{id}/messages"), json!({"kind": "inbound",
             "body_html": "<p onclick=\"steal()\">Здравствуйте<script>alert(1)</script></p><img src=\"https://tracker.example/p.gif\"><a href=\"javascript:alert(1)\">x</a>"})).await.ok(201).clone();
         let html = posted["body_html"].as_str().expect("html");
-        for forbidden in ["script", "onclick", "tracker.example", "javascript:"] {
+        for forbidden in ["script", "onclick", "javascript:"] {
             assert!(!html.contains(forbidden), "{forbidden} in {html}");
         }
+        // Kept, but the workspace loads it only when an agent asks (content policy).
+        assert!(html.contains(r#"<img src="https://tracker.example/p.gif">"#), "{html}");
         assert_eq!(posted["body_text"], "Здравствуйте\nx");
     }
 }

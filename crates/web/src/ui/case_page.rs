@@ -3,7 +3,7 @@
 //! parts for live updates.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use opora_domain::agent::{Action, Language};
 use opora_domain::case::{CaseKind, Priority, Status};
@@ -91,7 +91,19 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         .await?)
 }
 
-pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>) -> Response {
+/// `?images=show`: this page loads the images customers' mail links from other sites.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ImagesQuery {
+    images: Option<String>,
+}
+
+impl ImagesQuery {
+    fn shown(&self) -> bool {
+        self.images.as_deref() == Some("show")
+    }
+}
+
+pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>, Query(images): Query<ImagesQuery>) -> Response {
     let Some(id) = id.parse::<i64>().ok().filter(|id| *id > 0).map(CaseId) else {
         return error_page(&state, Some(&agent), ApiError::new("case_not_found"));
     };
@@ -122,17 +134,22 @@ pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<
     }
     let templates: Vec<Value> = templates.unwrap_or_default();
     let title = format!("#{} {}", data["case"]["number"], data["case"]["subject"].as_str().unwrap_or(""));
-    html(&state, "case.html", &with(with(agent.context(title, "case"), data), json!({"templates": templates})))
+    let extra = json!({"templates": templates, "remote_images_shown": images.shown()});
+    let mut response = html(&state, "case.html", &with(with(agent.context(title, "case"), data), extra));
+    if images.shown() {
+        super::allow_remote_images(&mut response);
+    }
+    response
 }
 
 /// The parts of the page that change, re-rendered for live updates.
-pub async fn live(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>) -> Response {
+pub async fn live(State(state): State<AppState>, agent: UiAgent, Path(id): Path<String>, Query(images): Query<ImagesQuery>) -> Response {
     let Some(id) = id.parse::<i64>().ok().map(CaseId) else { return ApiError::new("case_not_found").into_response() };
     let data = match load(&state, &agent, id).await {
         Ok(data) => data,
         Err(error) => return error.into_response(),
     };
-    let context = with(agent.context(String::new(), "case"), data);
+    let context = with(with(agent.context(String::new(), "case"), data), json!({"remote_images_shown": images.shown()}));
     let mut parts = serde_json::Map::new();
     for part in ["case_head", "case_thread", "case_side"] {
         match state.templates.render(&format!("{part}.html"), &context) {

@@ -107,6 +107,16 @@ pub fn with(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// No inline script or style, nothing from other sites: images from other sites (tracking
+/// pixels in customers' mail) load only where an agent asked for them.
+const CONTENT_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+const CONTENT_POLICY_WITH_IMAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+/// Lets this page load images from other sites.
+pub fn allow_remote_images(response: &mut Response) {
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_POLICY_WITH_IMAGES));
+}
+
 /// An HTML response with the headers every page carries: no inline script or style, no
 /// framing, nothing cached.
 pub fn html(state: &AppState, template: &str, context: &Value) -> Response {
@@ -114,12 +124,7 @@ pub fn html(state: &AppState, template: &str, context: &Value) -> Response {
         Ok(body) => {
             let mut response = Html(body).into_response();
             let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-                ),
-            );
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_POLICY));
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
