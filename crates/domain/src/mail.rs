@@ -247,6 +247,10 @@ pub fn folder(field: &str, value: &str) -> Result<String, FieldError> {
     line(field, value, 1, 200)
 }
 
+/// The delivery error of a reply whose mailbox has no SMTP server: a code, shown to agents in
+/// their language (errors from mail servers are kept as the servers wrote them).
+pub const NO_SMTP_SERVER: &str = "mailbox_without_smtp";
+
 /// `[#1042]` as we put it in outgoing subjects.
 pub fn case_token(subject: &str) -> Option<i64> {
     let mut rest = subject;

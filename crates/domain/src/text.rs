@@ -31,13 +31,13 @@ pub fn sanitize_html(html: &str) -> String {
     builder.clean(html).to_string()
 }
 
-/// Russian when Cyrillic letters make up at least a third of the letters, else English: enough
-/// to answer a first message in the customer's language.
 /// Whether sanitised HTML shows images from other sites (the workspace blocks them by default).
 pub fn has_remote_images(html: &str) -> bool {
     html.contains("src=\"https://") || html.contains("src=\"http://")
 }
 
+/// Russian when Cyrillic letters make up at least a third of the letters, else English: enough
+/// to answer a first message in the customer's language.
 pub fn guess_language(text: &str) -> crate::agent::Language {
     let (mut cyrillic, mut letters) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()).take(2000) {

@@ -63,6 +63,23 @@ fn shares(corpus: &Corpus, senders: usize) -> Vec<Vec<Vec<u8>>> {
     shares
 }
 
+/// A message as LMTP DATA: CRLF lines, leading dots doubled, the final dot. Bytes, not text:
+/// 8-bit KOI8-R and windows-1251 bodies must arrive as they are.
+fn lmtp_data(raw: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(raw.len() + 64);
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first() == Some(&b'.') {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line);
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    data
+}
+
 /// One LMTP session delivering its share; returns each message's latency.
 async fn lmtp_sender(addr: String, share: Vec<Vec<u8>>) -> Vec<Duration> {
     let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect to LMTP");
@@ -74,16 +91,8 @@ async fn lmtp_sender(addr: String, share: Vec<Vec<u8>>) -> Vec<Duration> {
     while !reply().await.starts_with("250 ") {}
     let mut latencies = Vec::with_capacity(share.len());
     for raw in share {
+        let data = lmtp_data(&raw);
         let started = Instant::now();
-        let mut data = Vec::with_capacity(raw.len() + 64);
-        for line in String::from_utf8_lossy(&raw).lines() {
-            if line.starts_with('.') {
-                data.push(b'.');
-            }
-            data.extend_from_slice(line.as_bytes());
-            data.extend_from_slice(b"\r\n");
-        }
-        data.extend_from_slice(b".\r\n");
         write.write_all(b"MAIL FROM:<mta@bench.test>\r\nRCPT TO:<support@bench.test>\r\nDATA\r\n").await.expect("write");
         for expected in ["250", "250", "354"] {
             let line = reply().await;

@@ -79,6 +79,16 @@ pub fn get(conn: &mut dyn Conn, id: CaseId) -> Result<Case> {
     Ok(complete(conn, vec![case])?.remove(0))
 }
 
+/// The human numbers of these cases, in one query (lists that only link to cases).
+pub fn numbers(conn: &mut dyn Conn, ids: &[CaseId]) -> Result<HashMap<CaseId, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let params: Vec<Value<'_>> = ids.iter().map(|id| (*id).into()).collect();
+    let sql = format!("select id, number from cases where id in ({})", placeholders(1, params.len()));
+    Ok(conn.all(&sql, &params, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
+}
+
 pub fn by_number(conn: &mut dyn Conn, number: i64) -> Result<Option<Case>> {
     let case = conn.opt(&format!("select {COLUMNS} from cases where number = $1"), &[number.into()], from_row)?;
     match case {

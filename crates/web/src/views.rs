@@ -254,6 +254,7 @@ pub struct MessageView {
     pub attachments: Vec<AttachmentView>,
     /// `pending`, `sent`, `failed` or `not_applicable`.
     pub delivery_status: String,
+    /// Why delivery failed: the mail server's words, or `mailbox_without_smtp`.
     pub delivery_error: Option<String>,
     /// The channel's own id for the message: the e-mail Message-ID (without angle brackets).
     pub external_id: Option<String>,

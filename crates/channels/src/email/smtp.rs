@@ -193,7 +193,6 @@ pub fn transport(account: &SmtpAccount) -> Result<Transport, SendError> {
     Ok(builder.build())
 }
 
-/// Sends a composed message; returns the server's reply (its queue id, usually).
 /// Connects, says EHLO, upgrades to TLS and signs in, as sending would, without sending.
 pub async fn check(transport: &Transport) -> Result<(), SendError> {
     match transport.test_connection().await {
@@ -203,6 +202,7 @@ pub async fn check(transport: &Transport) -> Result<(), SendError> {
     }
 }
 
+/// Sends a composed message; returns the server's reply (its queue id, usually).
 pub async fn send(transport: &Transport, message: Message) -> Result<String, SendError> {
     match transport.send(message).await {
         Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),

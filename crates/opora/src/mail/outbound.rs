@@ -176,10 +176,7 @@ fn read_draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> opora_stor
 
 /// How to reach a mailbox's SMTP server.
 pub(crate) fn smtp_account(mailbox: &Mailbox, timeout: Duration) -> Result<SmtpAccount, SendError> {
-    let server = mailbox
-        .smtp
-        .as_ref()
-        .ok_or_else(|| SendError { text: format!("the mailbox {:?} has no SMTP server to send through", mailbox.name), permanent: true })?;
+    let server = mailbox.smtp.as_ref().ok_or_else(|| SendError { text: opora_domain::mail::NO_SMTP_SERVER.into(), permanent: true })?;
     Ok(SmtpAccount {
         host: server.host.clone(),
         port: server.port,

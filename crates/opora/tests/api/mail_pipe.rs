@@ -13,12 +13,17 @@ use crate::mail::{case_of, letter, mail_app, messages, settled};
 
 /// Pipes `raw` into the command; returns the exit code and what it printed on stderr.
 fn ingest(app: &TestApp, args: &[&str], raw: &[u8]) -> (i32, String) {
+    ingest_with(app, &[], args, raw)
+}
+
+fn ingest_with(app: &TestApp, settings: &[(&str, &str)], args: &[&str], raw: &[u8]) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_opora"))
         .args(["mail", "ingest"])
         .args(args)
         .env("OPORA_DATA_DIR", &app.config.data_dir)
         .env("OPORA_DATABASE_URL", &app.config.database_url)
         .env("OPORA_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,6 +78,11 @@ both_engines! {
         assert!(error.contains("nowhere"), "{error}");
         let (code, error) = ingest(&app, &[], b"");
         assert_eq!(code, 65, "{error}");
+        let mut huge = letter("anna@example.ru", "Фото", "pipe3@example.ru");
+        huge.body = "x".repeat(1_100_000);
+        let (code, error) = ingest_with(&app, &[("OPORA_MAIL_MAX_MESSAGE_MB", "1")], &[], &huge.raw());
+        assert_eq!(code, 65, "a message over the limit is refused for good: {error}");
+        assert!(error.contains("larger than 1 MiB"), "{error}");
         let stored = app.store().read(|conn| mail::list(conn, None, None, 10)).await.expect("read");
         assert_eq!(stored.len(), 3, "refused messages are not stored");
     }

@@ -166,6 +166,7 @@ delivery-pending = отправляется
 delivery-sent = отправлено
 delivery-failed = не доставлено
 delivery-failed-because = Письмо не доставлено: { $error }
+delivery-error-mailbox_without_smtp = у почтового ящика нет SMTP-сервера для отправки ответов
 remote-images-blocked = Картинки с других сайтов скрыты: они могут сообщить отправителю, что письмо открыли.
 remote-images-show = Показать картинки
 remote-images-shown = Картинки с других сайтов показаны.

@@ -53,17 +53,17 @@ fn mail_section(conn: &mut dyn Conn, filter: &MailFilter) -> opora_store::Result
     let status = filter.status.as_deref().and_then(RawStatus::parse);
     let items = mail::list(conn, status, filter.before.map(RawMailId), MAIL_PAGE)?;
     let boxes = mailboxes::list(conn)?;
-    let mut rows = Vec::with_capacity(items.len());
-    for raw in &items {
-        let number = match raw.case_id {
-            Some(id) => Some(cases::get(conn, CaseId(id.0))?.number),
-            None => None,
-        };
-        let mut row = json!(crate::api::mail::RawMailView::from(raw));
-        row["mailbox"] = json!(boxes.iter().find(|m| m.id == raw.mailbox_id).map(|m| m.name.clone()));
-        row["case_number"] = json!(number);
-        rows.push(row);
-    }
+    let filed: Vec<CaseId> = items.iter().filter_map(|raw| raw.case_id).collect();
+    let numbers = cases::numbers(conn, &filed)?;
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|raw| {
+            let mut row = json!(crate::api::mail::RawMailView::from(raw));
+            row["mailbox"] = json!(boxes.iter().find(|m| m.id == raw.mailbox_id).map(|m| m.name.clone()));
+            row["case_number"] = json!(raw.case_id.and_then(|id| numbers.get(&id)));
+            row
+        })
+        .collect();
     let next = (items.len() as i64 == MAIL_PAGE).then(|| items.last().map(|r| r.id.0)).flatten();
     let counts: serde_json::Map<String, Value> = mail::counts(conn)?.into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
     Ok(json!({"mail": rows, "next_before": next, "status": status.map(RawStatus::as_str), "counts": counts, "statuses": RawStatus::ALL}))

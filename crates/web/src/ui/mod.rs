@@ -109,8 +109,17 @@ pub fn with(mut base: Value, extra: Value) -> Value {
 
 /// No inline script or style, nothing from other sites: images from other sites (tracking
 /// pixels in customers' mail) load only where an agent asked for them.
-const CONTENT_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
-const CONTENT_POLICY_WITH_IMAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https: http:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+macro_rules! content_policy {
+    ($images:literal) => {
+        concat!(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:",
+            $images,
+            "; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+        )
+    };
+}
+const CONTENT_POLICY: &str = content_policy!("");
+const CONTENT_POLICY_WITH_IMAGES: &str = content_policy!(" https: http:");
 
 /// Lets this page load images from other sites.
 pub fn allow_remote_images(response: &mut Response) {

@@ -122,6 +122,10 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
     let mut items: Vec<(i64, i64, Value)> = Vec::new();
     for message in messages {
         let view = names.message(message);
+        let delivery_error = view.delivery_error.as_deref().map(|error| match error {
+            opora_domain::mail::NO_SMTP_SERVER => i18n.t(language, "delivery-error-mailbox_without_smtp"),
+            server_words => server_words.to_owned(),
+        });
         let attachments: Vec<Value> = view
             .attachments
             .iter()
@@ -132,7 +136,7 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
             message.id.0 * 2,
             json!({"type": "message", "id": view.id, "direction": view.direction, "channel": view.channel, "author": view.author,
                    "body_text": view.body_text, "body_html": view.body_html, "attachments": attachments,
-                   "delivery_status": view.delivery_status, "delivery_error": view.delivery_error, "created_at": view.created_at,
+                   "delivery_status": view.delivery_status, "delivery_error": delivery_error, "created_at": view.created_at,
                    "remote_images": view.body_html.as_deref().is_some_and(opora_domain::text::has_remote_images)}),
         ));
     }
