@@ -3,3 +3,4 @@
 //! they receive they hand to a sink the binary provides.
 
 pub mod email;
+pub mod webhook;

@@ -92,6 +92,21 @@ pub struct Customer {
     pub updated_at: Timestamp,
 }
 
+impl Customer {
+    /// What a record keeps when another record of the same person is merged into it: on the
+    /// "our clients" list if either was, both notes, the other's company and language where it
+    /// has none.
+    pub fn absorb(&mut self, source: &Customer) {
+        self.our_client |= source.our_client;
+        self.note = match (&self.note, &source.note) {
+            (Some(a), Some(b)) if a != b => Some(format!("{a}\n{b}")),
+            (a, b) => a.clone().or(b.clone()),
+        };
+        self.company = self.company.clone().or(source.company.clone());
+        self.language = self.language.or(source.language);
+    }
+}
+
 /// A name to show for a customer who gave none: the local part of an e-mail, or the identity.
 pub fn fallback_name(kind: IdentityKind, value: &str) -> String {
     match kind {

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::case::Status;
 use crate::ids::AgentId;
+use crate::status::Status;
 
 /// One input field at fault: a dotted path (`customer.email`, `custom_fields.order_no`), a stable
 /// code the UI translates, and the parameters its message needs (`max`, `allowed`).

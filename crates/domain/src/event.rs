@@ -1,10 +1,24 @@
 //! Events: everything that happened, written in the same transaction as the change. The case
-//! timeline, the live stream, webhooks and analytics all read them.
+//! timeline, the live stream, webhooks, notifications and analytics all read them.
+//!
+//! Each kind has a typed payload ([`EventData`]). On the wire (API, stream, webhooks) an event is
+//! its kind (`case.created`) and its payload as a JSON object; that shape is a contract, so a
+//! payload struct only ever gains fields.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ids::{AgentId, CaseId, CustomerId, EventId};
+use crate::agent::Role;
+use crate::case::{CaseKind, Priority};
+pub use crate::change::{Change, Changes, note_change};
+use crate::channel::ChannelKind;
+use crate::compensation::CompensationKind;
+use crate::customer::IdentityKind;
+use crate::ids::{AgentId, CaseId, ChannelId, CompensationId, CustomerId, EventId, IdentityId, MessageId, TeamId, WebhookId};
+use crate::message::{DeliveryStatus, Direction};
+use crate::status::Status;
 use crate::string_enum;
 use crate::time::Timestamp;
 
@@ -31,9 +45,10 @@ string_enum! {
         TeamChanged => "team.changed",
         CustomFieldChanged => "custom_field.changed",
         WebhookChanged => "webhook.changed",
-        MailboxChanged => "mailbox.changed",
+        ChannelChanged => "channel.changed",
         CaseParticipantAdded => "case.participant_added",
         CaseFollowUp => "case.follow_up",
+        CaseLinked => "case.linked",
     }
 }
 
@@ -41,7 +56,7 @@ impl EventKind {
     /// Staff administration is shown to admins only; everything about cases and customers is
     /// visible to every agent.
     pub fn admin_only(self) -> bool {
-        matches!(self, EventKind::AgentCreated | EventKind::AgentUpdated | EventKind::WebhookChanged | EventKind::MailboxChanged)
+        matches!(self, EventKind::AgentCreated | EventKind::AgentUpdated | EventKind::WebhookChanged | EventKind::ChannelChanged)
     }
 }
 
@@ -70,15 +85,377 @@ impl Actor {
     pub fn customer(id: CustomerId) -> Self {
         Self { kind: ActorKind::Customer, id: Some(id.0) }
     }
+
+    pub fn agent_id(&self) -> Option<AgentId> {
+        (self.kind == ActorKind::Agent).then_some(self.id.map(AgentId)).flatten()
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+string_enum! {
+    /// What happened to a configured thing (a team, a field, a webhook, a channel).
+    pub enum ChangeAction {
+        Created => "created",
+        Updated => "updated",
+        Deleted => "deleted",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseCreated {
+    pub number: i64,
+    pub subject: String,
+    pub status: Status,
+    pub priority: Priority,
+    pub kind: CaseKind,
+    pub channel: ChannelKind,
+    pub team_id: Option<TeamId>,
+    pub owner_id: Option<AgentId>,
+    pub deadline_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseUpdated {
+    pub number: i64,
+    pub changes: Changes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChanged {
+    pub number: i64,
+    pub from: Status,
+    pub to: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerAssigned {
+    /// Missing in events written before the use-case layer recorded it on case creation.
+    #[serde(default)]
+    pub number: i64,
+    pub owner_id: AgentId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerTransferred {
+    pub number: i64,
+    pub from: Option<AgentId>,
+    pub to: AgentId,
+    pub reason: String,
+}
+
+/// A collaborator pulled in or let go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Collaborator {
+    pub number: i64,
+    pub agent_id: AgentId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineMissed {
+    pub number: i64,
+    pub deadline_at: Timestamp,
+    pub owner_id: Option<AgentId>,
+    pub priority: Priority,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageAdded {
+    pub number: i64,
+    pub message_id: MessageId,
+    pub direction: Direction,
+    pub channel: ChannelKind,
+    pub preview: String,
+    pub attachments: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryChanged {
+    pub number: i64,
+    pub message_id: MessageId,
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationGranted {
+    pub number: i64,
+    pub compensation_id: CompensationId,
+    pub kind: CompensationKind,
+    /// Decimal with two digits, `"1500.00"`.
+    pub amount: String,
+    pub currency: String,
+    pub note: String,
+    pub over_budget: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerCreated {
+    pub customer_id: CustomerId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerUpdated {
+    pub customer_id: CustomerId,
+    pub changes: Changes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerMerged {
+    pub customer_id: CustomerId,
+    pub source_id: CustomerId,
+    pub source_name: String,
+}
+
+/// An identity added to or removed from a customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentityChanged {
+    pub customer_id: CustomerId,
+    pub identity_id: IdentityId,
+    pub kind: IdentityKind,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentCreated {
+    pub agent_id: AgentId,
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentUpdated {
+    pub agent_id: AgentId,
+    /// `{"from", "to"}` per property; secrets (password, signature) only say `"changed"`.
+    pub changes: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamChanged {
+    pub team_id: TeamId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub action: ChangeAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomFieldChanged {
+    pub key: String,
+    pub action: ChangeAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookChanged {
+    pub webhook_id: WebhookId,
+    pub action: ChangeAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelChanged {
+    pub channel_id: ChannelId,
+    pub kind: ChannelKind,
+    pub action: ChangeAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+string_enum! {
+    /// How a customer other than the case's own came into its conversation.
+    pub enum ParticipantRole {
+        /// Wrote into the conversation.
+        Sender => "sender",
+        /// Was copied (e-mail Cc, or addressed beside us).
+        Cc => "cc",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantAdded {
+    pub customer_id: CustomerId,
+    pub role: ParticipantRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub previous_number: i64,
+    pub previous_id: CaseId,
+}
+
+string_enum! {
+    /// Why two cases were linked.
+    pub enum LinkReason {
+        /// A message named a case (its number, a reply address, a thread) but its sender is
+        /// neither that case's customer nor in its conversation: an agent decides.
+        NamedByStranger => "named_by_stranger",
+    }
+}
+
+/// Two cases linked: recorded on both, each naming the other.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseLinked {
+    pub number: i64,
+    pub linked_id: CaseId,
+    pub linked_number: i64,
+    pub reason: LinkReason,
+}
+
+/// What an event says, by kind. Serialised as `{"kind": …, "data": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data")]
+pub enum EventData {
+    #[serde(rename = "case.created")]
+    CaseCreated(CaseCreated),
+    #[serde(rename = "case.updated")]
+    CaseUpdated(CaseUpdated),
+    #[serde(rename = "case.status_changed")]
+    CaseStatusChanged(StatusChanged),
+    #[serde(rename = "case.owner_assigned")]
+    CaseOwnerAssigned(OwnerAssigned),
+    #[serde(rename = "case.owner_transferred")]
+    CaseOwnerTransferred(OwnerTransferred),
+    #[serde(rename = "case.collaborator_added")]
+    CaseCollaboratorAdded(Collaborator),
+    #[serde(rename = "case.collaborator_removed")]
+    CaseCollaboratorRemoved(Collaborator),
+    #[serde(rename = "case.deadline_missed")]
+    CaseDeadlineMissed(DeadlineMissed),
+    #[serde(rename = "message.added")]
+    MessageAdded(MessageAdded),
+    #[serde(rename = "message.delivery_changed")]
+    MessageDeliveryChanged(DeliveryChanged),
+    #[serde(rename = "compensation.granted")]
+    CompensationGranted(CompensationGranted),
+    #[serde(rename = "customer.created")]
+    CustomerCreated(CustomerCreated),
+    #[serde(rename = "customer.updated")]
+    CustomerUpdated(CustomerUpdated),
+    #[serde(rename = "customer.merged")]
+    CustomerMerged(CustomerMerged),
+    #[serde(rename = "customer.identity_added")]
+    CustomerIdentityAdded(IdentityChanged),
+    #[serde(rename = "customer.identity_removed")]
+    CustomerIdentityRemoved(IdentityChanged),
+    #[serde(rename = "agent.created")]
+    AgentCreated(AgentCreated),
+    #[serde(rename = "agent.updated")]
+    AgentUpdated(AgentUpdated),
+    #[serde(rename = "team.changed")]
+    TeamChanged(TeamChanged),
+    #[serde(rename = "custom_field.changed")]
+    CustomFieldChanged(CustomFieldChanged),
+    #[serde(rename = "webhook.changed")]
+    WebhookChanged(WebhookChanged),
+    #[serde(rename = "channel.changed")]
+    ChannelChanged(ChannelChanged),
+    #[serde(rename = "case.participant_added")]
+    CaseParticipantAdded(ParticipantAdded),
+    #[serde(rename = "case.follow_up")]
+    CaseFollowUp(FollowUp),
+    #[serde(rename = "case.linked")]
+    CaseLinked(CaseLinked),
+}
+
+impl EventData {
+    pub fn kind(&self) -> EventKind {
+        use EventData as D;
+        use EventKind as K;
+        match self {
+            D::CaseCreated(_) => K::CaseCreated,
+            D::CaseUpdated(_) => K::CaseUpdated,
+            D::CaseStatusChanged(_) => K::CaseStatusChanged,
+            D::CaseOwnerAssigned(_) => K::CaseOwnerAssigned,
+            D::CaseOwnerTransferred(_) => K::CaseOwnerTransferred,
+            D::CaseCollaboratorAdded(_) => K::CaseCollaboratorAdded,
+            D::CaseCollaboratorRemoved(_) => K::CaseCollaboratorRemoved,
+            D::CaseDeadlineMissed(_) => K::CaseDeadlineMissed,
+            D::MessageAdded(_) => K::MessageAdded,
+            D::MessageDeliveryChanged(_) => K::MessageDeliveryChanged,
+            D::CompensationGranted(_) => K::CompensationGranted,
+            D::CustomerCreated(_) => K::CustomerCreated,
+            D::CustomerUpdated(_) => K::CustomerUpdated,
+            D::CustomerMerged(_) => K::CustomerMerged,
+            D::CustomerIdentityAdded(_) => K::CustomerIdentityAdded,
+            D::CustomerIdentityRemoved(_) => K::CustomerIdentityRemoved,
+            D::AgentCreated(_) => K::AgentCreated,
+            D::AgentUpdated(_) => K::AgentUpdated,
+            D::TeamChanged(_) => K::TeamChanged,
+            D::CustomFieldChanged(_) => K::CustomFieldChanged,
+            D::WebhookChanged(_) => K::WebhookChanged,
+            D::ChannelChanged(_) => K::ChannelChanged,
+            D::CaseParticipantAdded(_) => K::CaseParticipantAdded,
+            D::CaseFollowUp(_) => K::CaseFollowUp,
+            D::CaseLinked(_) => K::CaseLinked,
+        }
+    }
+
+    /// The payload alone, as the wire and the `events.data` column carry it.
+    pub fn payload(&self) -> Value {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
+    /// Reads a stored event back from its kind and payload.
+    pub fn from_parts(kind: &str, payload: Value) -> Result<Self, serde_json::Error> {
+        let mut tagged = serde_json::Map::new();
+        tagged.insert("kind".into(), Value::String(kind.to_owned()));
+        tagged.insert("data".into(), payload);
+        serde_json::from_value(Value::Object(tagged))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: EventId,
-    pub kind: EventKind,
     pub case_id: Option<CaseId>,
     pub customer_id: Option<CustomerId>,
     pub actor: Actor,
-    pub data: Value,
+    pub data: EventData,
     pub created_at: Timestamp,
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        self.data.kind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn payloads_keep_their_wire_shape() {
+        let data = EventData::TeamChanged(TeamChanged { team_id: TeamId(4), name: None, action: ChangeAction::Deleted });
+        assert_eq!(data.kind(), EventKind::TeamChanged);
+        assert_eq!(data.payload(), json!({"team_id": 4, "action": "deleted"}));
+        let back = EventData::from_parts("team.changed", data.payload()).expect("reads back");
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn every_kind_names_its_payload() {
+        // The kind strings of the enum and of the serde tags must agree: a stored event is read
+        // back through the tag, a subscription is matched through the kind.
+        let samples = [
+            EventData::CaseOwnerAssigned(OwnerAssigned { number: 1, owner_id: AgentId(2) }),
+            EventData::CaseLinked(CaseLinked { number: 1, linked_id: CaseId(2), linked_number: 2, reason: LinkReason::NamedByStranger }),
+            EventData::ChannelChanged(ChannelChanged {
+                channel_id: ChannelId(1),
+                kind: ChannelKind::Api,
+                action: ChangeAction::Created,
+                name: None,
+            }),
+        ];
+        for data in samples {
+            let tagged = serde_json::to_value(&data).expect("serialises");
+            assert_eq!(tagged["kind"], data.kind().as_str());
+        }
+        let old = EventData::from_parts("case.owner_assigned", json!({"owner_id": 3})).expect("older shape reads");
+        assert_eq!(old, EventData::CaseOwnerAssigned(OwnerAssigned { number: 0, owner_id: AgentId(3) }));
+    }
 }

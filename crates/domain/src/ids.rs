@@ -30,6 +30,6 @@ id_type!(
     FieldId,
     CompensationId,
     WebhookId,
-    MailboxId,
-    RawMailId,
+    ChannelId,
+    PayloadId,
 );

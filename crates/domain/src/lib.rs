@@ -4,6 +4,8 @@
 
 pub mod agent;
 pub mod case;
+pub mod change;
+pub mod channel;
 pub mod compensation;
 pub mod customer;
 mod entities;
@@ -13,6 +15,8 @@ pub mod field;
 pub mod ids;
 pub mod mail;
 pub mod message;
+pub mod status;
+pub mod template;
 pub mod text;
 pub mod time;
 pub mod validate;

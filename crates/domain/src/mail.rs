@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::error::{Errors, FieldError};
-use crate::ids::MailboxId;
+use crate::ids::ChannelId;
 use crate::string_enum;
 use crate::time::Timestamp;
 use crate::validate::{EmailAddress, line};
@@ -75,7 +75,7 @@ impl Protocol {
 /// LMTP or a pipe) and how replies leave (SMTP).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Mailbox {
-    pub id: MailboxId,
+    pub id: ChannelId,
     pub name: String,
     pub address: String,
     pub sender_name: String,

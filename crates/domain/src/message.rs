@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::case::Channel;
+use crate::channel::ChannelKind;
 use crate::error::{Errors, FieldError};
 use crate::ids::{AgentId, AttachmentId, CaseId, CustomerId, MessageId};
 use crate::string_enum;
@@ -25,8 +25,35 @@ string_enum! {
     pub enum DeliveryStatus {
         Pending => "pending",
         Sent => "sent",
+        Delivered => "delivered",
+        Read => "read",
         Failed => "failed",
         NotApplicable => "not_applicable",
+    }
+}
+
+impl DeliveryStatus {
+    /// Whether a report may move a message from this state to `to`. Delivery only goes
+    /// forward (pending → sent → delivered → read): a late "sent" after "read" changes nothing.
+    /// A failure may arrive until the message was read; failed and not-applicable are final.
+    pub fn may_become(self, to: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        match (self, to) {
+            (Failed | NotApplicable, _) | (_, Pending | NotApplicable) => false,
+            (Read, _) => false,
+            (_, Failed) => true,
+            (from, to) => rank(to) > rank(from),
+        }
+    }
+}
+
+fn rank(status: DeliveryStatus) -> u8 {
+    match status {
+        DeliveryStatus::Pending => 0,
+        DeliveryStatus::Sent => 1,
+        DeliveryStatus::Delivered => 2,
+        DeliveryStatus::Read => 3,
+        DeliveryStatus::Failed | DeliveryStatus::NotApplicable => 4,
     }
 }
 
@@ -82,7 +109,9 @@ pub struct Message {
     pub id: MessageId,
     pub case_id: CaseId,
     pub direction: Direction,
-    pub channel: Channel,
+    pub channel_kind: ChannelKind,
+    /// The channel it came in or went out through, when there is one.
+    pub channel_id: Option<crate::ids::ChannelId>,
     pub author_agent_id: Option<AgentId>,
     pub author_customer_id: Option<CustomerId>,
     pub subject: Option<String>,
@@ -122,6 +151,15 @@ mod tests {
         assert_eq!(Body::parse("body", Some("  "), None, &mut errors), None);
         assert_eq!(errors.0[0].field, "body_text");
         assert_eq!(errors.0[0].code, "required");
+    }
+
+    #[test]
+    fn delivery_only_goes_forward() {
+        use DeliveryStatus::*;
+        assert!(Pending.may_become(Sent) && Sent.may_become(Delivered) && Delivered.may_become(Read));
+        assert!(Pending.may_become(Failed) && Delivered.may_become(Failed));
+        assert!(!Read.may_become(Delivered) && !Delivered.may_become(Sent) && !Read.may_become(Failed));
+        assert!(!Failed.may_become(Sent) && !NotApplicable.may_become(Sent) && !Sent.may_become(Pending));
     }
 
     #[test]

@@ -27,7 +27,7 @@ async fn create(client: &reqwest::Client, base: &str, token: &str, i: usize) -> 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let requests: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(20_000);
-    opora::app::install_crypto();
+    opora::server::install_crypto();
     let db = common::Database::new(None);
     let token = common::admin_token(&db.store().await).await;
     let server = common::Server::start(&db, &[]).await;

@@ -56,10 +56,10 @@ async fn load(store: &Store, cases: i64) {
                     language: opora_domain::agent::Language::Ru,
                     password_hash: None,
                 };
-                opora_store::agents::create(tx, new, opora_domain::event::Actor::SYSTEM)?;
+                opora_store::agents::insert(tx, &new)?;
             }
             for name in ["Первая линия", "Претензии", "Биллинг", "Разработка"] {
-                opora_store::agents::create_team(tx, name, &[], opora_domain::event::Actor::SYSTEM)?;
+                opora_store::agents::insert_team(tx, name, &[])?;
             }
             Ok(())
         })
@@ -163,7 +163,7 @@ async fn time_pages(client: &reqwest::Client, base: &str, cookie: &str, name: &s
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let cases: i64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
-    opora::app::install_crypto();
+    opora::server::install_crypto();
     let db = common::Database::new(Some(&format!("inbox{cases}")));
     let store = db.store().await;
     let existing = store.read(|conn| Ok(conn.int("select count(*) from cases", &[])?)).await.expect("count");

@@ -228,7 +228,7 @@ async fn run(mode: &str, corpus: &Corpus) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let count: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
-    opora::app::install_crypto();
+    opora::server::install_crypto();
     let dir = tempfile::tempdir().expect("temp dir");
     let corpus = generate(count, dir.path());
     let bytes: usize = corpus.mails.iter().map(|(raw, _)| raw.len()).sum();

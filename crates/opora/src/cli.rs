@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use opora_app::App;
+use opora_app::staff::NewAgent;
 use opora_domain::agent::{Language, Role};
 use opora_domain::validate::{EmailAddress, line};
-use opora_store::agents::{self, NewAgent};
-use opora_store::{auth, migrate};
+use opora_store::migrate;
 
-use crate::app;
 use crate::config::{Config, Overrides};
-use crate::demo;
+use crate::server;
 
 #[derive(Debug, Parser)]
 #[command(name = "opora", version, about = "Opora — customer care for service businesses")]
@@ -143,7 +143,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(&config, demo).await,
         Command::Migrate => {
-            let store = app::open_store(&config).await?;
+            let store = server::open_store(&config).await?;
             let version = store.read(|conn| Ok(conn.int("select coalesce(max(version), 0) from schema_migrations", &[])?)).await?;
             println!("database schema at version {version} (this binary knows {})", migrate::latest_version());
             Ok(())
@@ -151,8 +151,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Agent(AgentCommand::Add(add)) => add_agent(&config, add).await,
         Command::Token(TokenCommand::Create { agent, name, role }) => create_token(&config, &agent, &name, role.as_deref()).await,
         Command::Demo { force } => {
-            let store = app::open_store(&config).await?;
-            load_demo(&store, &config, force).await
+            let app = use_cases(&config).await?;
+            load_demo(&app, force).await
         }
         Command::Backup { to } => backup(&config, to).await,
         Command::Mail(MailCommand::Ingest { mailbox, recipient }) => ingest(&config, mailbox.as_deref(), recipient).await,
@@ -164,21 +164,30 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// The use cases over the configured database, with the configured mailboxes in place.
+async fn use_cases(config: &Config) -> anyhow::Result<App> {
+    let store = server::open_store(config).await?;
+    let (app, _) = server::use_cases(config, store)?;
+    server::sync_mailboxes(&app, config).await?;
+    Ok(app)
+}
+
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+    let store = server::open_store(config).await?;
     if demo {
-        let agents = store.read(|conn| agents::count(conn)).await?;
-        if agents == 0 {
-            load_demo(&store, config, false).await?;
+        let (app, _) = server::use_cases(config, store.clone())?;
+        server::sync_mailboxes(&app, config).await?;
+        if app.staff().agent_count().await? == 0 {
+            load_demo(&app, false).await?;
         }
     }
-    let running = app::start(config, store).await?;
+    let running = server::start(config, store).await?;
     let url = if config.public_url.contains("127.0.0.1:8080") { format!("http://{}", running.addr) } else { config.public_url.clone() };
     println!("Opora {} is running at {url}", env!("CARGO_PKG_VERSION"));
     println!("API documentation: {url}/api/docs");
     if demo {
-        println!("Demo accounts (password {}):", demo::PASSWORD);
-        for (email, name, role) in demo::accounts() {
+        println!("Demo accounts (password {}):", opora_app::demo::PASSWORD);
+        for (email, name, role) in opora_app::demo::accounts() {
             println!("  {email:<28} {name} ({role})");
         }
     }
@@ -203,15 +212,15 @@ async fn ingest(config: &Config, mailbox: Option<&str>, recipients: Vec<String>)
             ExitStatus { code: EX_DATAERR, message: format!("the message is larger than {} MiB", config.mail.max_message_mb) }.into()
         );
     }
-    let store = app::open_store(config).await.map_err(|e| temporary(e.to_string()))?;
+    let store = server::open_store(config).await.map_err(|e| temporary(e.to_string()))?;
+    let (app, _) = server::use_cases(config, store).map_err(|e| temporary(e.to_string()))?;
     let recipients: Vec<String> = recipients.iter().map(|r| r.trim().to_ascii_lowercase()).collect();
-    let chosen = crate::mail::choose_mailbox(&store, mailbox, &recipients).await.map_err(|e| match e {
-        opora_store::StoreError::Domain(_) => temporary(format!("no mailbox named {:?}", mailbox.unwrap_or_default())),
+    let chosen = app.mail().choose_mailbox(mailbox.map(str::to_owned), recipients.clone()).await.map_err(|e| match e {
+        opora_app::Error::Domain(_) => temporary(format!("no mailbox named {:?}", mailbox.unwrap_or_default())),
         other => temporary(other.to_string()),
     })?;
-    let id = crate::mail::record_raw(&store, chosen, opora_domain::mail::MailSource::Pipe, recipients, raw, None)
-        .await
-        .map_err(|e| temporary(e.to_string()))?;
+    let id =
+        app.mail().receive(chosen, opora_domain::mail::MailSource::Pipe, recipients, raw).await.map_err(|e| temporary(e.to_string()))?;
     tracing::info!(raw = id.0, "message stored");
     Ok(())
 }
@@ -233,14 +242,15 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn load_demo(store: &opora_store::Store, config: &Config, force: bool) -> anyhow::Result<()> {
-    let agents = store.read(|conn| agents::count(conn)).await?;
+async fn load_demo(app: &App, force: bool) -> anyhow::Result<()> {
+    let agents = app.staff().agent_count().await?;
     if agents > 0 && !force {
         anyhow::bail!("the database already has {agents} agents; pass --force to add the demo anyway");
     }
-    let admin = demo::load(store, config.sla()).await?;
-    crate::demo_mail::load(store).await?;
-    println!("Demo data loaded. Sign in as {admin} with password {}", demo::PASSWORD);
+    let hash = opora_web::auth::hash_password(opora_app::demo::PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let admin = opora_app::demo::load(app, hash).await?;
+    crate::demo_mail::load(app).await?;
+    println!("Demo data loaded. Sign in as {admin} with password {}", opora_app::demo::PASSWORD);
     Ok(())
 }
 
@@ -262,10 +272,10 @@ async fn add_agent(config: &Config, add: AgentAdd) -> anyhow::Result<()> {
         None => opora_web::auth::generate_password().map_err(|e| anyhow::anyhow!("{e:?}"))?,
     };
     let hash = opora_web::auth::hash_password(password.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let store = app::open_store(config).await?;
+    let app = use_cases(config).await?;
     let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(hash) };
-    let agent = store.write(move |tx| agents::create(tx, new, opora_domain::event::Actor::SYSTEM)).await.map_err(|e| match e {
-        opora_store::StoreError::Domain(d) if d.code() == "agent_email_taken" => {
+    let agent = app.staff().create_agent(opora_domain::event::Actor::SYSTEM, new).await.map_err(|e| match e {
+        opora_app::Error::Domain(d) if d.code() == "agent_email_taken" => {
             anyhow::anyhow!("an agent with this e-mail already exists")
         }
         other => other.into(),
@@ -283,23 +293,15 @@ async fn create_token(config: &Config, email: &str, name: &str, role: Option<&st
         .transpose()?;
     let email = EmailAddress::parse("agent", email).map_err(|_| anyhow::anyhow!("--agent: give the agent's e-mail"))?.into_string();
     let name = line("name", name, 1, 100).map_err(|_| anyhow::anyhow!("--name: give a label of 1 to 100 characters"))?;
-    let store = app::open_store(config).await?;
-    let token = store
-        .write(move |tx| {
-            let (agent, _) = agents::by_email(&mut **tx, &email)?.ok_or(opora_domain::DomainError::NotFound("agent"))?;
-            auth::create_token(tx, agent.id, &name, role, None)
-        })
-        .await
-        .map_err(|e| match e {
-            opora_store::StoreError::Domain(_) => anyhow::anyhow!("no agent with this e-mail"),
-            other => other.into(),
-        })?;
+    let app = use_cases(config).await?;
+    let (agent, _) = app.auth().credentials(email).await?.ok_or_else(|| anyhow::anyhow!("no agent with this e-mail"))?;
+    let token = app.auth().create_token(agent.id, name, role, None).await?;
     println!("{}", token.1);
     Ok(())
 }
 
 async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
-    let store = app::open_store(config).await?;
+    let store = server::open_store(config).await?;
     let target = match to {
         Some(path) => path,
         None => {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use opora_domain::agent::Language;
 use opora_domain::case::SlaPolicy;
+use opora_domain::error::Errors;
+use opora_domain::mail::{MailboxInput, MailboxSpec, ServerInput};
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
@@ -283,7 +285,7 @@ impl Config {
             return Err("mail.max_message_mb, mail.poll_seconds and mail.timeout_seconds must be at least 1".into());
         }
         for (index, mailbox) in self.mail.mailboxes.iter().enumerate() {
-            crate::mail::config_spec(mailbox).map_err(|e| format!("mail.mailboxes[{index}] ({}): {e}", mailbox.name))?;
+            mailbox_spec(mailbox).map_err(|e| format!("mail.mailboxes[{index}] ({}): {e}", mailbox.name))?;
         }
         Ok(())
     }
@@ -310,14 +312,38 @@ impl Config {
         opora_web::WebConfig {
             default_language: self.language(),
             currency: self.currency.to_uppercase(),
-            sla: self.sla(),
             session_ttl_ms: self.sessions.idle_hours * 3_600_000,
             secure_cookies: self.public_url.starts_with("https://"),
             max_attachment_bytes: self.attachments.max_size_mb * 1024 * 1024,
             metrics_public: self.metrics.public,
             login_attempts_per_minute: self.security.login_attempts_per_minute,
             templates_dir: Some(PathBuf::from(&self.templates_dir)).filter(|p| !p.as_os_str().is_empty()),
+        }
+    }
+
+    pub fn app(&self) -> opora_app::AppConfig {
+        let workers = &self.workers;
+        opora_app::AppConfig {
+            sla: self.sla(),
+            currency: self.currency.to_uppercase(),
+            workers: opora_app::WorkerSettings {
+                concurrency: workers.concurrency,
+                poll_interval_ms: workers.poll_interval_ms,
+                retry_base_ms: workers.retry_base_ms,
+                retry_cap_ms: workers.retry_cap_ms,
+                lease_ms: workers.lease_ms,
+            },
             webhooks_allow_internal: self.webhooks.allow_internal,
+            webhook_timeout_ms: self.webhooks.timeout_ms,
+            mail: opora_app::mail::MailSettings {
+                hostname: self.mail.hostname.clone(),
+                max_message_bytes: self.mail.max_message_mb << 20,
+                subject_window_ms: self.mail.subject_window_days * 86_400_000,
+                acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
+                idle_minutes: self.mail.idle_minutes,
+                poll_seconds: self.mail.poll_seconds,
+                timeout_seconds: self.mail.timeout_seconds,
+            },
         }
     }
 
@@ -331,6 +357,40 @@ impl Config {
             shown.database_url = format!("{scheme}://{user}:***@{host}");
         }
         toml::to_string_pretty(&shown).unwrap_or_default()
+    }
+}
+
+fn server<'a>(
+    host: &'a Option<String>,
+    port: Option<i64>,
+    security: &'a Option<String>,
+    user: &'a Option<String>,
+    password: &'a Option<String>,
+) -> ServerInput<'a> {
+    ServerInput { host: host.as_deref(), port, security: security.as_deref(), user: user.as_deref(), password: password.as_deref() }
+}
+
+/// Checks a configured mailbox the way the admin form does.
+pub fn mailbox_spec(mailbox: &MailboxConfig) -> Result<MailboxSpec, String> {
+    let input = MailboxInput {
+        name: &mailbox.name,
+        address: &mailbox.address,
+        sender_name: &mailbox.sender_name,
+        imap: server(&mailbox.imap_host, mailbox.imap_port, &mailbox.imap_security, &mailbox.imap_user, &mailbox.imap_password),
+        imap_folder: mailbox.imap_folder.as_deref(),
+        imap_archive_folder: mailbox.imap_archive_folder.as_deref(),
+        smtp: server(&mailbox.smtp_host, mailbox.smtp_port, &mailbox.smtp_security, &mailbox.smtp_user, &mailbox.smtp_password),
+        accept_invalid_certs: mailbox.accept_invalid_certs,
+        acknowledge: mailbox.acknowledge.unwrap_or(true),
+        plus_addressing: mailbox.plus_addressing,
+        active: true,
+        is_default: mailbox.default,
+    };
+    let mut errors = Errors::default();
+    let spec = input.parse(&mut errors);
+    match spec {
+        Some(spec) if errors.is_empty() => Ok(spec),
+        _ => Err(errors.0.iter().map(|e| format!("{}: {}", e.field, e.code)).collect::<Vec<_>>().join(", ")),
     }
 }
 

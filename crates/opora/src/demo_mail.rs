@@ -3,9 +3,9 @@
 //! complaint, a reply-all from another family member, an HTML question from a SaaS customer,
 //! an auto-reply, and one unreadable message waiting in quarantine.
 
+use opora_app::App;
 use opora_domain::event::Actor;
 use opora_domain::mail::{MailSource, MailboxSpec};
-use opora_store::{Store, mailboxes};
 
 pub const ADDRESS: &str = "support@demo.opora.dev";
 
@@ -77,29 +77,25 @@ fn messages() -> Vec<Vec<u8>> {
 
 /// Gives the default mailbox the demo's address (no acknowledgements: the demo has no SMTP
 /// server to send them through) and stores the messages for the server to file.
-pub async fn load(store: &Store) -> anyhow::Result<()> {
-    let mailbox = store
-        .write(|tx| {
-            let current = mailboxes::default(&mut **tx)?;
-            let spec = MailboxSpec {
-                name: current.name.clone(),
-                address: ADDRESS.into(),
-                sender_name: "Клининг Плюс".into(),
-                imap: None,
-                imap_folder: current.imap_folder.clone(),
-                imap_archive_folder: None,
-                smtp: None,
-                accept_invalid_certs: false,
-                acknowledge: false,
-                plus_addressing: false,
-                active: true,
-                is_default: true,
-            };
-            mailboxes::update(tx, current.id, spec, Actor::SYSTEM)
-        })
-        .await?;
+pub async fn load(app: &App) -> anyhow::Result<()> {
+    let current = app.mail().default_mailbox().await?;
+    let spec = MailboxSpec {
+        name: current.name.clone(),
+        address: ADDRESS.into(),
+        sender_name: "Клининг Плюс".into(),
+        imap: None,
+        imap_folder: current.imap_folder.clone(),
+        imap_archive_folder: None,
+        smtp: None,
+        accept_invalid_certs: false,
+        acknowledge: false,
+        plus_addressing: false,
+        active: true,
+        is_default: true,
+    };
+    let mailbox = app.mail().update_mailbox(Actor::SYSTEM, current.id, spec).await?;
     for raw in messages() {
-        crate::mail::record_raw(store, mailbox.id, MailSource::Api, vec![ADDRESS.into()], raw, None).await?;
+        app.mail().receive(mailbox.id, MailSource::Api, vec![ADDRESS.into()], raw).await?;
     }
     Ok(())
 }

@@ -1,11 +1,9 @@
-//! Agents and teams.
+//! Agents and teams as rows.
 
 use std::collections::HashMap;
 
 use opora_domain::agent::{Agent, Language, Role, Team};
-use opora_domain::event::{Actor, EventKind};
 use opora_domain::{AgentId, DomainError, TeamId};
-use serde_json::json;
 
 use crate::db::{Conn, DbError, Row, placeholders};
 use crate::{Result, Tx};
@@ -53,7 +51,7 @@ pub struct NewAgent {
     pub password_hash: Option<String>,
 }
 
-pub fn create(tx: &mut Tx<'_>, new: NewAgent, actor: Actor) -> Result<Agent> {
+pub fn insert(tx: &mut Tx<'_>, new: &NewAgent) -> Result<Agent> {
     let now = tx.now;
     let id = tx
         .int(
@@ -70,9 +68,7 @@ pub fn create(tx: &mut Tx<'_>, new: NewAgent, actor: Actor) -> Result<Agent> {
             ],
         )
         .map_err(|e| if e.unique_violation { DomainError::Conflict("agent_email_taken").into() } else { crate::StoreError::from(e) })?;
-    let agent = get(&mut **tx, AgentId(id))?;
-    tx.emit(EventKind::AgentCreated, None, None, actor, json!({"agent_id": id, "email": agent.email, "role": agent.role}))?;
-    Ok(agent)
+    get(&mut **tx, AgentId(id))
 }
 
 pub fn get(conn: &mut dyn Conn, id: AgentId) -> Result<Agent> {
@@ -108,8 +104,8 @@ pub struct AgentChange {
     pub signature: Option<Option<String>>,
 }
 
-pub fn update(tx: &mut Tx<'_>, id: AgentId, change: AgentChange, actor: Actor) -> Result<Agent> {
-    let before = get(&mut **tx, id)?;
+/// Writes the properties a change sets; the rest stay.
+pub fn update(tx: &mut Tx<'_>, id: AgentId, change: &AgentChange) -> Result<Agent> {
     let now = tx.now;
     tx.execute(
         "update agents set name = coalesce($2, name), role = coalesce($3, role), language = coalesce($4, language),
@@ -127,34 +123,12 @@ pub fn update(tx: &mut Tx<'_>, id: AgentId, change: AgentChange, actor: Actor) -
     if let Some(signature) = &change.signature {
         tx.execute("update agents set signature = $2 where id = $1", &[id.into(), signature.as_deref().into()])?;
     }
-    if change.active == Some(false) {
-        // A deactivated agent is signed out everywhere.
-        tx.execute("delete from sessions where agent_id = $1", &[id.into()])?;
-    }
-    let after = get(&mut **tx, id)?;
-    let mut changed = serde_json::Map::new();
-    if before.name != after.name {
-        changed.insert("name".into(), json!({"from": before.name, "to": after.name}));
-    }
-    if before.role != after.role {
-        changed.insert("role".into(), json!({"from": before.role, "to": after.role}));
-    }
-    if before.language != after.language {
-        changed.insert("language".into(), json!({"from": before.language, "to": after.language}));
-    }
-    if before.active != after.active {
-        changed.insert("active".into(), json!({"from": before.active, "to": after.active}));
-    }
-    if before.signature != after.signature {
-        changed.insert("signature".into(), json!("changed"));
-    }
-    if change.password_hash.is_some() {
-        changed.insert("password".into(), json!("changed"));
-    }
-    if !changed.is_empty() {
-        tx.emit(EventKind::AgentUpdated, None, None, actor, json!({"agent_id": id, "changes": changed}))?;
-    }
-    Ok(after)
+    get(&mut **tx, id)
+}
+
+/// Active admins: the last one may not be demoted or switched off.
+pub fn active_admins(conn: &mut dyn Conn) -> Result<i64> {
+    Ok(conn.int("select count(*) from agents where role = 'admin' and active = $1", &[true.into()])?)
 }
 
 // Teams
@@ -197,7 +171,7 @@ fn set_members(tx: &mut Tx<'_>, team: TeamId, members: &[AgentId]) -> Result<()>
     Ok(())
 }
 
-pub fn create_team(tx: &mut Tx<'_>, name: &str, members: &[AgentId], actor: Actor) -> Result<Team> {
+pub fn insert_team(tx: &mut Tx<'_>, name: &str, members: &[AgentId]) -> Result<Team> {
     let now = tx.now;
     let id = tx
         .int(
@@ -206,11 +180,10 @@ pub fn create_team(tx: &mut Tx<'_>, name: &str, members: &[AgentId], actor: Acto
         )
         .map_err(|e| if e.unique_violation { DomainError::Conflict("team_name_taken").into() } else { crate::StoreError::from(e) })?;
     set_members(tx, TeamId(id), members)?;
-    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "name": name, "action": "created"}))?;
     get_team(&mut **tx, TeamId(id))
 }
 
-pub fn update_team(tx: &mut Tx<'_>, id: TeamId, name: Option<&str>, members: Option<&[AgentId]>, actor: Actor) -> Result<Team> {
+pub fn update_team(tx: &mut Tx<'_>, id: TeamId, name: Option<&str>, members: Option<&[AgentId]>) -> Result<Team> {
     get_team(&mut **tx, id)?;
     let now = tx.now;
     if let Some(name) = name {
@@ -227,18 +200,11 @@ pub fn update_team(tx: &mut Tx<'_>, id: TeamId, name: Option<&str>, members: Opt
     if let Some(members) = members {
         set_members(tx, id, members)?;
     }
-    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "action": "updated"}))?;
     get_team(&mut **tx, id)
 }
 
-/// A team still holding cases cannot be deleted: its cases would lose their queue.
-pub fn delete_team(tx: &mut Tx<'_>, id: TeamId, actor: Actor) -> Result<()> {
-    get_team(&mut **tx, id)?;
-    if tx.opt("select 1 from cases where team_id = $1 limit 1", &[id.into()], |r| r.get::<i64>(0))?.is_some() {
-        return Err(DomainError::Conflict("team_has_cases").into());
-    }
+pub fn delete_team(tx: &mut Tx<'_>, id: TeamId) -> Result<()> {
     tx.execute("delete from team_members where team_id = $1", &[id.into()])?;
     tx.execute("delete from teams where id = $1", &[id.into()])?;
-    tx.emit(EventKind::TeamChanged, None, None, actor, json!({"team_id": id, "action": "deleted"}))?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Case lists: the filters behind inbox views and the API's list, three orders with keyset
 //! cursors, and counts capped so that a view of 300,000 cases costs no more than one of 30.
 
-use opora_domain::case::{Case, Channel, Priority, Status};
+use opora_domain::case::{Case, Priority, Status};
+use opora_domain::channel::ChannelKind;
 use opora_domain::{AgentId, CaseId, CustomerId, TeamId, Timestamp};
 
 use crate::Result;
@@ -77,7 +78,7 @@ pub struct CaseFilter {
     pub tag: Option<String>,
     pub collaborator: Option<AgentId>,
     pub priority: Option<Priority>,
-    pub channel: Option<Channel>,
+    pub channel: Option<ChannelKind>,
     /// Customers on the "our clients" list.
     pub our_clients: bool,
     /// Past their deadline at this moment (and still being worked).

@@ -1,22 +1,21 @@
-//! Cases: creation, reading, keyset-paginated lists, and property changes. Ownership,
-//! collaborators and compensation live in `case_work`.
+//! Cases as rows: reading them (with tags and collaborators), inserting a new one, saving a
+//! changed one, collaborators, and the few queries the use cases ask about cases. Lists with
+//! filters live in `case_list`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use opora_domain::agent::Role;
-use opora_domain::case::{Case, CaseKind, Channel, Priority, SlaPolicy, Status};
+use opora_domain::case::{Case, CaseKind, Priority, Status};
+use opora_domain::channel::ChannelKind;
 use opora_domain::compensation::Money;
-use opora_domain::event::{Actor, EventKind};
-use opora_domain::field::apply_values;
-use opora_domain::{AgentId, CaseId, CustomerId, DomainError, FieldError, TeamId, Timestamp};
-use serde_json::{Map, Value as Json, json};
+use opora_domain::{AgentId, CaseId, CustomerId, DomainError, TeamId, Timestamp};
 
 use crate::db::{Conn, DbError, Dialect, Row, Value, placeholders};
-use crate::jobs::{self, NewJob};
-use crate::{Result, StoreError, Tx, fields};
+use crate::{Result, StoreError, Tx};
 
 pub(crate) const COLUMNS: &str = "id, number, subject, customer_id, kind, status, priority, channel, team_id, owner_id, category, \
-     custom_fields, deadline_at, budget_minor, budget_currency, spent_minor, created_at, updated_at, first_response_at, solved_at, closed_at";
+     custom_fields, deadline_at, budget_minor, budget_currency, spent_minor, created_at, updated_at, first_response_at, solved_at, closed_at, \
+     mailbox_id";
 
 pub(crate) fn from_row(r: &Row<'_>) -> Result<Case, DbError> {
     let custom: String = r.get(11)?;
@@ -30,7 +29,8 @@ pub(crate) fn from_row(r: &Row<'_>) -> Result<Case, DbError> {
         kind: r.parse(4, CaseKind::parse)?,
         status: r.parse(5, Status::parse)?,
         priority: r.parse(6, Priority::parse)?,
-        channel: r.parse(7, Channel::parse)?,
+        channel_kind: r.parse(7, ChannelKind::parse)?,
+        channel_id: r.get(21)?,
         team_id: r.get(8)?,
         owner_id: r.get(9)?,
         collaborators: Vec::new(),
@@ -97,22 +97,14 @@ pub fn by_number(conn: &mut dyn Conn, number: i64) -> Result<Option<Case>> {
     }
 }
 
-/// Checks that a referenced agent exists and may own cases; returns their role.
-pub(crate) fn agent_role(conn: &mut dyn Conn, field: &str, agent: AgentId) -> Result<Role> {
-    let found =
-        conn.opt("select role, active from agents where id = $1", &[agent.into()], |r| Ok((r.parse(0, Role::parse)?, r.get::<bool>(1)?)))?;
-    match found {
-        Some((role, true)) => Ok(role),
-        Some((_, false)) => Err(DomainError::field(field, "agent_inactive").into()),
-        None => Err(DomainError::field(field, "not_found").into()),
-    }
+/// The role of an agent referenced by a change, and whether they are active; `None` when there
+/// is no such agent.
+pub fn agent_role(conn: &mut dyn Conn, agent: AgentId) -> Result<Option<(Role, bool)>> {
+    Ok(conn.opt("select role, active from agents where id = $1", &[agent.into()], |r| Ok((r.parse(0, Role::parse)?, r.get::<bool>(1)?)))?)
 }
 
-fn check_team(conn: &mut dyn Conn, team: TeamId) -> Result<()> {
-    match conn.opt("select 1 from teams where id = $1", &[team.into()], |r| r.get::<i64>(0))? {
-        Some(_) => Ok(()),
-        None => Err(DomainError::field("team_id", "not_found").into()),
-    }
+pub fn team_exists(conn: &mut dyn Conn, team: TeamId) -> Result<bool> {
+    Ok(conn.opt("select 1 from teams where id = $1", &[team.into()], |r| r.get::<i64>(0))?.is_some())
 }
 
 fn set_tags(tx: &mut Tx<'_>, case: CaseId, tags: &[String]) -> Result<()> {
@@ -123,220 +115,69 @@ fn set_tags(tx: &mut Tx<'_>, case: CaseId, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Schedules the deadline check; a later deadline gets its own check, stale ones find nothing.
-fn schedule_deadline(tx: &mut Tx<'_>, case: CaseId, deadline: Timestamp) -> Result<()> {
-    jobs::enqueue(
-        tx,
-        NewJob::new("sla.check", json!({"case_id": case, "deadline_at": deadline.millis()}))
-            .unique(format!("sla:{case}:{}", deadline.millis()))
-            .at(deadline)
-            .attempts(5),
-    )?;
-    Ok(())
-}
-
+/// A case to insert, every property decided.
 #[derive(Debug, Clone)]
 pub struct NewCase {
     pub subject: String,
     pub customer_id: CustomerId,
     pub kind: CaseKind,
     pub priority: Priority,
-    pub channel: Channel,
+    pub channel_kind: ChannelKind,
+    pub channel_id: Option<opora_domain::ChannelId>,
     pub team_id: Option<TeamId>,
     pub owner_id: Option<AgentId>,
     pub category: Option<String>,
     pub tags: Vec<String>,
-    pub custom_fields: Map<String, Json>,
+    pub custom_fields: std::collections::BTreeMap<String, serde_json::Value>,
     pub deadline_at: Option<Timestamp>,
     pub budget: Option<Money>,
 }
 
-pub fn create(tx: &mut Tx<'_>, new: NewCase, sla: &SlaPolicy, actor: Actor) -> Result<Case> {
-    let mut errors = Vec::new();
-    let customer = crate::customers::get(&mut **tx, new.customer_id).map_err(|e| match e {
-        StoreError::Domain(DomainError::NotFound(_)) => DomainError::field("customer.id", "not_found").into(),
-        other => other,
-    })?;
-    if let Some(team) = new.team_id {
-        collect(&mut errors, check_team(&mut **tx, team))?;
-    }
-    if let Some(owner) = new.owner_id {
-        match agent_role(&mut **tx, "owner_id", owner) {
-            Ok(role) if !role.may(opora_domain::agent::Action::WorkCases) => {
-                errors.push(FieldError::new("owner_id", "agent_cannot_own"));
-            }
-            other => {
-                collect(&mut errors, other.map(|_| ()))?;
-            }
-        }
-    }
-    let definitions = fields::list(&mut **tx)?;
-    let custom = collect(&mut errors, apply_values(&definitions, &BTreeMap::new(), &new.custom_fields, true).map_err(StoreError::from))?;
-    if !errors.is_empty() {
-        return Err(DomainError::Validation(errors).into());
-    }
+/// Inserts a case with the next number; it starts `new`.
+pub fn insert(tx: &mut Tx<'_>, new: &NewCase) -> Result<Case> {
     let now = tx.now;
-    let deadline = new.deadline_at.unwrap_or_else(|| sla.deadline(new.priority, now));
     let number = match tx.dialect() {
         Dialect::Sqlite => "(select coalesce(max(number), 1000) + 1 from cases)",
         Dialect::Postgres => "nextval('case_number_seq')",
     };
-    let custom = serde_json::to_string(&custom.unwrap_or_default()).map_err(|e| StoreError::Io(e.to_string()))?;
+    let custom = serde_json::to_string(&new.custom_fields).map_err(|e| StoreError::Io(e.to_string()))?;
     let sql = format!(
-        "insert into cases (number, subject, customer_id, kind, status, priority, channel, team_id, owner_id, category, custom_fields,
+        "insert into cases (number, subject, customer_id, kind, status, priority, channel, mailbox_id, team_id, owner_id, category, custom_fields,
                             deadline_at, budget_minor, budget_currency, spent_minor, created_at, updated_at)
-         values ({number}, $1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $13) returning id"
+         values ({number}, $1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14) returning id"
     );
     let id = CaseId(tx.int(
         &sql,
         &[
             new.subject.as_str().into(),
-            customer.id.into(),
+            new.customer_id.into(),
             new.kind.as_str().into(),
             new.priority.as_str().into(),
-            new.channel.as_str().into(),
+            new.channel_kind.as_str().into(),
+            new.channel_id.into(),
             new.team_id.into(),
             new.owner_id.into(),
             new.category.as_deref().into(),
             custom.as_str().into(),
-            deadline.into(),
+            new.deadline_at.into(),
             new.budget.as_ref().map(|b| b.minor).into(),
             new.budget.as_ref().map(|b| b.currency.as_str()).into(),
             now.into(),
         ],
     )?);
     set_tags(tx, id, &new.tags)?;
-    let case = get(&mut **tx, id)?;
-    tx.emit(
-        EventKind::CaseCreated,
-        Some(id),
-        Some(case.customer_id),
-        actor,
-        json!({"number": case.number, "subject": case.subject, "status": case.status, "priority": case.priority,
-               "kind": case.kind, "channel": case.channel, "team_id": case.team_id, "owner_id": case.owner_id,
-               "deadline_at": case.deadline_at}),
-    )?;
-    if let Some(owner) = case.owner_id {
-        tx.emit(EventKind::CaseOwnerAssigned, Some(id), Some(case.customer_id), actor, json!({"owner_id": owner}))?;
-    }
-    schedule_deadline(tx, id, deadline)?;
-    Ok(case)
+    get(&mut **tx, id)
 }
 
-/// Keeps validation errors together so one response lists them all; other errors stop at once.
-fn collect<T>(errors: &mut Vec<FieldError>, result: Result<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(StoreError::Domain(DomainError::Validation(found))) => {
-            errors.extend(found);
-            Ok(None)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// A change of case properties, already parsed. `None` leaves a property as it is;
-/// `Some(None)` clears it.
-#[derive(Debug, Clone, Default)]
-pub struct CaseChange {
-    pub subject: Option<String>,
-    pub status: Option<Status>,
-    pub priority: Option<Priority>,
-    pub kind: Option<CaseKind>,
-    pub team_id: Option<Option<TeamId>>,
-    pub category: Option<Option<String>>,
-    pub tags: Option<Vec<String>>,
-    pub custom_fields: Option<Map<String, Json>>,
-    pub deadline_at: Option<Option<Timestamp>>,
-    pub budget: Option<Option<Money>>,
-}
-
-impl CaseChange {
-    pub fn is_empty(&self) -> bool {
-        self.subject.is_none()
-            && self.status.is_none()
-            && self.priority.is_none()
-            && self.kind.is_none()
-            && self.team_id.is_none()
-            && self.category.is_none()
-            && self.tags.is_none()
-            && self.custom_fields.is_none()
-            && self.deadline_at.is_none()
-            && self.budget.is_none()
-    }
-}
-
-/// Applies a change: every property changed is recorded in one `case.updated` event (with its
-/// old and new value), a status change also as `case.status_changed`.
-pub fn update(tx: &mut Tx<'_>, id: CaseId, change: CaseChange, actor: Actor) -> Result<Case> {
-    let before = get(&mut **tx, id)?;
-    let mut after = before.clone();
-    let mut errors = Vec::new();
-    if let Some(status) = change.status {
-        match before.status_change(status) {
-            Ok(_) => after.status = status,
-            Err(DomainError::Validation(found)) => errors.extend(found),
-            Err(other) => return Err(other.into()),
-        }
-    }
-    if let Some(team) = change.team_id {
-        if let Some(team) = team {
-            collect(&mut errors, check_team(&mut **tx, team))?;
-        }
-        after.team_id = team;
-    }
-    if let Some(input) = &change.custom_fields {
-        let definitions = fields::list(&mut **tx)?;
-        if let Some(values) =
-            collect(&mut errors, apply_values(&definitions, &before.custom_fields, input, false).map_err(StoreError::from))?
-        {
-            after.custom_fields = values;
-        }
-    }
-    if !errors.is_empty() {
-        return Err(DomainError::Validation(errors).into());
-    }
-    if let Some(budget) = &change.budget {
-        if let Some(budget) = budget
-            && let Some(old) = &before.budget
-            && old.currency != budget.currency
-            && before.spent_minor > 0
-        {
-            return Err(DomainError::field("compensation_budget.currency", "currency_mismatch").into());
-        }
-        after.budget = budget.clone();
-    }
-    after.subject = change.subject.unwrap_or(after.subject);
-    after.priority = change.priority.unwrap_or(after.priority);
-    after.kind = change.kind.unwrap_or(after.kind);
-    after.category = change.category.unwrap_or(after.category);
-    after.tags = change.tags.unwrap_or(after.tags);
-    after.deadline_at = change.deadline_at.unwrap_or(after.deadline_at);
-    save(tx, &before, after, actor)
-}
-
-/// Writes `after` over `before` and records what differs.
-pub(crate) fn save(tx: &mut Tx<'_>, before: &Case, mut after: Case, actor: Actor) -> Result<Case> {
+/// Writes `after` over the row of `before` (same case), touching `updated_at`; tags only when
+/// they changed.
+pub fn save(tx: &mut Tx<'_>, before: &Case, after: &Case) -> Result<()> {
     let now = tx.now;
-    if after.status != before.status {
-        match after.status {
-            Status::Solved => after.solved_at = Some(now),
-            Status::Closed => after.closed_at = Some(now),
-            Status::Open if before.status == Status::Solved => after.solved_at = None,
-            _ => {}
-        }
-    }
-    let changes = differences(before, &after);
-    let bookkeeping_changed = (before.owner_id, before.first_response_at, before.solved_at, before.closed_at)
-        != (after.owner_id, after.first_response_at, after.solved_at, after.closed_at);
-    if changes.is_empty() && !bookkeeping_changed {
-        return Ok(after);
-    }
     let custom = serde_json::to_string(&after.custom_fields).map_err(|e| StoreError::Io(e.to_string()))?;
     tx.execute(
         "update cases set subject = $2, status = $3, priority = $4, kind = $5, team_id = $6, owner_id = $7, category = $8,
          custom_fields = $9, deadline_at = $10, budget_minor = $11, budget_currency = $12, updated_at = $13,
-         first_response_at = $14, solved_at = $15, closed_at = $16 where id = $1",
+         first_response_at = $14, solved_at = $15, closed_at = $16, mailbox_id = $17 where id = $1",
         &[
             before.id.into(),
             after.subject.as_str().into(),
@@ -354,75 +195,92 @@ pub(crate) fn save(tx: &mut Tx<'_>, before: &Case, mut after: Case, actor: Actor
             after.first_response_at.into(),
             after.solved_at.into(),
             after.closed_at.into(),
+            after.channel_id.into(),
         ],
     )?;
-    after.updated_at = now;
     if after.tags != before.tags {
         set_tags(tx, before.id, &after.tags)?;
     }
-    if !changes.is_empty() {
-        let customer = Some(before.customer_id);
-        tx.emit(EventKind::CaseUpdated, Some(before.id), customer, actor, json!({"number": before.number, "changes": changes}))?;
-        if after.status != before.status {
-            tx.emit(
-                EventKind::CaseStatusChanged,
-                Some(before.id),
-                customer,
-                actor,
-                json!({"number": before.number, "from": before.status, "to": after.status}),
-            )?;
-        }
-    }
-    if let Some(deadline) = after.deadline_at
-        && after.deadline_at != before.deadline_at
-    {
-        schedule_deadline(tx, before.id, deadline)?;
-    }
-    Ok(after)
+    Ok(())
 }
 
-fn differences(before: &Case, after: &Case) -> Map<String, Json> {
-    let pairs = [
-        ("subject", json!(before.subject), json!(after.subject)),
-        ("status", json!(before.status), json!(after.status)),
-        ("priority", json!(before.priority), json!(after.priority)),
-        ("kind", json!(before.kind), json!(after.kind)),
-        ("team_id", json!(before.team_id), json!(after.team_id)),
-        ("category", json!(before.category), json!(after.category)),
-        ("tags", json!(before.tags), json!(after.tags)),
-        ("custom_fields", json!(before.custom_fields), json!(after.custom_fields)),
-        ("deadline_at", json!(before.deadline_at), json!(after.deadline_at)),
-        ("compensation_budget", json!(before.budget), json!(after.budget)),
-    ];
-    pairs
-        .into_iter()
-        .filter(|(_, from, to)| from != to)
-        .map(|(field, from, to)| (field.to_owned(), json!({"from": from, "to": to})))
-        .collect()
+/// Marks activity on a case without changing it (a note, a collaborator).
+pub fn touch(tx: &mut Tx<'_>, id: CaseId) -> Result<()> {
+    let now = tx.now;
+    tx.execute("update cases set updated_at = $2 where id = $1", &[id.into(), now.into()])?;
+    Ok(())
 }
 
-/// The deadline check scheduled at a case's deadline: if the case is still being worked and the
-/// deadline has not moved, the miss is recorded (and reaches the owner through the event).
-pub fn check_deadline(tx: &mut Tx<'_>, id: CaseId, deadline: Timestamp) -> Result<bool> {
-    let case = match get(&mut **tx, id) {
-        Ok(case) => case,
-        Err(StoreError::Domain(DomainError::NotFound(_))) => return Ok(false),
-        Err(other) => return Err(other),
-    };
-    let missed = case.status.is_active() && case.deadline_at == Some(deadline) && tx.now >= deadline;
-    if missed {
-        tx.emit(
-            EventKind::CaseDeadlineMissed,
-            Some(id),
-            Some(case.customer_id),
-            Actor::SYSTEM,
-            json!({"number": case.number, "deadline_at": deadline, "owner_id": case.owner_id, "priority": case.priority}),
-        )?;
-    }
-    Ok(missed)
+pub fn add_collaborator(tx: &mut Tx<'_>, case: CaseId, agent: AgentId, added_by: AgentId) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "insert into case_collaborators (case_id, agent_id, added_by, created_at) values ($1, $2, $3, $4)",
+        &[case.into(), agent.into(), added_by.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+pub fn remove_collaborator(tx: &mut Tx<'_>, case: CaseId, agent: AgentId) -> Result<()> {
+    tx.execute("delete from case_collaborators where case_id = $1 and agent_id = $2", &[case.into(), agent.into()])?;
+    Ok(())
+}
+
+/// The people in a case's conversation besides its customer, with how each came in.
+pub fn participants(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<(CustomerId, String)>> {
+    Ok(conn.all(
+        "select customer_id, role from case_participants where case_id = $1 order by created_at, customer_id",
+        &[case.into()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// Adds a person to a case's conversation; false when they were in it already.
+pub fn add_participant(tx: &mut Tx<'_>, case: CaseId, customer: CustomerId, role: &str) -> Result<bool> {
+    let now = tx.now;
+    let added = tx.execute(
+        "insert into case_participants (case_id, customer_id, role, created_at) values ($1, $2, $3, $4) on conflict do nothing",
+        &[case.into(), customer.into(), role.into(), now.into()],
+    )?;
+    Ok(added > 0)
+}
+
+/// The agents working a case: its owner and its collaborators.
+pub fn workers(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<AgentId>> {
+    Ok(conn.all(
+        "select owner_id from cases where id = $1 and owner_id is not null
+         union select agent_id from case_collaborators where case_id = $1",
+        &[case.into()],
+        |r| r.get::<AgentId>(0),
+    )?)
+}
+
+/// Adds a grant to what the case has spent.
+pub fn add_spent(tx: &mut Tx<'_>, id: CaseId, minor: i64) -> Result<()> {
+    let now = tx.now;
+    tx.execute("update cases set spent_minor = spent_minor + $2, updated_at = $3 where id = $1", &[id.into(), minor.into(), now.into()])?;
+    Ok(())
+}
+
+/// A customer's cases active since `since`, most recent first (threading by subject).
+pub fn recent_of_customer(conn: &mut dyn Conn, customer: CustomerId, since: Timestamp, limit: i64) -> Result<Vec<Case>> {
+    Ok(conn.all(
+        &format!("select {COLUMNS} from cases where customer_id = $1 and updated_at >= $2 order by updated_at desc limit $3"),
+        &[customer.into(), since.into(), limit.into()],
+        from_row,
+    )?)
+}
+
+/// Whether a customer has any case (a customer with history is merged, not deleted).
+pub fn customer_has_cases(conn: &mut dyn Conn, customer: CustomerId) -> Result<bool> {
+    Ok(conn.opt("select 1 from cases where customer_id = $1 limit 1", &[customer.into()], |r| r.get::<i64>(0))?.is_some())
 }
 
 /// Counts per status, for dashboards and metrics.
 pub fn count_by_status(conn: &mut dyn Conn) -> Result<Vec<(Status, i64)>> {
     Ok(conn.all("select status, count(*) from cases group by status", &[], |r| Ok((r.parse(0, Status::parse)?, r.get(1)?)))?)
+}
+
+/// Whether a team still holds cases (it cannot be deleted then).
+pub fn team_has_cases(conn: &mut dyn Conn, team: TeamId) -> Result<bool> {
+    Ok(conn.opt("select 1 from cases where team_id = $1 limit 1", &[team.into()], |r| r.get::<i64>(0))?.is_some())
 }

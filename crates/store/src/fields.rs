@@ -1,9 +1,7 @@
 //! Custom field definitions, managed by admins.
 
-use opora_domain::event::{Actor, EventKind};
 use opora_domain::field::{FieldDefinition, FieldType, SelectOption};
 use opora_domain::{DomainError, FieldId};
-use serde_json::json;
 
 use crate::db::{Conn, DbError, Row};
 use crate::{Result, StoreError, Tx};
@@ -50,9 +48,9 @@ fn options_json(spec: &FieldSpec) -> Result<String> {
     serde_json::to_string(&spec.options).map_err(|e| StoreError::Io(e.to_string()))
 }
 
-pub fn create(tx: &mut Tx<'_>, spec: FieldSpec, actor: Actor) -> Result<FieldDefinition> {
+pub fn insert(tx: &mut Tx<'_>, spec: &FieldSpec) -> Result<FieldDefinition> {
     let now = tx.now;
-    let options = options_json(&spec)?;
+    let options = options_json(spec)?;
     tx.execute(
         "insert into custom_fields (key, label_ru, label_en, field_type, options, required, position, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
@@ -68,19 +66,14 @@ pub fn create(tx: &mut Tx<'_>, spec: FieldSpec, actor: Actor) -> Result<FieldDef
         ],
     )
     .map_err(|e| if e.unique_violation { DomainError::Conflict("custom_field_exists").into() } else { StoreError::from(e) })?;
-    tx.emit(EventKind::CustomFieldChanged, None, None, actor, json!({"key": spec.key, "action": "created"}))?;
     get(&mut **tx, &spec.key)
 }
 
-/// Replaces a definition's labels, options and flags; the key and the type stay, since stored
-/// values depend on them.
-pub fn update(tx: &mut Tx<'_>, key: &str, spec: FieldSpec, actor: Actor) -> Result<FieldDefinition> {
+/// Replaces a definition's labels, options and flags; its key and type stay.
+pub fn update(tx: &mut Tx<'_>, key: &str, spec: &FieldSpec) -> Result<FieldDefinition> {
     let before = get(&mut **tx, key)?;
-    if spec.field_type != before.field_type {
-        return Err(DomainError::field("field_type", "immutable").into());
-    }
     let now = tx.now;
-    let options = options_json(&spec)?;
+    let options = options_json(spec)?;
     tx.execute(
         "update custom_fields set label_ru = $2, label_en = $3, options = $4, required = $5, position = $6, updated_at = $7 where id = $1",
         &[
@@ -93,14 +86,12 @@ pub fn update(tx: &mut Tx<'_>, key: &str, spec: FieldSpec, actor: Actor) -> Resu
             now.into(),
         ],
     )?;
-    tx.emit(EventKind::CustomFieldChanged, None, None, actor, json!({"key": key, "action": "updated"}))?;
     get(&mut **tx, key)
 }
 
 /// Removes a definition. Values already stored on cases stay in their history.
-pub fn delete(tx: &mut Tx<'_>, key: &str, actor: Actor) -> Result<FieldId> {
+pub fn delete(tx: &mut Tx<'_>, key: &str) -> Result<FieldId> {
     let before = get(&mut **tx, key)?;
     tx.execute("delete from custom_fields where id = $1", &[before.id.into()])?;
-    tx.emit(EventKind::CustomFieldChanged, None, None, actor, json!({"key": key, "action": "deleted"}))?;
     Ok(before.id)
 }

@@ -2,22 +2,17 @@
 //! Message-IDs that thread replies, where each IMAP folder was read up to, and outbound mail
 //! queued for sending. Filing a parsed message into a case is in `mail_filing`.
 
-use opora_domain::case::Case;
 use opora_domain::mail::{MailSource, RawStatus};
-use opora_domain::{CaseId, DomainError, MailboxId, MessageId, RawMailId, Timestamp};
+use opora_domain::{CaseId, ChannelId, DomainError, MessageId, PayloadId, Timestamp};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::db::{Conn, DbError, Row, Value, placeholders};
-use crate::jobs::{self, NewJob};
 use crate::{Result, Tx};
-
-pub const SEND: &str = "email.send";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RawMail {
-    pub id: RawMailId,
-    pub mailbox_id: MailboxId,
+    pub id: PayloadId,
+    pub mailbox_id: ChannelId,
     pub source: MailSource,
     pub recipients: Vec<String>,
     pub size: i64,
@@ -57,7 +52,7 @@ fn from_row(r: &Row<'_>) -> Result<RawMail, DbError> {
 /// A received message whose bytes are already in the blob store.
 #[derive(Debug, Clone)]
 pub struct NewRaw {
-    pub mailbox_id: MailboxId,
+    pub mailbox_id: ChannelId,
     pub source: MailSource,
     pub recipients: Vec<String>,
     pub size: i64,
@@ -65,10 +60,10 @@ pub struct NewRaw {
 }
 
 /// Records a received message; it waits as `received` until the mail processor files it.
-pub fn record(tx: &mut Tx<'_>, new: &NewRaw) -> Result<RawMailId> {
+pub fn record(tx: &mut Tx<'_>, new: &NewRaw) -> Result<PayloadId> {
     let now = tx.now;
     let recipients = new.recipients.join("\n");
-    Ok(RawMailId(tx.int(
+    Ok(PayloadId(tx.int(
         "insert into raw_mails (mailbox_id, source, recipients, size, sha256, status, received_at) values ($1, $2, $3, $4, $5, $6, $7) returning id",
         &[
             new.mailbox_id.into(),
@@ -82,7 +77,7 @@ pub fn record(tx: &mut Tx<'_>, new: &NewRaw) -> Result<RawMailId> {
     )?))
 }
 
-pub fn get(conn: &mut dyn Conn, id: RawMailId) -> Result<RawMail> {
+pub fn get(conn: &mut dyn Conn, id: PayloadId) -> Result<RawMail> {
     conn.opt(&format!("select {COLUMNS} from raw_mails where id = $1"), &[id.into()], from_row)?
         .ok_or_else(|| DomainError::NotFound("mail").into())
 }
@@ -102,7 +97,7 @@ pub fn waiting_count(conn: &mut dyn Conn) -> Result<i64> {
 }
 
 /// Recent messages, newest first, optionally in one state; `before` pages back.
-pub fn list(conn: &mut dyn Conn, status: Option<RawStatus>, before: Option<RawMailId>, limit: i64) -> Result<Vec<RawMail>> {
+pub fn list(conn: &mut dyn Conn, status: Option<RawStatus>, before: Option<PayloadId>, limit: i64) -> Result<Vec<RawMail>> {
     let mut sql = format!("select {COLUMNS} from raw_mails where id < $1");
     let mut params: Vec<Value<'_>> = vec![before.map_or(i64::MAX, |b| b.0).into()];
     if let Some(status) = status {
@@ -121,9 +116,9 @@ pub fn counts(conn: &mut dyn Conn) -> Result<Vec<(RawStatus, i64)>> {
 }
 
 /// Sets the outcome of processing a message.
-pub(crate) fn finish(
+pub fn finish(
     tx: &mut Tx<'_>,
-    id: RawMailId,
+    id: PayloadId,
     status: RawStatus,
     error: Option<&str>,
     message_id: Option<&str>,
@@ -142,12 +137,12 @@ pub(crate) fn finish(
 
 /// A message that cannot be filed (unreadable, no usable content): kept with its bytes for an
 /// admin to look at and process again.
-pub fn quarantine(tx: &mut Tx<'_>, id: RawMailId, error: &str) -> Result<()> {
+pub fn quarantine(tx: &mut Tx<'_>, id: PayloadId, error: &str) -> Result<()> {
     finish(tx, id, RawStatus::Quarantined, Some(error), None, None, None)
 }
 
 /// A transient failure (the database was busy, a blob could not be read): tried again later.
-pub fn postpone(tx: &mut Tx<'_>, id: RawMailId, error: &str, retry_at: Timestamp) -> Result<i64> {
+pub fn postpone(tx: &mut Tx<'_>, id: PayloadId, error: &str, retry_at: Timestamp) -> Result<i64> {
     let error: String = error.chars().take(2000).collect();
     tx.execute(
         "update raw_mails set attempts = attempts + 1, error = $2, retry_at = $3 where id = $1 and status = 'received'",
@@ -158,7 +153,7 @@ pub fn postpone(tx: &mut Tx<'_>, id: RawMailId, error: &str, retry_at: Timestamp
 
 /// Sends a quarantined or ignored message through processing again (after a fix or by an
 /// admin's decision).
-pub fn reprocess(tx: &mut Tx<'_>, id: RawMailId) -> Result<RawMail> {
+pub fn reprocess(tx: &mut Tx<'_>, id: PayloadId) -> Result<RawMail> {
     let raw = get(&mut **tx, id)?;
     if !matches!(raw.status, RawStatus::Quarantined | RawStatus::Ignored) {
         return Err(DomainError::Conflict("mail_not_quarantined").into());
@@ -171,7 +166,7 @@ pub fn reprocess(tx: &mut Tx<'_>, id: RawMailId) -> Result<RawMail> {
 }
 
 /// Where an IMAP folder was read up to: folder, UIDVALIDITY, last UID stored.
-pub fn imap_position(conn: &mut dyn Conn, mailbox: MailboxId) -> Result<Option<(String, i64, i64)>> {
+pub fn imap_position(conn: &mut dyn Conn, mailbox: ChannelId) -> Result<Option<(String, i64, i64)>> {
     Ok(conn.opt("select folder, uidvalidity, last_uid from imap_state where mailbox_id = $1", &[mailbox.into()], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?)
@@ -179,7 +174,7 @@ pub fn imap_position(conn: &mut dyn Conn, mailbox: MailboxId) -> Result<Option<(
 
 /// Moves the folder's read position forward (never back), in the transaction that records the
 /// message at `uid`.
-pub fn advance_imap(tx: &mut Tx<'_>, mailbox: MailboxId, folder: &str, uidvalidity: i64, uid: i64) -> Result<()> {
+pub fn advance_imap(tx: &mut Tx<'_>, mailbox: ChannelId, folder: &str, uidvalidity: i64, uid: i64) -> Result<()> {
     let now = tx.now;
     tx.execute(
         "insert into imap_state (mailbox_id, folder, uidvalidity, last_uid, updated_at) values ($1, $2, $3, $4, $5)
@@ -193,7 +188,7 @@ pub fn advance_imap(tx: &mut Tx<'_>, mailbox: MailboxId, folder: &str, uidvalidi
 
 /// Starts a folder afresh: another folder, or the server renumbered it (a new UIDVALIDITY).
 /// Messages read again are recognised by their Message-ID and not filed twice.
-pub fn reset_imap(tx: &mut Tx<'_>, mailbox: MailboxId, folder: &str, uidvalidity: i64) -> Result<()> {
+pub fn reset_imap(tx: &mut Tx<'_>, mailbox: ChannelId, folder: &str, uidvalidity: i64) -> Result<()> {
     tx.execute("delete from imap_state where mailbox_id = $1", &[mailbox.into()])?;
     advance_imap(tx, mailbox, folder, uidvalidity, 0)
 }
@@ -248,7 +243,7 @@ pub fn known_ids(conn: &mut dyn Conn, ids: &[&str]) -> Result<Vec<KnownId>> {
 
 /// Records a Message-ID of a message we received or sent; a `reference` row for the same ID
 /// (its reply came first) becomes the real one.
-pub(crate) fn remember_id(tx: &mut Tx<'_>, message_id: &str, case: CaseId, message: Option<MessageId>, kind: IdKind) -> Result<()> {
+pub fn remember_id(tx: &mut Tx<'_>, message_id: &str, case: CaseId, message: Option<MessageId>, kind: IdKind) -> Result<()> {
     let now = tx.now;
     let sql = match kind {
         IdKind::Reference => {
@@ -274,20 +269,25 @@ pub fn thread_ids(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<(String, IdKi
 
 /// The mailbox a case's mail goes through: the one it came in by, else the default.
 pub fn case_mailbox(conn: &mut dyn Conn, case: CaseId) -> Result<opora_domain::mail::Mailbox> {
-    let id: Option<MailboxId> = conn.opt("select mailbox_id from cases where id = $1", &[case.into()], |r| r.get(0))?.flatten();
+    let id: Option<ChannelId> = conn.opt("select mailbox_id from cases where id = $1", &[case.into()], |r| r.get(0))?.flatten();
     match id {
         Some(id) => crate::mailboxes::get(conn, id),
         None => crate::mailboxes::default(conn),
     }
 }
 
-/// Queues an outbound message for sending over SMTP: gives it its Message-ID (remembered at
-/// once, so a reply that beats the send still threads) and enqueues the send job.
-pub fn queue_outbound(tx: &mut Tx<'_>, case: &Case, message: MessageId) -> Result<String> {
-    let mailbox = case_mailbox(&mut **tx, case.id)?;
-    let message_id = format!("opora.{}.{}.{}@{}", case.number, message.0, tx.now.millis(), mailbox.domain());
-    remember_id(tx, &message_id, case.id, Some(message), IdKind::Outbound)?;
-    tx.execute("update messages set external_id = $2 where id = $1", &[message.into(), message_id.as_str().into()])?;
-    jobs::enqueue(tx, NewJob::new(SEND, json!({"message_id": message})).unique(format!("email:{message}")).attempts(8))?;
-    Ok(message_id)
+/// When an address's current hour of acknowledgements started and how many it got.
+pub fn acknowledgement_window(conn: &mut dyn Conn, address: &str) -> Result<Option<(i64, i64)>> {
+    Ok(conn.opt("select window_start, sent from mail_acknowledgements where address = $1", &[address.into()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?)
+}
+
+pub fn record_acknowledgement(tx: &mut Tx<'_>, address: &str, window_start: i64, sent: i64) -> Result<()> {
+    tx.execute(
+        "insert into mail_acknowledgements (address, window_start, sent) values ($1, $2, $3)
+         on conflict (address) do update set window_start = excluded.window_start, sent = excluded.sent",
+        &[address.into(), window_start.into(), sent.into()],
+    )?;
+    Ok(())
 }

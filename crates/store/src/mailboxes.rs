@@ -1,10 +1,8 @@
 //! Mailboxes: the support addresses, their IMAP and SMTP servers, and which one takes mail that
 //! names no mailbox (the default).
 
-use opora_domain::event::{Actor, EventKind};
 use opora_domain::mail::{Mailbox, MailboxSpec, Security, Server};
-use opora_domain::{DomainError, MailboxId};
-use serde_json::json;
+use opora_domain::{ChannelId, DomainError};
 
 use crate::db::{Conn, DbError, Row, Value};
 use crate::{Result, Tx};
@@ -51,7 +49,7 @@ pub fn list(conn: &mut dyn Conn) -> Result<Vec<Mailbox>> {
     Ok(conn.all(&format!("select {COLUMNS} from mailboxes order by id"), &[], from_row)?)
 }
 
-pub fn get(conn: &mut dyn Conn, id: MailboxId) -> Result<Mailbox> {
+pub fn get(conn: &mut dyn Conn, id: ChannelId) -> Result<Mailbox> {
     conn.opt(&format!("select {COLUMNS} from mailboxes where id = $1"), &[id.into()], from_row)?
         .ok_or_else(|| DomainError::NotFound("mailbox").into())
 }
@@ -105,22 +103,22 @@ fn name_taken(e: DbError) -> crate::StoreError {
 }
 
 /// Only one mailbox is the default: making one the default takes it from the others.
-fn take_default(tx: &mut Tx<'_>, spec: &MailboxSpec, except: Option<MailboxId>) -> Result<()> {
+fn take_default(tx: &mut Tx<'_>, spec: &MailboxSpec, except: Option<ChannelId>) -> Result<()> {
     if spec.is_default {
         tx.execute(
             "update mailboxes set is_default = $1 where is_default = $2 and id <> $3",
-            &[false.into(), true.into(), except.unwrap_or(MailboxId(0)).into()],
+            &[false.into(), true.into(), except.unwrap_or(ChannelId(0)).into()],
         )?;
     }
     Ok(())
 }
 
-pub fn create(tx: &mut Tx<'_>, spec: MailboxSpec, actor: Actor) -> Result<Mailbox> {
+pub fn create(tx: &mut Tx<'_>, spec: MailboxSpec) -> Result<Mailbox> {
     take_default(tx, &spec, None)?;
     let now = tx.now;
     let mut params = values(&spec);
     params.push(now.into());
-    let id = MailboxId(
+    let id = ChannelId(
         tx.int(
             "insert into mailboxes (name, address, sender_name, imap_host, imap_port, imap_security, imap_user, imap_password, imap_folder,
                                     imap_archive_folder, smtp_host, smtp_port, smtp_security, smtp_user, smtp_password, accept_invalid_certs,
@@ -130,11 +128,10 @@ pub fn create(tx: &mut Tx<'_>, spec: MailboxSpec, actor: Actor) -> Result<Mailbo
         )
         .map_err(name_taken)?,
     );
-    tx.emit(EventKind::MailboxChanged, None, None, actor, json!({"mailbox_id": id, "action": "created", "address": spec.address}))?;
     get(&mut **tx, id)
 }
 
-pub fn update(tx: &mut Tx<'_>, id: MailboxId, spec: MailboxSpec, actor: Actor) -> Result<Mailbox> {
+pub fn update(tx: &mut Tx<'_>, id: ChannelId, spec: MailboxSpec) -> Result<Mailbox> {
     let before = get(&mut **tx, id)?;
     if before.is_default && !spec.is_default {
         return Err(DomainError::field("is_default", "default_mailbox_required").into());
@@ -157,12 +154,11 @@ pub fn update(tx: &mut Tx<'_>, id: MailboxId, spec: MailboxSpec, actor: Actor) -
         &params,
     )
     .map_err(name_taken)?;
-    tx.emit(EventKind::MailboxChanged, None, None, actor, json!({"mailbox_id": id, "action": "updated"}))?;
     get(&mut **tx, id)
 }
 
 /// Removes a mailbox no mail refers to; one with history can only be switched off.
-pub fn delete(tx: &mut Tx<'_>, id: MailboxId, actor: Actor) -> Result<()> {
+pub fn delete(tx: &mut Tx<'_>, id: ChannelId) -> Result<()> {
     let mailbox = get(&mut **tx, id)?;
     if mailbox.is_default {
         return Err(DomainError::Conflict("default_mailbox_required").into());
@@ -175,12 +171,11 @@ pub fn delete(tx: &mut Tx<'_>, id: MailboxId, actor: Actor) -> Result<()> {
         return Err(DomainError::Conflict("mailbox_in_use").into());
     }
     tx.execute("delete from mailboxes where id = $1", &[id.into()])?;
-    tx.emit(EventKind::MailboxChanged, None, None, actor, json!({"mailbox_id": id, "action": "deleted"}))?;
     Ok(())
 }
 
 /// What the fetcher last saw: `None` after a successful round, the error otherwise.
-pub fn record_fetch(tx: &mut Tx<'_>, id: MailboxId, error: Option<&str>) -> Result<()> {
+pub fn record_fetch(tx: &mut Tx<'_>, id: ChannelId, error: Option<&str>) -> Result<()> {
     let now = tx.now;
     let error: Option<String> = error.map(|e| e.chars().take(1000).collect());
     tx.execute("update mailboxes set fetch_error = $2, fetched_at = $3 where id = $1", &[id.into(), error.as_deref().into(), now.into()])?;

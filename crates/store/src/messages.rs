@@ -1,15 +1,12 @@
-//! Messages of a case: agent replies, internal notes, customers' messages, with attachments.
-//! Each kind has its own effect on the case (first response, reopening, taking ownership).
+//! Messages of a case as rows: agent replies, internal notes, customers' messages, with their
+//! attachments, and their delivery state.
 
 use std::collections::HashMap;
 
-use opora_domain::case::{ActingAgent, Case, Channel, Status};
-use opora_domain::event::{Actor, EventKind};
+use opora_domain::channel::ChannelKind;
 use opora_domain::message::{Attachment, Body, DeliveryStatus, Direction, Message};
-use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, MessageId};
-use serde_json::json;
+use opora_domain::{AgentId, AttachmentId, CaseId, ChannelId, CustomerId, DomainError, MessageId};
 
-use crate::case_work;
 use crate::cases;
 use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
@@ -22,7 +19,8 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
         id: r.get(0)?,
         case_id: r.get(1)?,
         direction: r.parse(2, Direction::parse)?,
-        channel: r.parse(3, Channel::parse)?,
+        channel_kind: r.parse(3, ChannelKind::parse)?,
+        channel_id: None,
         author_agent_id: r.get(4)?,
         author_customer_id: r.get(5)?,
         subject: r.get(6)?,
@@ -63,7 +61,8 @@ pub struct NewAttachment {
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     pub direction: Direction,
-    pub channel: Channel,
+    pub channel_kind: ChannelKind,
+    pub channel_id: Option<ChannelId>,
     pub author_agent_id: Option<AgentId>,
     pub author_customer_id: Option<CustomerId>,
     pub subject: Option<String>,
@@ -73,17 +72,17 @@ pub struct NewMessage {
     pub delivery_status: DeliveryStatus,
 }
 
-/// Stores a message and records `message.added`.
-pub fn insert(tx: &mut Tx<'_>, case: &Case, new: NewMessage, actor: Actor) -> Result<Message> {
+/// Stores a message with its attachments (their content is already in the blob store).
+pub fn insert(tx: &mut Tx<'_>, case: CaseId, new: &NewMessage) -> Result<Message> {
     let now = tx.now;
     let id = MessageId(tx.int(
         "insert into messages (case_id, direction, channel, author_agent_id, author_customer_id, subject, body_text, body_html,
                                external_id, delivery_status, created_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
         &[
-            case.id.into(),
+            case.into(),
             new.direction.as_str().into(),
-            new.channel.as_str().into(),
+            new.channel_kind.as_str().into(),
             new.author_agent_id.into(),
             new.author_customer_id.into(),
             new.subject.as_deref().into(),
@@ -108,107 +107,7 @@ pub fn insert(tx: &mut Tx<'_>, case: &Case, new: NewMessage, actor: Actor) -> Re
             ],
         )?;
     }
-    let message = get(&mut **tx, id)?;
-    let preview: String = message.body_text.chars().take(200).collect();
-    tx.emit(
-        EventKind::MessageAdded,
-        Some(case.id),
-        Some(case.customer_id),
-        actor,
-        json!({"number": case.number, "message_id": id, "direction": message.direction, "channel": message.channel,
-               "preview": preview, "attachments": message.attachments.len()}),
-    )?;
-    Ok(message)
-}
-
-/// An agent's reply to the customer. An unowned case becomes the replying agent's; the first
-/// reply marks the first response; `status_after` is "send and set status".
-pub fn reply(
-    tx: &mut Tx<'_>,
-    id: CaseId,
-    agent: ActingAgent,
-    body: Body,
-    attachments: Vec<NewAttachment>,
-    status_after: Option<Status>,
-) -> Result<(Message, Case)> {
-    let mut case = cases::get(&mut **tx, id)?;
-    case.check_writable(agent)?;
-    let actor = Actor::agent(agent.id);
-    if case.owner_id.is_none() {
-        case = case_work::assign(tx, &case, agent.id, actor)?;
-    }
-    if let Some(status) = status_after {
-        case.status_change(status)?;
-    }
-    // E-mail replies are sent by a job and tracked; integrations on the API channel read replies
-    // from events and webhooks, so there is nothing to track for them.
-    let email = case.channel == Channel::Email;
-    let delivery = if email { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable };
-    let new = NewMessage {
-        direction: Direction::Outbound,
-        channel: case.channel,
-        author_agent_id: Some(agent.id),
-        author_customer_id: None,
-        subject: None,
-        body,
-        attachments,
-        external_id: None,
-        delivery_status: delivery,
-    };
-    let mut message = insert(tx, &case, new, actor)?;
-    if email {
-        message.external_id = Some(crate::mail::queue_outbound(tx, &case, message.id)?);
-    }
-    let mut after = case.clone();
-    after.first_response_at = after.first_response_at.or(Some(tx.now));
-    after.status = match status_after {
-        Some(status) => status,
-        None if case.status == Status::New => Status::Open,
-        None => case.status,
-    };
-    let after = touch_and_save(tx, &case, after, actor)?;
-    Ok((message, after))
-}
-
-/// An internal note: only agents see it. Anyone working cases may leave one, owner or not.
-pub fn note(tx: &mut Tx<'_>, id: CaseId, agent: ActingAgent, body: Body, attachments: Vec<NewAttachment>) -> Result<(Message, Case)> {
-    let case = cases::get(&mut **tx, id)?;
-    case.check_writable(agent)?;
-    let new = NewMessage {
-        direction: Direction::Internal,
-        channel: Channel::Internal,
-        author_agent_id: Some(agent.id),
-        author_customer_id: None,
-        subject: None,
-        body,
-        attachments,
-        external_id: None,
-        delivery_status: DeliveryStatus::NotApplicable,
-    };
-    let actor = Actor::agent(agent.id);
-    let message = insert(tx, &case, new, actor)?;
-    let after = touch_and_save(tx, &case, case.clone(), actor)?;
-    Ok((message, after))
-}
-
-/// A customer's message arriving on a case: whatever was waiting or solved reopens.
-/// A closed case cannot take messages; channels open a follow-up case instead.
-pub fn inbound(tx: &mut Tx<'_>, id: CaseId, new: NewMessage, actor: Actor) -> Result<(Message, Case)> {
-    let case = cases::get(&mut **tx, id)?;
-    if case.status == Status::Closed {
-        return Err(DomainError::CaseClosed.into());
-    }
-    let message = insert(tx, &case, new, actor)?;
-    let mut after = case.clone();
-    after.status = case.status.after_customer_message();
-    let after = touch_and_save(tx, &case, after, actor)?;
-    Ok((message, after))
-}
-
-fn touch_and_save(tx: &mut Tx<'_>, before: &Case, after: Case, actor: Actor) -> Result<Case> {
-    cases::save(tx, before, after, actor)?;
-    case_work::touch(tx, before.id)?;
-    cases::get(&mut **tx, before.id)
+    get(&mut **tx, id)
 }
 
 pub fn get(conn: &mut dyn Conn, id: MessageId) -> Result<Message> {
@@ -265,26 +164,28 @@ pub fn attachment(conn: &mut dyn Conn, id: AttachmentId) -> Result<(Attachment, 
     found.ok_or_else(|| DomainError::NotFound("attachment").into())
 }
 
-/// Records what happened to an outbound message on its way to the customer.
-pub fn set_delivery(
-    tx: &mut Tx<'_>,
-    id: MessageId,
-    status: DeliveryStatus,
-    error: Option<&str>,
-    external_id: Option<&str>,
-) -> Result<Message> {
-    let message = get(&mut **tx, id)?;
+/// Records what happened to an outbound message on its way to the customer; the provider's id
+/// for it, when given, is kept.
+pub fn set_delivery(tx: &mut Tx<'_>, id: MessageId, status: DeliveryStatus, error: Option<&str>, external_id: Option<&str>) -> Result<()> {
     tx.execute(
         "update messages set delivery_status = $2, delivery_error = $3, external_id = coalesce($4, external_id) where id = $1",
         &[id.into(), status.as_str().into(), error.into(), external_id.into()],
     )?;
-    let case = cases::get(&mut **tx, message.case_id)?;
-    tx.emit(
-        EventKind::MessageDeliveryChanged,
-        Some(case.id),
-        Some(case.customer_id),
-        Actor::SYSTEM,
-        json!({"number": case.number, "message_id": id, "status": status, "error": error}),
-    )?;
-    get(&mut **tx, id)
+    Ok(())
+}
+
+/// Replaces a message's HTML (inline images pointed at their stored attachments).
+pub fn set_html(tx: &mut Tx<'_>, id: MessageId, html: &str) -> Result<()> {
+    tx.execute("update messages set body_html = $2 where id = $1", &[id.into(), html.into()])?;
+    Ok(())
+}
+
+pub fn set_external_id(tx: &mut Tx<'_>, id: MessageId, external_id: &str) -> Result<()> {
+    tx.execute("update messages set external_id = $2 where id = $1", &[id.into(), external_id.into()])?;
+    Ok(())
+}
+
+/// The agent who wrote a message, if an agent did.
+pub fn author_agent(conn: &mut dyn Conn, id: MessageId) -> Result<Option<AgentId>> {
+    Ok(conn.opt("select author_agent_id from messages where id = $1", &[id.into()], |r| r.get::<Option<AgentId>>(0))?.flatten())
 }

@@ -1,8 +1,7 @@
-//! Notifications: the events that concern an agent personally — a case assigned or handed to
-//! them, being pulled into a case, the customer answering on a case they own or help with, a
-//! missed deadline on their case, a reply of theirs that could not be delivered. Written with the event, in the same transaction.
+//! Notifications as rows: an event that concerns an agent personally, and whether they have read
+//! it. Who an event concerns is decided above the store.
 
-use opora_domain::event::{ActorKind, Event, EventKind};
+use opora_domain::event::Event;
 use opora_domain::{AgentId, CaseId, EventId, Timestamp};
 use serde::Serialize;
 
@@ -19,53 +18,12 @@ pub struct Notification {
     pub created_at: Timestamp,
 }
 
-fn agent_in(data: &serde_json::Value, key: &str) -> Option<AgentId> {
-    data[key].as_i64().map(AgentId)
-}
-
-/// Who an event concerns, never counting the one who caused it.
-fn recipients(tx: &mut Tx<'_>, event: &Event) -> Result<Vec<AgentId>> {
-    let mut agents = match event.kind {
-        EventKind::CaseOwnerAssigned => agent_in(&event.data, "owner_id").into_iter().collect(),
-        EventKind::CaseOwnerTransferred => agent_in(&event.data, "to").into_iter().collect(),
-        EventKind::CaseCollaboratorAdded => agent_in(&event.data, "agent_id").into_iter().collect(),
-        EventKind::CaseDeadlineMissed => agent_in(&event.data, "owner_id").into_iter().collect(),
-        // A reply that did not reach the customer: its author and the case's owner must know.
-        EventKind::MessageDeliveryChanged if event.data["status"] == "failed" => match event.case_id {
-            Some(case) => tx.all(
-                "select owner_id from cases where id = $1 and owner_id is not null
-                 union select author_agent_id from messages where id = $2 and author_agent_id is not null",
-                &[case.into(), event.data["message_id"].as_i64().unwrap_or(0).into()],
-                |r| r.get::<AgentId>(0),
-            )?,
-            None => Vec::new(),
-        },
-        EventKind::MessageAdded if event.data["direction"] == "inbound" => match event.case_id {
-            Some(case) => tx.all(
-                "select owner_id from cases where id = $1 and owner_id is not null
-                 union select agent_id from case_collaborators where case_id = $1",
-                &[case.into()],
-                |r| r.get::<AgentId>(0),
-            )?,
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    if event.actor.kind == ActorKind::Agent {
-        agents.retain(|a| Some(a.0) != event.actor.id);
-    }
-    agents.sort();
-    agents.dedup();
-    Ok(agents)
-}
-
-pub(crate) fn for_event(tx: &mut Tx<'_>, event: &Event) -> Result<()> {
-    for agent in recipients(tx, event)? {
-        tx.execute(
-            "insert into notifications (agent_id, event_id, case_id, kind, created_at) values ($1, $2, $3, $4, $5)",
-            &[agent.into(), event.id.into(), event.case_id.into(), event.kind.as_str().into(), event.created_at.into()],
-        )?;
-    }
+/// Records that `event` concerns `agent`.
+pub fn insert(tx: &mut Tx<'_>, agent: AgentId, event: &Event) -> Result<()> {
+    tx.execute(
+        "insert into notifications (agent_id, event_id, case_id, kind, created_at) values ($1, $2, $3, $4, $5)",
+        &[agent.into(), event.id.into(), event.case_id.into(), event.kind().as_str().into(), event.created_at.into()],
+    )?;
     Ok(())
 }
 

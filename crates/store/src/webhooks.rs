@@ -1,16 +1,11 @@
-//! Outgoing webhooks: endpoints subscribed to event kinds. Every matching event enqueues a
-//! delivery job in the same transaction as the event itself, so none is lost or sent twice.
+//! Outgoing webhooks as rows: the endpoints, their subscriptions, and the log of deliveries.
 
-use opora_domain::event::{Actor, Event, EventKind};
+use opora_domain::event::EventKind;
 use opora_domain::{DomainError, EventId, Timestamp, WebhookId};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::db::{Conn, DbError, Row};
-use crate::jobs::{self, NewJob};
 use crate::{Result, Tx};
-
-pub const DELIVER: &str = "webhook.deliver";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Webhook {
@@ -59,22 +54,9 @@ pub fn get(conn: &mut dyn Conn, id: WebhookId) -> Result<Webhook> {
         .ok_or_else(|| DomainError::NotFound("webhook").into())
 }
 
-/// The active endpoints, read once per transaction that emits events.
-pub(crate) fn active(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
+/// The active endpoints.
+pub fn active(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
     Ok(conn.all(&format!("select {COLUMNS} from webhooks where active = $1"), &[true.into()], from_row)?)
-}
-
-/// Enqueues a delivery of `event` to every endpoint that wants it.
-pub(crate) fn enqueue_for(tx: &mut Tx<'_>, hooks: &[Webhook], event: &Event) -> Result<()> {
-    for hook in hooks.iter().filter(|h| h.wants(event.kind)) {
-        jobs::enqueue(
-            tx,
-            NewJob::new(DELIVER, json!({"webhook_id": hook.id, "event_id": event.id}))
-                .unique(format!("webhook:{}:{}", hook.id, event.id))
-                .attempts(10),
-        )?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -85,32 +67,29 @@ pub struct WebhookSpec {
     pub active: bool,
 }
 
-pub fn create(tx: &mut Tx<'_>, spec: WebhookSpec, secret: &str, actor: Actor) -> Result<Webhook> {
+pub fn insert(tx: &mut Tx<'_>, spec: &WebhookSpec, secret: &str) -> Result<Webhook> {
     let now = tx.now;
     let id = WebhookId(tx.int(
         "insert into webhooks (url, secret, events, description, active, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning id",
         &[spec.url.as_str().into(), secret.into(), spec.events.join(",").as_str().into(), spec.description.as_str().into(), spec.active.into(), now.into()],
     )?);
-    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "created", "url": spec.url}))?;
     get(&mut **tx, id)
 }
 
-pub fn update(tx: &mut Tx<'_>, id: WebhookId, spec: WebhookSpec, actor: Actor) -> Result<Webhook> {
+pub fn update(tx: &mut Tx<'_>, id: WebhookId, spec: &WebhookSpec) -> Result<Webhook> {
     get(&mut **tx, id)?;
     let now = tx.now;
     tx.execute(
         "update webhooks set url = $2, events = $3, description = $4, active = $5, disabled_reason = case when $5 then null else disabled_reason end, updated_at = $6 where id = $1",
         &[id.into(), spec.url.as_str().into(), spec.events.join(",").as_str().into(), spec.description.as_str().into(), spec.active.into(), now.into()],
     )?;
-    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "updated"}))?;
     get(&mut **tx, id)
 }
 
-pub fn delete(tx: &mut Tx<'_>, id: WebhookId, actor: Actor) -> Result<()> {
+pub fn delete(tx: &mut Tx<'_>, id: WebhookId) -> Result<()> {
     get(&mut **tx, id)?;
     tx.execute("delete from webhook_deliveries where webhook_id = $1", &[id.into()])?;
     tx.execute("delete from webhooks where id = $1", &[id.into()])?;
-    tx.emit(EventKind::WebhookChanged, None, None, actor, json!({"webhook_id": id, "action": "deleted"}))?;
     Ok(())
 }
 

@@ -10,11 +10,11 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
+use opora_app::auth;
 use opora_domain::agent::{Action, Agent, Role};
 use opora_domain::case::ActingAgent;
 use opora_domain::event::Actor;
 use opora_domain::{Timestamp, TokenId};
-use opora_store::auth;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, LanguageHint};
@@ -166,7 +166,7 @@ async fn from_token(state: &AppState, token: String) -> ApiResult<Caller> {
         Some(Cached::Token(owner)) => owner,
         _ => {
             let secret = token.clone();
-            let owner = state.store.read(move |conn| auth::token_owner(conn, &secret, Timestamp::now())).await?;
+            let owner = state.app.auth().token_owner(secret).await?;
             state.auth_cache.put(key, Cached::Token(owner.clone()));
             owner
         }
@@ -174,10 +174,10 @@ async fn from_token(state: &AppState, token: String) -> ApiResult<Caller> {
     let owner = owner.ok_or_else(|| ApiError::new("unauthenticated"))?;
     let now = Timestamp::now();
     if owner.last_used_at.is_none_or(|at| now.millis() - at.millis() > TOUCH_EVERY_MS) {
-        let (store, id) = (state.store.clone(), owner.token_id);
+        let (app, id) = (state.app.clone(), owner.token_id);
         state.auth_cache.put(format!("t:{token}"), Cached::Token(Some(auth::TokenOwner { last_used_at: Some(now), ..owner.clone() })));
         tokio::spawn(async move {
-            if let Err(e) = store.write(move |tx| auth::mark_token_used(tx, id)).await {
+            if let Err(e) = app.auth().mark_token_used(id).await {
                 tracing::warn!(error = %e, "could not record token use");
             }
         });
@@ -191,7 +191,7 @@ pub(crate) async fn from_session(state: &AppState, secret: String) -> ApiResult<
         Some(Cached::Session(session)) => session,
         _ => {
             let lookup = secret.clone();
-            let session = state.store.read(move |conn| auth::session(conn, &lookup, Timestamp::now())).await?;
+            let session = state.app.auth().session(lookup).await?;
             state.auth_cache.put(key.clone(), Cached::Session(session.clone()));
             session
         }
@@ -203,9 +203,9 @@ pub(crate) async fn from_session(state: &AppState, secret: String) -> ApiResult<
         state
             .auth_cache
             .put(key, Cached::Session(Some(auth::Session { last_seen_at: now, expires_at: now.plus_millis(ttl), ..session.clone() })));
-        let (store, touch) = (state.store.clone(), secret.clone());
+        let (app, touch) = (state.app.clone(), secret.clone());
         tokio::spawn(async move {
-            if let Err(e) = store.write(move |tx| auth::touch_session(tx, &touch, ttl)).await {
+            if let Err(e) = app.auth().touch_session(touch, ttl).await {
                 tracing::warn!(error = %e, "could not extend a session");
             }
         });
@@ -243,6 +243,12 @@ pub fn generate_password() -> Result<String, ApiError> {
     getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(e.to_string()))?;
     let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
     Ok(chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
+}
+
+/// The SHA-256 of `bytes` in lower-case hex (request fingerprints, asset versions).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

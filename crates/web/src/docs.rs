@@ -237,7 +237,7 @@ choice_schema! {
     StatusChoice => opora_domain::case::Status,
     PriorityChoice => opora_domain::case::Priority,
     KindChoice => opora_domain::case::CaseKind,
-    ChannelChoice => opora_domain::case::Channel,
+    ChannelChoice => opora_domain::channel::ChannelKind,
     RoleChoice => opora_domain::agent::Role,
     LanguageChoice => opora_domain::agent::Language,
     IdentityChoice => opora_domain::customer::IdentityKind,

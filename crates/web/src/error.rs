@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use opora_domain::agent::Language;
 use opora_domain::{DomainError, FieldError};
-use opora_store::StoreError;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -136,11 +135,11 @@ impl From<DomainError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<opora_app::Error> for ApiError {
+    fn from(error: opora_app::Error) -> Self {
         match error {
-            StoreError::Domain(domain) => domain.into(),
-            other => ApiError::internal(other.to_string()),
+            opora_app::Error::Domain(domain) => domain.into(),
+            opora_app::Error::Internal(cause) => ApiError::internal(cause),
         }
     }
 }

@@ -2,19 +2,20 @@
 //! attachments), parsed into domain values with every fault collected.
 
 use base64::Engine;
+use opora_app::customers::CustomerRef;
+use opora_app::messages::NewAttachment;
 use opora_domain::compensation::Money;
 use opora_domain::customer::IdentityKind;
 use opora_domain::error::Errors;
 use opora_domain::message::{Body, clean_filename};
 use opora_domain::validate::{EmailAddress, PhoneNumber, line};
 use opora_domain::{CustomerId, FieldError};
-use opora_store::messages::NewAttachment;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 /// An amount of money: `{"amount": "1500.00", "currency": "RUB"}`; the amount may be a number.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -56,12 +57,6 @@ pub struct CustomerInput {
     pub phone: Option<String>,
     /// The name to give a new customer.
     pub name: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub enum CustomerRef {
-    Id(CustomerId),
-    Identities { identities: Vec<(IdentityKind, String)>, name: Option<String> },
 }
 
 impl CustomerInput {
@@ -148,13 +143,8 @@ pub fn decode_attachments(field: &str, inputs: &[AttachmentInput], max_bytes: us
 
 /// Writes uploaded files to the blob store, before the transaction that records them.
 pub async fn store_uploads(state: &AppState, uploads: Vec<Upload>) -> ApiResult<Vec<NewAttachment>> {
-    let mut attachments = Vec::with_capacity(uploads.len());
-    for upload in uploads {
-        let size = upload.content.len() as i64;
-        let sha256 = state.store.blobs().put(upload.content).await.map_err(|e| ApiError::internal(format!("blob store: {e}")))?;
-        attachments.push(NewAttachment { filename: upload.filename, content_type: upload.content_type, size, sha256, content_id: None });
-    }
-    Ok(attachments)
+    let files = uploads.into_iter().map(|u| (u.filename, u.content_type, u.content)).collect();
+    Ok(state.app.messages().keep_files(files).await?)
 }
 
 /// A message body in a request: `body_text`, `body_html` or both.

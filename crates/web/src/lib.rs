@@ -6,7 +6,6 @@ pub mod auth;
 pub mod docs;
 pub mod error;
 pub mod extract;
-pub mod health;
 pub mod i18n;
 pub mod input;
 pub mod metrics;
@@ -22,9 +21,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request};
 use axum::routing::get;
+use opora_app::App;
 use opora_domain::agent::Language;
-use opora_domain::case::SlaPolicy;
-use opora_store::Store;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,7 +30,6 @@ use utoipa_axum::routes;
 
 use crate::api::auth::LoginLimits;
 use crate::auth::AuthCache;
-use crate::health::Health;
 use crate::i18n::I18n;
 use crate::metrics::Metrics;
 use crate::templates::Templates;
@@ -43,7 +40,6 @@ pub struct WebConfig {
     pub default_language: Language,
     /// Default currency of compensation budgets.
     pub currency: String,
-    pub sla: SlaPolicy,
     pub session_ttl_ms: i64,
     /// Mark the session cookie `Secure` (the instance is served over HTTPS).
     pub secure_cookies: bool,
@@ -51,8 +47,6 @@ pub struct WebConfig {
     pub metrics_public: bool,
     pub login_attempts_per_minute: u32,
     pub templates_dir: Option<PathBuf>,
-    /// Let webhooks reach loopback and private addresses (tests, trusted internal receivers).
-    pub webhooks_allow_internal: bool,
 }
 
 impl Default for WebConfig {
@@ -60,51 +54,45 @@ impl Default for WebConfig {
         Self {
             default_language: Language::Ru,
             currency: "RUB".into(),
-            sla: SlaPolicy::default(),
             session_ttl_ms: 12 * 3600 * 1000,
             secure_cookies: false,
             max_attachment_bytes: 25 * 1024 * 1024,
             metrics_public: false,
             login_attempts_per_minute: 10,
             templates_dir: None,
-            webhooks_allow_internal: false,
         }
     }
 }
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// Every use case of the product; handlers parse, authorise, call it and render.
+    pub app: App,
     pub config: Arc<WebConfig>,
     pub i18n: Arc<I18n>,
     pub templates: Arc<Templates>,
     pub metrics: Arc<Metrics>,
-    pub health: Arc<Health>,
     pub auth_cache: Arc<AuthCache>,
     pub login_limits: Arc<LoginLimits>,
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
-    /// Tries a mailbox's servers; set by the binary, which owns the mail clients.
-    pub mail_check: Option<Arc<dyn api::mail::MailCheck>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: WebConfig, health: Arc<Health>, shutdown: tokio::sync::watch::Receiver<bool>) -> Result<Self, String> {
+    pub fn new(app: App, config: WebConfig, shutdown: tokio::sync::watch::Receiver<bool>) -> Result<Self, String> {
         let login_limits = Arc::new(LoginLimits::new(config.login_attempts_per_minute));
         let i18n = Arc::new(I18n::load()?);
         Ok(Self {
-            store,
+            app,
             templates: Arc::new(Templates::new(config.templates_dir.clone(), i18n.clone())),
             i18n,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
-            health,
             auth_cache: Arc::new(AuthCache::default()),
             login_limits,
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
-            mail_check: None,
         })
     }
 }
@@ -219,4 +207,15 @@ pub fn router(mut state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(ids))
         .with_state(state)
+}
+
+/// Every ten minutes, forgets stale entries of the web layer's in-memory limits (sign-in
+/// attempts). Stops on shutdown.
+pub async fn housekeeping(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => state.login_limits.forget_stale(),
+            _ = shutdown.changed() => break,
+        }
+    }
 }

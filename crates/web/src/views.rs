@@ -1,7 +1,7 @@
 //! What the API returns: wire types with their OpenAPI schemas, built from domain values plus
 //! the names a client needs (owner, customer, team) resolved in one pass per page.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use opora_domain::agent::{Agent, Team};
 use opora_domain::case::Case;
@@ -10,8 +10,6 @@ use opora_domain::customer::Customer;
 use opora_domain::event::{ActorKind, Event};
 use opora_domain::message::Message;
 use opora_domain::{AgentId, CustomerId, TeamId, Timestamp};
-use opora_store::db::{Conn, placeholders};
-use opora_store::{Result, agents, customers};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -88,57 +86,28 @@ fn time(t: Option<Timestamp>) -> Option<String> {
     t.map(|t| t.to_rfc3339())
 }
 
-/// Names of agents, customers and teams referenced by a set of records, fetched once.
-#[derive(Default)]
-pub struct Names {
-    agents: HashMap<AgentId, AgentRef>,
-    customers: HashMap<CustomerId, String>,
-    teams: HashMap<TeamId, String>,
+/// The names behind the ids of a set of records, read by the use-case layer in one pass; the
+/// views below are built from them.
+pub struct Names(pub opora_app::Names);
+
+impl From<opora_app::Names> for Names {
+    fn from(names: opora_app::Names) -> Self {
+        Names(names)
+    }
 }
 
 impl Names {
-    pub fn load(conn: &mut dyn Conn, agent_ids: &[AgentId], customer_ids: &[CustomerId], with_teams: bool) -> Result<Names> {
-        let mut names = Names::default();
-        let mut agent_ids = agent_ids.to_vec();
-        agent_ids.sort();
-        agent_ids.dedup();
-        if !agent_ids.is_empty() {
-            let params: Vec<_> = agent_ids.iter().map(|a| (*a).into()).collect();
-            let sql = format!("select id, name, email from agents where id in ({})", placeholders(1, params.len()));
-            for agent in conn.all(&sql, &params, |r| Ok(AgentRef { id: r.get(0)?, name: r.get(1)?, email: r.get(2)? }))? {
-                names.agents.insert(AgentId(agent.id), agent);
-            }
-        }
-        let mut customer_ids = customer_ids.to_vec();
-        customer_ids.sort();
-        customer_ids.dedup();
-        for customer in customers::get_many(conn, &customer_ids)? {
-            names.customers.insert(customer.id, customer.name);
-        }
-        if with_teams {
-            for team in agents::list_teams(conn)? {
-                names.teams.insert(team.id, team.name);
-            }
-        }
-        Ok(names)
-    }
-
-    pub fn for_cases(conn: &mut dyn Conn, cases: &[Case]) -> Result<Names> {
-        let agents: Vec<AgentId> = cases.iter().flat_map(|c| c.owner_id.into_iter().chain(c.collaborators.iter().copied())).collect();
-        let customers: Vec<CustomerId> = cases.iter().map(|c| c.customer_id).collect();
-        Names::load(conn, &agents, &customers, true)
-    }
-
     pub fn agent(&self, id: AgentId) -> AgentRef {
-        self.agents.get(&id).cloned().unwrap_or(AgentRef { id: id.0, name: String::new(), email: String::new() })
+        let agent = self.0.agent(id);
+        AgentRef { id: id.0, name: agent.name, email: agent.email }
     }
 
     pub fn customer(&self, id: CustomerId) -> NamedRef {
-        NamedRef { id: id.0, name: self.customers.get(&id).cloned().unwrap_or_default() }
+        NamedRef { id: id.0, name: self.0.customer(id) }
     }
 
     fn team(&self, id: TeamId) -> NamedRef {
-        NamedRef { id: id.0, name: self.teams.get(&id).cloned().unwrap_or_default() }
+        NamedRef { id: id.0, name: self.0.team(id) }
     }
 
     pub fn case(&self, case: &Case) -> CaseView {
@@ -149,7 +118,7 @@ impl Names {
             status: case.status.as_str().into(),
             priority: case.priority.as_str().into(),
             kind: case.kind.as_str().into(),
-            channel: case.channel.as_str().into(),
+            channel: case.channel_kind.as_str().into(),
             customer: self.customer(case.customer_id),
             owner: case.owner_id.map(|o| self.agent(o)),
             team: case.team_id.map(|t| self.team(t)),
@@ -179,7 +148,7 @@ impl Names {
             id: message.id.0,
             case_id: message.case_id.0,
             direction: message.direction.as_str().into(),
-            channel: message.channel.as_str().into(),
+            channel: message.channel_kind.as_str().into(),
             author,
             subject: message.subject.clone(),
             body_text: message.body_text.clone(),
@@ -210,11 +179,11 @@ impl Names {
         };
         EventView {
             id: event.id.0,
-            kind: event.kind.as_str().into(),
+            kind: event.kind().as_str().into(),
             case_id: event.case_id.map(|c| c.0),
             customer_id: event.customer_id.map(|c| c.0),
             actor: ActorView { kind: event.actor.kind.as_str().into(), id: event.actor.id, name },
-            data: event.data.clone(),
+            data: event.data.payload(),
             created_at: event.created_at.to_rfc3339(),
         }
     }

@@ -8,7 +8,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use opora_domain::agent::{Language, Role};
-use opora_domain::event::Actor;
 use opora_store::agents::{self, NewAgent};
 use opora_store::{Store, StoreConfig};
 
@@ -84,16 +83,15 @@ pub async fn admin_token(store: &Store) -> String {
         .write(|tx| {
             let agent = match agents::by_email(&mut **tx, "bench@opora.dev")? {
                 Some((agent, _)) => agent,
-                None => agents::create(
+                None => agents::insert(
                     tx,
-                    NewAgent {
+                    &NewAgent {
                         email: "bench@opora.dev".into(),
                         name: "Bench".into(),
                         role: Role::Admin,
                         language: Language::Ru,
                         password_hash: None,
                     },
-                    Actor::SYSTEM,
                 )?,
             };
             Ok(opora_store::auth::create_token(tx, agent.id, "bench", None, None)?.1)

@@ -96,7 +96,7 @@ async fn the_demo_has_cases_in_every_state() {
     let login = app
         .client
         .post(format!("{}/api/v1/auth/login", app.base))
-        .json(&serde_json::json!({"email": "admin@demo.opora.dev", "password": opora::demo::PASSWORD}))
+        .json(&serde_json::json!({"email": "admin@demo.opora.dev", "password": opora_app::demo::PASSWORD}))
         .send()
         .await
         .expect("sent");

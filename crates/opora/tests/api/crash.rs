@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use opora_domain::agent::{Language, Role};
-use opora_domain::event::Actor;
 use opora_store::agents::{self, NewAgent};
 use serde_json::{Value, json};
 
@@ -79,19 +78,18 @@ async fn record(State(seen): State<Seen>, body: Bytes) -> &'static str {
 
 /// An admin token in a fresh database, made before the server starts.
 pub async fn seed_token(config: &opora::config::Config) -> String {
-    let store = opora::app::open_store(config).await.expect("store");
+    let store = opora::server::open_store(config).await.expect("store");
     store
         .write(|tx| {
-            let agent = agents::create(
+            let agent = agents::insert(
                 tx,
-                NewAgent {
+                &NewAgent {
                     email: "crash@test.opora.dev".into(),
                     name: "Crash".into(),
                     role: Role::Admin,
                     language: Language::En,
                     password_hash: None,
                 },
-                Actor::SYSTEM,
             )?;
             Ok(opora_store::auth::create_token(tx, agent.id, "crash", None, None)?.1)
         })
@@ -100,7 +98,7 @@ pub async fn seed_token(config: &opora::config::Config) -> String {
 }
 
 async fn killed_mid_load_loses_nothing(engine: Engine) {
-    opora::app::install_crypto();
+    opora::server::install_crypto();
     let dir = tempfile::tempdir().expect("temp dir");
     let database = (engine == Engine::Postgres).then(PgDatabase::create);
     let config = test_config(engine, &dir, database.as_ref());

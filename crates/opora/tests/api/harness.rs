@@ -3,10 +3,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use opora::app::{self, Running};
 use opora::config::Config;
+use opora::server::{self, Running};
 use opora_domain::agent::{Language, Role};
-use opora_domain::event::Actor;
 use opora_store::Store;
 use opora_store::agents::{self, NewAgent};
 use reqwest::Method;
@@ -165,9 +164,9 @@ impl TestApp {
         let database = (engine == Engine::Postgres).then(PgDatabase::create);
         let mut config = test_config(engine, &dir, database.as_ref());
         adjust(&mut config);
-        let store = app::open_store(&config).await.expect("open the store");
+        let store = server::open_store(&config).await.expect("open the store");
         let (admin_id, admin_token) = seed_admin(&store).await;
-        let running = app::start(&config, store.clone()).await.expect("start the app");
+        let running = server::start(&config, store.clone()).await.expect("start the app");
         let base = format!("http://{}", running.addr);
         Self { base, client: reqwest::Client::new(), admin_token, admin_id, running, config, _dir: dir, _database: database }
     }
@@ -234,7 +233,7 @@ impl TestApp {
     }
 
     pub fn store(&self) -> &Store {
-        &self.running.state.store
+        self.running.app().store()
     }
 
     /// Creates a case for a new customer and returns it.
@@ -266,7 +265,7 @@ async fn seed_admin(store: &Store) -> (i64, String) {
                         language: Language::Ru,
                         password_hash: None,
                     };
-                    agents::create(tx, new, Actor::SYSTEM)?
+                    agents::insert(tx, &new)?
                 }
             };
             let (_, token) = opora_store::auth::create_token(tx, agent.id, "tests", None, None)?;

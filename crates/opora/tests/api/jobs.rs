@@ -63,7 +63,7 @@ both_engines! {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).expect("header").to_owned();
         let timestamp: i64 = header("webhook-timestamp").parse().expect("timestamp");
         assert!((opora_domain::Timestamp::now().millis() / 1000 - timestamp).abs() < 60);
-        let expected = opora::workers::webhooks::sign(&secret, &header("webhook-id"), timestamp, raw).expect("sign");
+        let expected = opora_channels::webhook::sign(&secret, &header("webhook-id"), timestamp, raw).expect("sign");
         assert!(header("webhook-id").starts_with("evt_"));
         assert_eq!(header("webhook-signature"), expected, "the signature verifies over the raw body");
         assert_ne!(calls[1].0.get("webhook-id"), headers.get("webhook-id"), "each event has its own id");

@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use opora::config::{Config, MailboxConfig};
-use opora_domain::RawMailId;
+use opora_domain::PayloadId;
 use opora_domain::mail::RawStatus;
 use opora_store::mail::{self, RawMail};
 use serde_json::Value;
@@ -98,7 +98,7 @@ impl Letter {
 }
 
 /// Hands messages to the LMTP listener in one session; returns the stored ids.
-pub async fn lmtp(app: &TestApp, recipient: &str, messages: &[Vec<u8>]) -> Vec<RawMailId> {
+pub async fn lmtp(app: &TestApp, recipient: &str, messages: &[Vec<u8>]) -> Vec<PayloadId> {
     let addr = app.running.lmtp_addr.expect("LMTP is configured");
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect to LMTP");
     let (read, mut write) = stream.into_split();
@@ -128,14 +128,14 @@ pub async fn lmtp(app: &TestApp, recipient: &str, messages: &[Vec<u8>]) -> Vec<R
         write.write_all(text.as_bytes()).await.expect("write");
         write.write_all(b".\r\n").await.expect("write");
         let stored = expect("250 2.0.0 stored as mail ").await;
-        ids.push(RawMailId(stored.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("an id")));
+        ids.push(PayloadId(stored.rsplit(' ').next().and_then(|n| n.parse().ok()).expect("an id")));
     }
     write.write_all(b"QUIT\r\n").await.expect("write");
     ids
 }
 
 /// Waits until the processor has dealt with a stored message.
-pub async fn settled(app: &TestApp, id: RawMailId) -> RawMail {
+pub async fn settled(app: &TestApp, id: PayloadId) -> RawMail {
     eventually("the message to be processed", || async {
         let raw = app.store().read(move |conn| mail::get(conn, id)).await.expect("read");
         (raw.status != RawStatus::Received).then_some(raw)

@@ -125,7 +125,7 @@ async fn imap_fetches_over_tls_waits_with_idle_and_survives_a_dropped_connection
 /// The real binary is killed while it fetches a full mailbox; after a restart every message is
 /// filed once.
 async fn killed_mid_fetch(engine: Engine) {
-    opora::app::install_crypto();
+    opora::server::install_crypto();
     const COUNT: usize = 300;
     let dovecot = Dovecot::start(&[SUPPORT]);
     {

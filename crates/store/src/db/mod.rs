@@ -87,8 +87,8 @@ id_values!(
     FieldId,
     CompensationId,
     WebhookId,
-    MailboxId,
-    RawMailId
+    ChannelId,
+    PayloadId
 );
 
 impl From<opora_domain::Timestamp> for Value<'_> {
@@ -192,8 +192,8 @@ id_from_values!(
     FieldId,
     CompensationId,
     WebhookId,
-    MailboxId,
-    RawMailId
+    ChannelId,
+    PayloadId
 );
 
 /// A row being read; columns are addressed by position in the select list.

@@ -159,6 +159,7 @@ timeline-deadline-missed = The case missed its deadline
 timeline-updated = { $actor } changed { $changes }
 timeline-participant = { $name } joined the conversation ({ $role })
 timeline-follow-up = Follow-up to closed case #{ $number }
+timeline-linked = Linked to case #{ $number }: the sender named it but is not in its conversation; decide whether it belongs there
 participants = In the conversation
 participant-sender = wrote in
 participant-cc = copied

@@ -159,6 +159,7 @@ timeline-deadline-missed = Срок обращения истёк
 timeline-updated = { $actor } изменил(а): { $changes }
 timeline-participant = В переписку вступил(а) { $name } ({ $role })
 timeline-follow-up = Продолжение закрытого обращения #{ $number }
+timeline-linked = Связано с обращением #{ $number }: отправитель сослался на него, но не участвует в его переписке; решите, относится ли оно туда
 participants = Участники переписки
 participant-sender = написал(а) в переписку
 participant-cc = в копии

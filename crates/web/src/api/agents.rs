@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opora_app::staff::{AgentChange, NewAgent};
 use opora_domain::agent::{Action, Language, Role};
 use opora_domain::error::Errors;
 use opora_domain::event::Actor;
 use opora_domain::validate::{EmailAddress, line};
-use opora_domain::{AgentId, DomainError, FieldError, TeamId};
-use opora_store::agents::{self, AgentChange, NewAgent};
+use opora_domain::{AgentId, FieldError, TeamId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -22,7 +22,7 @@ use crate::views::{AgentView, TeamView};
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", responses((status = 200, body = Vec<AgentView>)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<AgentView>>> {
     caller.require(Action::ReadCases)?;
-    let agents = state.store.read(agents::list).await?;
+    let agents = state.app.staff().agents().await?;
     Ok(Json(agents.iter().map(AgentView::from).collect()))
 }
 
@@ -30,7 +30,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
     responses((status = 200, body = AgentView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<AgentView>> {
     caller.require(Action::ReadCases)?;
-    let agent = state.store.read(move |conn| agents::get(conn, AgentId(id))).await?;
+    let agent = state.app.staff().agent(AgentId(id)).await?;
     Ok(Json(AgentView::from(&agent)))
 }
 
@@ -90,7 +90,7 @@ pub async fn create(
     let password_hash = hash_password(password.clone()).await?;
     let actor = caller.actor();
     let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(password_hash) };
-    let agent = state.store.write(move |tx| agents::create(tx, new, actor)).await?;
+    let agent = state.app.staff().create_agent(actor, new).await?;
     Ok((StatusCode::CREATED, Json(CreatedAgent { agent: AgentView::from(&agent), password: generated.then_some(password) })))
 }
 
@@ -127,20 +127,7 @@ pub async fn update(
     };
     errors.finish()?;
     let actor = caller.actor();
-    let agent = state
-        .store
-        .write(move |tx| {
-            let before = agents::get(&mut **tx, AgentId(id))?;
-            let demoted = change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false);
-            if before.role == Role::Admin && before.active && demoted {
-                let admins = tx.int("select count(*) from agents where role = 'admin' and active = $1", &[true.into()])?;
-                if admins <= 1 {
-                    return Err(DomainError::Conflict("last_admin").into());
-                }
-            }
-            agents::update(tx, AgentId(id), change, actor)
-        })
-        .await?;
+    let agent = state.app.staff().update_agent(actor, AgentId(id), change).await?;
     state.auth_cache.clear();
     Ok(Json(AgentView::from(&agent)))
 }
@@ -148,7 +135,7 @@ pub async fn update(
 #[utoipa::path(get, path = "/api/v1/teams", tag = "agents", responses((status = 200, body = Vec<TeamView>)))]
 pub async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TeamView>>> {
     caller.require(Action::ReadCases)?;
-    let teams = state.store.read(agents::list_teams).await?;
+    let teams = state.app.staff().teams().await?;
     Ok(Json(teams.iter().map(TeamView::from).collect()))
 }
 
@@ -156,7 +143,7 @@ pub async fn list_teams(State(state): State<AppState>, caller: Caller) -> ApiRes
     responses((status = 200, body = TeamView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get_team(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<TeamView>> {
     caller.require(Action::ReadCases)?;
-    let team = state.store.read(move |conn| agents::get_team(conn, TeamId(id))).await?;
+    let team = state.app.staff().team(TeamId(id)).await?;
     Ok(Json(TeamView::from(&team)))
 }
 
@@ -192,7 +179,7 @@ pub async fn create_team(
     caller.require(Action::ManageTeams)?;
     let (name, members) = parse_team(&input, true)?;
     let actor = caller.actor();
-    let team = state.store.write(move |tx| agents::create_team(tx, &name.unwrap_or_default(), &members.unwrap_or_default(), actor)).await?;
+    let team = state.app.staff().create_team(actor, name.unwrap_or_default(), members.unwrap_or_default()).await?;
     Ok((StatusCode::CREATED, Json(TeamView::from(&team))))
 }
 
@@ -208,7 +195,7 @@ pub async fn update_team(
     caller.require(Action::ManageTeams)?;
     let (name, members) = parse_team(&input, false)?;
     let actor = caller.actor();
-    let team = state.store.write(move |tx| agents::update_team(tx, TeamId(id), name.as_deref(), members.as_deref(), actor)).await?;
+    let team = state.app.staff().update_team(actor, TeamId(id), name, members).await?;
     Ok(Json(TeamView::from(&team)))
 }
 
@@ -218,6 +205,6 @@ pub async fn update_team(
 pub async fn delete_team(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     caller.require(Action::ManageTeams)?;
     let actor: Actor = caller.actor();
-    state.store.write(move |tx| agents::delete_team(tx, TeamId(id), actor)).await?;
+    state.app.staff().delete_team(actor, TeamId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,11 +6,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use opora_domain::AttachmentId;
 use opora_domain::agent::Action;
-use opora_store::messages;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::PathId;
 
 /// Types a browser may show inline; anything else (HTML, SVG, scripts) is always a download.
@@ -31,9 +30,7 @@ pub fn content_disposition(disposition: &str, filename: &str) -> String {
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = crate::docs::Problem)))]
 pub async fn download(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     caller.require(Action::ReadCases)?;
-    let (attachment, _, _) = state.store.read(move |conn| messages::attachment(conn, AttachmentId(id))).await?;
-    let content =
-        state.store.blobs().get(&attachment.sha256).await.map_err(|e| ApiError::internal(format!("blob {}: {e}", attachment.sha256)))?;
+    let (attachment, _, content) = state.app.messages().attachment(AttachmentId(id)).await?;
     // Text is shown only when it is UTF-8, and then says so: a browser would guess Latin-1.
     let text = attachment.content_type == "text/plain";
     let inline = INLINE.contains(&attachment.content_type.as_str()) && (!text || std::str::from_utf8(&content).is_ok());

@@ -8,13 +8,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use opora_app::staff::AgentChange;
 use opora_domain::FieldError;
 use opora_domain::agent::Language;
 use opora_domain::error::Errors;
-use opora_domain::event::Actor;
 use opora_domain::validate::{EmailAddress, line};
-use opora_store::agents::{self, AgentChange};
-use opora_store::auth;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -100,7 +98,7 @@ pub async fn sign_in(
         return Err(ApiError::new("rate_limited"));
     }
     let lookup = email.clone();
-    let found = state.store.read(move |conn| agents::by_email(conn, &lookup)).await?;
+    let found = state.app.auth().credentials(lookup).await?;
     let (agent, hash) = match found {
         Some((agent, hash)) if agent.active => (Some(agent), hash),
         _ => (None, None),
@@ -110,7 +108,7 @@ pub async fn sign_in(
     }
     let agent = agent.ok_or_else(|| ApiError::new("invalid_credentials"))?;
     let (id, ttl) = (agent.id, state.config.session_ttl_ms);
-    let (secret, csrf) = state.store.write(move |tx| auth::create_session(tx, id, ttl)).await?;
+    let (secret, csrf) = state.app.auth().start_session(id, ttl).await?;
     Ok((agent, csrf, secret))
 }
 
@@ -118,7 +116,7 @@ pub async fn sign_in(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     if let Via::Session { secret, .. } = caller.via {
-        state.store.write(move |tx| auth::delete_session(tx, &secret)).await?;
+        state.app.auth().end_session(secret).await?;
         state.auth_cache.clear();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -165,7 +163,7 @@ pub async fn update_me(State(state): State<AppState>, caller: Caller, ApiJson(in
     };
     errors.finish()?;
     let (id, actor) = (caller.agent.id, caller.actor());
-    let agent = state.store.write(move |tx| agents::update(tx, id, change, actor)).await?;
+    let agent = state.app.staff().update_agent(actor, id, change).await?;
     state.auth_cache.clear();
     Ok(Json(AgentView::from(&agent)))
 }
@@ -192,7 +190,7 @@ pub async fn change_password(
         return Err(ApiError::fields(vec![FieldError::new("new_password", "weak_password").with("min", MIN_PASSWORD_CHARS)]));
     }
     let email = caller.agent.email.clone();
-    let found = state.store.read(move |conn| agents::by_email(conn, &email)).await?;
+    let found = state.app.auth().credentials(email).await?;
     let hash = found.and_then(|(_, hash)| hash);
     if !verify_password(hash, input.current_password.unwrap_or_default()).await {
         return Err(ApiError::fields(vec![FieldError::new("current_password", "wrong_password")]));
@@ -202,14 +200,7 @@ pub async fn change_password(
         Via::Session { secret, .. } => Some(secret.clone()),
         Via::Token(_) => None,
     };
-    let (id, actor) = (caller.agent.id, Actor::agent(caller.agent.id));
-    state
-        .store
-        .write(move |tx| {
-            agents::update(tx, id, AgentChange { password_hash: Some(new_hash), ..Default::default() }, actor)?;
-            auth::delete_other_sessions(tx, id, keep.as_deref())
-        })
-        .await?;
+    state.app.auth().set_password(caller.agent.id, new_hash, keep).await?;
     state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,12 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opora_app::cases;
 use opora_domain::agent::Action;
 use opora_domain::compensation::CompensationKind;
 use opora_domain::error::Errors;
 use opora_domain::validate::text;
 use opora_domain::{AgentId, CaseId, FieldError};
-use opora_store::case_work;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -30,7 +30,7 @@ use crate::views::{CaseView, CompensationView, Names};
 pub async fn take(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CaseView>> {
     caller.require(Action::WorkCases)?;
     let acting = caller.acting();
-    state.store.write(move |tx| case_work::take(tx, CaseId(id), acting).map(|_| ())).await?;
+    state.app.cases().take(acting, CaseId(id)).await?;
     Ok(Json(load_view(&state, CaseId(id)).await?))
 }
 
@@ -67,7 +67,7 @@ pub async fn transfer(
     errors.finish()?;
     let (to, reason) = (AgentId(input.agent_id.unwrap_or_default()), input.reason.unwrap_or_default());
     let acting = caller.acting();
-    state.store.write(move |tx| case_work::transfer(tx, CaseId(id), acting, to, &reason).map(|_| ())).await?;
+    state.app.cases().transfer(acting, CaseId(id), to, reason).await?;
     Ok(Json(load_view(&state, CaseId(id)).await?))
 }
 
@@ -90,7 +90,7 @@ pub async fn add_collaborator(
     caller.require(Action::WorkCases)?;
     let agent = AgentId(input.agent_id.ok_or_else(|| crate::error::ApiError::fields(vec![FieldError::required("agent_id")]))?);
     let acting = caller.acting();
-    state.store.write(move |tx| case_work::add_collaborator(tx, CaseId(id), acting, agent).map(|_| ())).await?;
+    state.app.cases().pull_in(acting, CaseId(id), agent).await?;
     Ok(Json(load_view(&state, CaseId(id)).await?))
 }
 
@@ -100,7 +100,7 @@ pub async fn add_collaborator(
 pub async fn remove_collaborator(State(state): State<AppState>, caller: Caller, PathIds(id, agent): PathIds) -> ApiResult<Json<CaseView>> {
     caller.require(Action::WorkCases)?;
     let acting = caller.acting();
-    state.store.write(move |tx| case_work::remove_collaborator(tx, CaseId(id), acting, AgentId(agent)).map(|_| ())).await?;
+    state.app.cases().release(acting, CaseId(id), AgentId(agent)).await?;
     Ok(Json(load_view(&state, CaseId(id)).await?))
 }
 
@@ -144,41 +144,19 @@ pub async fn grant(
     );
     let note = errors.take(text("note", input.note.as_deref().unwrap_or(""), 1, 2000));
     errors.finish()?;
-    let (Some(kind), Some(mut money), Some(note)) = (kind, money, note) else {
+    let (Some(kind), Some(amount), Some(note)) = (kind, money, note) else {
         return Err(crate::error::ApiError::new("validation_failed"));
     };
-    if input.currency.is_none() {
-        // Without an explicit currency, the grant is in the budget's currency.
-        let budget = state.store.read(move |conn| Ok(opora_store::cases::get(conn, CaseId(id))?.budget)).await?;
-        if let Some(budget) = budget {
-            money.currency = budget.currency;
-        }
-    }
-    let acting = caller.acting();
-    let view = state
-        .store
-        .write(move |tx| {
-            let compensation = case_work::grant(tx, CaseId(id), acting, kind, money, &note)?;
-            let names = Names::load(&mut **tx, &[compensation.granted_by], &[], false)?;
-            Ok(names.compensation(&compensation))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let grant = cases::Grant { kind, amount, currency_given: input.currency.is_some(), note };
+    let (compensation, names) = state.app.cases().grant(caller.acting(), CaseId(id), grant).await?;
+    Ok((StatusCode::CREATED, Json(Names(names).compensation(&compensation))))
 }
 
-/// The compensation ledger of a case.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/compensations", tag = "compensation", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<CompensationView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn compensations(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<CompensationView>>> {
     caller.require(Action::ReadCases)?;
-    let views = state
-        .store
-        .read(move |conn| {
-            let ledger = case_work::compensations(conn, CaseId(id))?;
-            let agents: Vec<AgentId> = ledger.iter().map(|c| c.granted_by).collect();
-            let names = Names::load(conn, &agents, &[], false)?;
-            Ok(ledger.iter().map(|c| names.compensation(c)).collect())
-        })
-        .await?;
-    Ok(Json(views))
+    let (ledger, names) = state.app.cases().compensations(CaseId(id)).await?;
+    let names = Names(names);
+    Ok(Json(ledger.iter().map(|c| names.compensation(c)).collect()))
 }

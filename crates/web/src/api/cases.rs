@@ -4,19 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use opora_app::cases::{self as usecases, CaseChange, CaseFilter, CaseSort, Idempotency, OpenCase, Opened, OwnerFilter};
 use opora_domain::agent::Action;
-use opora_domain::case::{CaseKind, Channel, Priority, Status};
+use opora_domain::case::{CaseKind, Priority, Status};
+use opora_domain::channel::ChannelKind;
 use opora_domain::error::Errors;
-use opora_domain::event::Actor;
-use opora_domain::message::{DeliveryStatus, Direction};
+use opora_domain::message::Direction;
 use opora_domain::validate::{line, tag};
 use opora_domain::{AgentId, CaseId, CustomerId, FieldError, TeamId, Timestamp};
-use opora_store::blobs::Blobs;
-use opora_store::case_list::{self, CaseFilter, CaseSort, OwnerFilter};
-use opora_store::cases::{self, CaseChange, NewCase};
-use opora_store::idempotency::{self, Recorded};
-use opora_store::messages::{self, NewAttachment, NewMessage};
-use opora_store::{Tx, customers};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -26,7 +21,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, PathId, RawJson};
-use crate::input::{AttachmentInput, CustomerInput, CustomerRef, MoneyInput, body, decode_attachments, store_uploads};
+use crate::input::{AttachmentInput, CustomerInput, MoneyInput, body, decode_attachments, store_uploads};
 use crate::views::{CaseView, Names, Page};
 
 pub const MAX_SUBJECT: usize = 300;
@@ -87,13 +82,11 @@ pub(crate) fn parse_time(field: &str, text: &str, errors: &mut Errors) -> Option
     errors.take(Timestamp::parse(text).ok_or_else(|| FieldError::new(field, "invalid_datetime")))
 }
 
-struct ParsedCase {
-    new: NewCase,
-    customer: CustomerRef,
-    first: Option<(Direction, opora_domain::message::Body)>,
-}
-
-fn parse_create(input: &CreateCase, state: &AppState, errors: &mut Errors) -> Option<ParsedCase> {
+fn parse_create(
+    input: &CreateCase,
+    state: &AppState,
+    errors: &mut Errors,
+) -> Option<(OpenCase, Option<(Direction, opora_domain::message::Body)>)> {
     let subject = match &input.subject {
         Some(s) => errors.take(line("subject", s, 1, MAX_SUBJECT)),
         None => {
@@ -110,7 +103,7 @@ fn parse_create(input: &CreateCase, state: &AppState, errors: &mut Errors) -> Op
     };
     let priority = input.priority.as_deref().map_or(Some(Priority::Normal), |p| errors.take(Priority::parse_field("priority", p)));
     let kind = input.kind.as_deref().map_or(Some(CaseKind::Question), |k| errors.take(CaseKind::parse_field("kind", k)));
-    let channel = input.channel.as_deref().map_or(Some(Channel::Api), |c| errors.take(Channel::parse_field("channel", c)));
+    let channel = input.channel.as_deref().map_or(Some(ChannelKind::Api), |c| errors.take(ChannelKind::parse_field("channel", c)));
     let category = input.category.as_deref().and_then(|c| errors.take(line("category", c, 1, 100)));
     let tags = parse_tags("tags", input.tags.as_deref().unwrap_or_default(), errors);
     let deadline_at = input.deadline_at.as_deref().and_then(|d| parse_time("deadline_at", d, errors));
@@ -129,12 +122,12 @@ fn parse_create(input: &CreateCase, state: &AppState, errors: &mut Errors) -> Op
         let body = body("message.body", m.body_text.as_deref(), m.body_html.as_deref(), errors);
         direction.zip(body)
     });
-    let new = NewCase {
+    let open = OpenCase {
         subject: subject?,
-        customer_id: CustomerId(0),
+        customer: customer?,
         kind: kind?,
         priority: priority?,
-        channel: channel?,
+        channel_kind: channel?,
         team_id: input.team_id.map(TeamId),
         owner_id: input.owner_id.map(AgentId),
         category,
@@ -142,38 +135,9 @@ fn parse_create(input: &CreateCase, state: &AppState, errors: &mut Errors) -> Op
         custom_fields: input.custom_fields.clone().unwrap_or_default(),
         deadline_at,
         budget,
+        first: None,
     };
-    Some(ParsedCase { new, customer: customer?, first })
-}
-
-/// Finds or creates the customer; an identity the customer does not have yet is added to them.
-fn resolve_customer(tx: &mut Tx<'_>, customer: CustomerRef, actor: Actor) -> opora_store::Result<CustomerId> {
-    match customer {
-        CustomerRef::Id(id) => Ok(id),
-        CustomerRef::Identities { identities, name } => {
-            let mut found = None;
-            for (kind, value) in &identities {
-                if let Some(id) = customers::find_by_identity(&mut **tx, *kind, value)? {
-                    found = Some(id);
-                    break;
-                }
-            }
-            let Some(id) = found else {
-                let name = name.unwrap_or_else(|| {
-                    let (kind, value) = &identities[0];
-                    opora_domain::customer::fallback_name(*kind, value)
-                });
-                let new = customers::NewCustomer { name, identities, ..Default::default() };
-                return Ok(customers::create(tx, new, actor)?.id);
-            };
-            for (kind, value) in identities {
-                if customers::find_by_identity(&mut **tx, kind, &value)?.is_none() {
-                    customers::add_identity(tx, id, kind, &value, actor)?;
-                }
-            }
-            Ok(id)
-        }
-    }
+    Some((open, first))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
@@ -185,11 +149,6 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
         return Err(ApiError::fields(vec![FieldError::new("Idempotency-Key", "too_long").with("max", 255)]));
     }
     Ok(Some(key.to_owned()))
-}
-
-enum Created {
-    New(CaseId, String),
-    Replayed(Recorded),
 }
 
 /// Create a case.
@@ -216,39 +175,19 @@ pub async fn create(
         .map(|m| decode_attachments("message.attachments", &m.attachments, state.config.max_attachment_bytes, &mut errors))
         .unwrap_or_default();
     errors.finish()?;
-    let Some(parsed) = parsed else {
+    let Some((mut open, first)) = parsed else {
         return Err(ApiError::new("validation_failed"));
     };
     let attachments = store_uploads(&state, uploads).await?;
-    let request_hash = Blobs::hash(&raw);
-    let sla = state.config.sla;
-    let acting = caller.acting();
-    let created = state
-        .store
-        .write(move |tx| {
-            if let Some(key) = &key
-                && let Some(recorded) = idempotency::recall(tx, acting.id, key, &request_hash)?
-            {
-                return Ok(Created::Replayed(recorded));
-            }
-            let actor = Actor::agent(acting.id);
-            let customer_id = resolve_customer(tx, parsed.customer, actor)?;
-            let case = cases::create(tx, NewCase { customer_id, ..parsed.new }, &sla, actor)?;
-            if let Some((direction, body)) = parsed.first {
-                add_first_message(tx, &case, direction, body, attachments, acting)?;
-            }
-            let case = cases::get(&mut **tx, case.id)?;
-            let names = Names::for_cases(&mut **tx, std::slice::from_ref(&case))?;
-            let body = serde_json::to_string(&names.case(&case)).map_err(|e| opora_store::StoreError::Io(e.to_string()))?;
-            if let Some(key) = &key {
-                idempotency::remember(tx, acting.id, key, &request_hash, &Recorded { status: 201, body: body.clone() })?;
-            }
-            Ok(Created::New(case.id, body))
-        })
-        .await?;
-    let (status, body, replayed, location) = match created {
-        Created::New(id, body) => (StatusCode::CREATED, body, false, Some(format!("/api/v1/cases/{id}"))),
-        Created::Replayed(recorded) => {
+    open.first = first.map(|(direction, body)| usecases::FirstMessage { direction, body, attachments });
+    let idempotency = key.map(|key| Idempotency { key, request_hash: crate::auth::sha256_hex(&raw) });
+    let render = Box::new(|case: &opora_domain::case::Case, names: &opora_app::Names| {
+        serde_json::to_string(&Names(names.clone()).case(case)).unwrap_or_default()
+    });
+    let opened = state.app.cases().open(caller.acting(), open, idempotency, render).await?;
+    let (status, body, replayed, location) = match opened {
+        Opened::New { id, body } => (StatusCode::CREATED, body, false, Some(format!("/api/v1/cases/{id}"))),
+        Opened::Replayed(recorded) => {
             let id = serde_json::from_str::<Value>(&recorded.body).ok().and_then(|v| v["id"].as_i64());
             (
                 StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::CREATED),
@@ -266,39 +205,6 @@ pub async fn create(
         response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-fn add_first_message(
-    tx: &mut Tx<'_>,
-    case: &opora_domain::case::Case,
-    direction: Direction,
-    body: opora_domain::message::Body,
-    attachments: Vec<NewAttachment>,
-    acting: opora_domain::case::ActingAgent,
-) -> opora_store::Result<()> {
-    match direction {
-        Direction::Outbound => {
-            messages::reply(tx, case.id, acting, body, attachments, None)?;
-        }
-        Direction::Internal => {
-            messages::note(tx, case.id, acting, body, attachments)?;
-        }
-        _ => {
-            let new = NewMessage {
-                direction: Direction::Inbound,
-                channel: case.channel,
-                author_agent_id: None,
-                author_customer_id: Some(case.customer_id),
-                subject: Some(case.subject.clone()),
-                body,
-                attachments,
-                external_id: None,
-                delivery_status: DeliveryStatus::NotApplicable,
-            };
-            messages::inbound(tx, case.id, new, Actor::customer(case.customer_id))?;
-        }
-    }
-    Ok(())
 }
 
 pub const LIST_PARAMS: &[&str] = &[
@@ -344,7 +250,7 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
     let priority = query.text("priority").and_then(|p| errors.take(Priority::parse_field("priority", p)));
     let tag = query.text("tag").and_then(|t| errors.take(tag("tag", t)));
     let updated_since = errors.take(query.time("updated_since")).flatten();
-    let channel = query.text("channel").and_then(|c| errors.take(Channel::parse_field("channel", c)));
+    let channel = query.text("channel").and_then(|c| errors.take(ChannelKind::parse_field("channel", c)));
     let flag = |errors: &mut Errors, name: &str| match query.text(name) {
         None | Some("false") => false,
         Some("true") => true,
@@ -402,31 +308,16 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CaseView>>> {
     caller.require(Action::ReadCases)?;
     let filter = parse_filter(&query, &caller)?;
-    let limit = filter.limit;
-    let page = state
-        .store
-        .read(move |conn| {
-            let mut probe = filter.clone();
-            probe.limit = limit + 1;
-            let mut cases = case_list::list(conn, &probe)?;
-            let more = cases.len() as i64 > limit;
-            cases.truncate(limit as usize);
-            let names = Names::for_cases(conn, &cases)?;
-            let next = if more { cases.last().map(|c| encode_cursor(&[filter.sort.key(c), c.id.0])) } else { None };
-            Ok(Page { items: cases.iter().map(|c| names.case(c)).collect(), next_cursor: next })
-        })
-        .await?;
-    Ok(Json(page))
+    let sort = filter.sort;
+    let (cases, more, names) = state.app.cases().list(filter).await?;
+    let names = Names(names);
+    let next_cursor = if more { cases.last().map(|c| encode_cursor(&[sort.key(c), c.id.0])) } else { None };
+    Ok(Json(Page { items: cases.iter().map(|c| names.case(c)).collect(), next_cursor }))
 }
 
 pub async fn load_view(state: &AppState, id: CaseId) -> ApiResult<CaseView> {
-    Ok(state
-        .store
-        .read(move |conn| {
-            let case = cases::get(conn, id)?;
-            Ok(Names::for_cases(conn, std::slice::from_ref(&case))?.case(&case))
-        })
-        .await?)
+    let (case, names) = state.app.cases().get(id).await?;
+    Ok(Names(names).case(&case))
 }
 
 /// Read one case.
@@ -501,18 +392,7 @@ pub async fn update(
 ) -> ApiResult<Json<CaseView>> {
     caller.require(Action::WorkCases)?;
     let change = parse_update(&input, &state)?;
-    let acting = caller.acting();
     let id = CaseId(id);
-    state
-        .store
-        .write(move |tx| {
-            let case = cases::get(&mut **tx, id)?;
-            case.check_writable(acting)?;
-            if change.is_empty() {
-                return Ok(());
-            }
-            cases::update(tx, id, change, Actor::agent(acting.id)).map(|_| ())
-        })
-        .await?;
+    state.app.cases().change(caller.acting(), id, change).await?;
     Ok(Json(load_view(&state, id).await?))
 }

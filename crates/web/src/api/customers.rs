@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opora_app::customers::{CustomerChange, CustomerFilter, CustomerSpec};
 use opora_domain::agent::{Action, Language};
 use opora_domain::customer::{IdentityKind, parse_identity};
 use opora_domain::error::Errors;
 use opora_domain::validate::{line, text};
 use opora_domain::{CustomerId, FieldError, IdentityId};
-use opora_store::customers::{self, CustomerChange, CustomerFilter, NewCustomer};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -81,9 +81,9 @@ pub async fn create(
         .collect();
     errors.finish()?;
     let new =
-        NewCustomer { name: name.unwrap_or_default(), company, language, our_client: input.our_client.unwrap_or(false), note, identities };
+        CustomerSpec { name: name.unwrap_or_default(), company, language, our_client: input.our_client.unwrap_or(false), note, identities };
     let actor = caller.actor();
-    let customer = state.store.write(move |tx| customers::create(tx, new, actor)).await?;
+    let customer = state.app.customers().create(actor, new).await?;
     Ok((StatusCode::CREATED, Json(CustomerView::from(&customer))))
 }
 
@@ -122,7 +122,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
     let after_id = query.text("cursor").and_then(|c| errors.take(decode_cursor(c, 1))).map(|p| p[0]);
     errors.finish()?;
     let filter = CustomerFilter { query: query.text("q").map(str::to_owned), identity, our_client, after_id, limit: limit + 1 };
-    let mut found = state.store.read(move |conn| customers::list(conn, &filter)).await?;
+    let mut found = state.app.customers().list(filter).await?;
     let more = found.len() as i64 > limit;
     found.truncate(limit as usize);
     let next_cursor = if more { found.last().map(|c| encode_cursor(&[c.id.0])) } else { None };
@@ -134,7 +134,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
     responses((status = 200, body = CustomerView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CustomerView>> {
     caller.require(Action::ReadCases)?;
-    let customer = state.store.read(move |conn| customers::get(conn, CustomerId(id))).await?;
+    let customer = state.app.customers().get(CustomerId(id)).await?;
     Ok(Json(CustomerView::from(&customer)))
 }
 
@@ -174,7 +174,7 @@ pub async fn update(
     };
     errors.finish()?;
     let actor = caller.actor();
-    let customer = state.store.write(move |tx| customers::update(tx, CustomerId(id), change, actor)).await?;
+    let customer = state.app.customers().update(actor, CustomerId(id), change).await?;
     Ok(Json(CustomerView::from(&customer)))
 }
 
@@ -183,7 +183,7 @@ pub async fn update(
     responses((status = 204), (status = 409, body = crate::docs::Problem)))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     caller.require(Action::MergeCustomers)?;
-    state.store.write(move |tx| customers::delete(tx, CustomerId(id))).await?;
+    state.app.customers().delete(CustomerId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -202,7 +202,7 @@ pub async fn add_identity(
     errors.finish()?;
     let (kind, value) = parsed.ok_or_else(|| ApiError::new("validation_failed"))?;
     let actor = caller.actor();
-    let customer = state.store.write(move |tx| customers::add_identity(tx, CustomerId(id), kind, &value, actor)).await?;
+    let customer = state.app.customers().add_identity(actor, CustomerId(id), kind, value).await?;
     Ok((StatusCode::CREATED, Json(CustomerView::from(&customer))))
 }
 
@@ -216,7 +216,7 @@ pub async fn remove_identity(
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Action::WriteCustomers)?;
     let actor = caller.actor();
-    let customer = state.store.write(move |tx| customers::remove_identity(tx, CustomerId(id), IdentityId(identity), actor)).await?;
+    let customer = state.app.customers().remove_identity(actor, CustomerId(id), IdentityId(identity)).await?;
     Ok(Json(CustomerView::from(&customer)))
 }
 
@@ -240,6 +240,6 @@ pub async fn merge(
     caller.require(Action::MergeCustomers)?;
     let source = input.source_id.ok_or_else(|| ApiError::fields(vec![FieldError::required("source_id")]))?;
     let actor = caller.actor();
-    let customer = state.store.write(move |tx| customers::merge(tx, CustomerId(id), CustomerId(source), actor)).await?;
+    let customer = state.app.customers().merge(actor, CustomerId(id), CustomerId(source)).await?;
     Ok(Json(CustomerView::from(&customer)))
 }

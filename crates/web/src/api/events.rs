@@ -11,10 +11,10 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
+use opora_app::App;
 use opora_domain::agent::{Action, Role};
 use opora_domain::event::Event;
-use opora_domain::{AgentId, CaseId, CustomerId, EventId};
-use opora_store::{Store, cases, events};
+use opora_domain::{CaseId, EventId};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::AppState;
@@ -24,15 +24,7 @@ use crate::extract::{ApiQuery, PathId};
 use crate::views::{EventView, Names, Page};
 
 fn visible(event: &Event, role: Role) -> bool {
-    !event.kind.admin_only() || role == Role::Admin
-}
-
-fn names_for(conn: &mut dyn opora_store::db::Conn, events: &[Event]) -> opora_store::Result<Names> {
-    use opora_domain::event::ActorKind;
-    let agents: Vec<AgentId> = events.iter().filter(|e| e.actor.kind == ActorKind::Agent).filter_map(|e| e.actor.id.map(AgentId)).collect();
-    let customers: Vec<CustomerId> =
-        events.iter().filter(|e| e.actor.kind == ActorKind::Customer).filter_map(|e| e.actor.id.map(CustomerId)).collect();
-    Names::load(conn, &agents, &customers, false)
+    !event.kind().admin_only() || role == Role::Admin
 }
 
 /// The timeline of a case: every change with its actor and time, oldest first.
@@ -40,16 +32,9 @@ fn names_for(conn: &mut dyn opora_store::db::Conn, events: &[Event]) -> opora_st
     responses((status = 200, body = Vec<EventView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn timeline(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<EventView>>> {
     caller.require(Action::ReadCases)?;
-    let views = state
-        .store
-        .read(move |conn| {
-            cases::get(conn, CaseId(id))?;
-            let events = events::for_case(conn, CaseId(id))?;
-            let names = names_for(conn, &events)?;
-            Ok(events.iter().map(|e| names.event(e)).collect())
-        })
-        .await?;
-    Ok(Json(views))
+    let (events, names) = state.app.events().of_case(CaseId(id)).await?;
+    let names = Names(names);
+    Ok(Json(events.iter().map(|e| names.event(e)).collect()))
 }
 
 /// Events after `after` (an event id), oldest first: for integrations that poll.
@@ -65,24 +50,19 @@ pub async fn feed(State(state): State<AppState>, caller: Caller, query: ApiQuery
     }
     let limit = query.limit(100, 1000).map_err(|e| ApiError::fields(vec![e]))?;
     let role = caller.role;
-    let page = state
-        .store
-        .read(move |conn| {
-            let batch = events::after(conn, EventId(after), limit)?;
-            let next = batch.last().map(|e| e.id.0.to_string());
-            let shown: Vec<Event> = batch.into_iter().filter(|e| visible(e, role)).collect();
-            let names = names_for(conn, &shown)?;
-            Ok(Page { items: shown.iter().map(|e| names.event(e)).collect(), next_cursor: next })
-        })
-        .await?;
-    Ok(Json(page))
+    let batch = state.app.events().after(EventId(after), limit).await?;
+    let next_cursor = batch.last().map(|e| e.id.0.to_string());
+    let shown: Vec<Event> = batch.into_iter().filter(|e| visible(e, role)).collect();
+    let (shown, names) = state.app.events().names(shown).await?;
+    let names = Names(names);
+    Ok(Json(Page { items: shown.iter().map(|e| names.event(e)).collect(), next_cursor }))
 }
 
 const CATCH_UP_PAGE: i64 = 500;
 
 /// Where a stream stands: what it still has to send and the last id it sent.
 struct Cursor {
-    store: Store,
+    app: App,
     live: broadcast::Receiver<Arc<Event>>,
     pending: VecDeque<Event>,
     last: i64,
@@ -106,7 +86,7 @@ impl Cursor {
             }
             if self.catching_up {
                 let after = EventId(self.last);
-                let page = self.store.read(move |conn| Ok(events::after(conn, after, CATCH_UP_PAGE)?)).await.ok()?;
+                let page = self.app.events().after(after, CATCH_UP_PAGE).await.ok()?;
                 self.catching_up = page.len() as i64 == CATCH_UP_PAGE;
                 self.pending.extend(page);
                 continue;
@@ -142,25 +122,23 @@ pub async fn stream(
     caller.require(Action::ReadCases)?;
     query.only(&["after"])?;
     // Subscribe before reading the log, so nothing committed in between is missed.
-    let live = state.store.bus().subscribe();
+    let live = state.app.events().subscribe();
     let resume = resume_point(&headers, &query)?;
     let last = match resume {
         Some(id) => id,
-        None => state.store.read(|conn| Ok(events::latest_id(conn)?)).await?.0,
+        None => state.app.events().latest_id().await?.0,
     };
-    let cursor =
-        Cursor { store: state.store.clone(), live, pending: VecDeque::new(), last, catching_up: resume.is_some(), role: caller.role };
+    let cursor = Cursor { app: state.app.clone(), live, pending: VecDeque::new(), last, catching_up: resume.is_some(), role: caller.role };
     let shutdown = state.shutdown.clone();
     let stream = futures_util::stream::unfold((cursor, shutdown), |(mut cursor, mut shutdown)| async move {
         let event = tokio::select! {
             event = cursor.next_event() => event?,
             _ = shutdown.wait_for(|stopping| *stopping) => return None,
         };
-        let store = cursor.store.clone();
-        let shown = event.clone();
-        let view = store.read(move |conn| Ok(names_for(conn, std::slice::from_ref(&shown))?.event(&shown))).await.ok()?;
+        let (shown, names) = cursor.app.events().names(vec![event.clone()]).await.ok()?;
+        let view = Names(names).event(&shown[0]);
         let data = serde_json::to_string(&view).ok()?;
-        let sse = SseEvent::default().id(event.id.0.to_string()).event(event.kind.as_str()).data(data);
+        let sse = SseEvent::default().id(event.id.0.to_string()).event(event.kind().as_str()).data(data);
         Some((Ok(sse), (cursor, shutdown)))
     });
     // A first frame right away, so clients (and proxies) see the stream open before any event;

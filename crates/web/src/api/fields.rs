@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use opora_app::settings::FieldSpec;
 use opora_domain::FieldError;
 use opora_domain::agent::Action;
 use opora_domain::error::Errors;
 use opora_domain::field::{FieldDefinition, FieldType, SelectOption};
 use opora_domain::validate::{key, line};
-use opora_store::fields::{self, FieldSpec};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -114,7 +114,7 @@ fn parse(input: &FieldInput, key_from_path: Option<&str>) -> ApiResult<FieldSpec
 #[utoipa::path(get, path = "/api/v1/custom-fields", tag = "custom fields", responses((status = 200, body = Vec<FieldView>)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<FieldView>>> {
     caller.require(Action::ReadCases)?;
-    let definitions = state.store.read(fields::list).await?;
+    let definitions = state.app.settings().fields().await?;
     Ok(Json(definitions.iter().map(FieldView::from).collect()))
 }
 
@@ -129,7 +129,7 @@ pub async fn create(
     caller.require(Action::ManageFields)?;
     let spec = parse(&input, None)?;
     let actor = caller.actor();
-    let definition = state.store.write(move |tx| fields::create(tx, spec, actor)).await?;
+    let definition = state.app.settings().create_field(actor, spec).await?;
     Ok((StatusCode::CREATED, Json(FieldView::from(&definition))))
 }
 
@@ -148,7 +148,7 @@ pub async fn update(
     }
     let spec = parse(&input, Some(&field_key))?;
     let actor = caller.actor();
-    let definition = state.store.write(move |tx| fields::update(tx, &field_key, spec, actor)).await?;
+    let definition = state.app.settings().update_field(actor, field_key, spec).await?;
     Ok(Json(FieldView::from(&definition)))
 }
 
@@ -158,6 +158,6 @@ pub async fn update(
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(field_key): Path<String>) -> ApiResult<StatusCode> {
     caller.require(Action::ManageFields)?;
     let actor = caller.actor();
-    state.store.write(move |tx| fields::delete(tx, &field_key, actor).map(|_| ())).await?;
+    state.app.settings().delete_field(actor, field_key).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
+use opora_app::system::Job;
 use opora_domain::JobId;
 use opora_domain::agent::Action;
-use opora_store::jobs::{self, Job};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -58,7 +58,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
         ]));
     }
     let limit = query.limit(100, 1000).map_err(|e| ApiError::fields(vec![e]))?;
-    let found = state.store.read(move |conn| jobs::list(conn, &job_state, limit)).await?;
+    let found = state.app.system().jobs(job_state, limit).await?;
     Ok(Json(found.iter().map(JobView::from).collect()))
 }
 
@@ -67,6 +67,6 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
     responses((status = 200, body = JobView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
 pub async fn retry(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<JobView>> {
     caller.require(Action::ViewOperations)?;
-    let job = state.store.write(move |tx| jobs::retry(tx, JobId(id))).await?;
+    let job = state.app.system().retry_job(JobId(id)).await?;
     Ok(Json(JobView::from(&job)))
 }

@@ -7,12 +7,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use opora_app::mail::RawMail;
 use opora_domain::agent::Action;
 use opora_domain::error::Errors;
 use opora_domain::mail::{Mailbox, MailboxInput, RawStatus, Server, ServerInput};
-use opora_domain::{FieldError, MailboxId, RawMailId};
-use opora_store::mail::{self, RawMail};
-use opora_store::mailboxes;
+use opora_domain::{ChannelId, FieldError, PayloadId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -209,7 +208,7 @@ fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<opora_
 #[utoipa::path(get, path = "/api/v1/mailboxes", tag = "mail", responses((status = 200, body = Vec<MailboxView>)))]
 pub async fn list_mailboxes(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<MailboxView>>> {
     caller.require(Action::ManageMail)?;
-    let all = state.store.read(mailboxes::list).await?;
+    let all = state.app.mail().mailboxes().await?;
     Ok(Json(all.iter().map(MailboxView::from).collect()))
 }
 
@@ -224,8 +223,7 @@ pub async fn create_mailbox(
 ) -> ApiResult<(StatusCode, Json<MailboxView>)> {
     caller.require(Action::ManageMail)?;
     let spec = spec(&input, None)?;
-    let actor = caller.actor();
-    let mailbox = state.store.write(move |tx| mailboxes::create(tx, spec, actor)).await?;
+    let mailbox = state.app.mail().create_mailbox(caller.actor(), spec).await?;
     Ok((StatusCode::CREATED, Json(MailboxView::from(&mailbox))))
 }
 
@@ -233,7 +231,7 @@ pub async fn create_mailbox(
     responses((status = 200, body = MailboxView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxView>> {
     caller.require(Action::ManageMail)?;
-    let mailbox = state.store.read(move |conn| mailboxes::get(conn, MailboxId(id))).await?;
+    let mailbox = state.app.mail().mailbox(ChannelId(id)).await?;
     Ok(Json(MailboxView::from(&mailbox)))
 }
 
@@ -247,10 +245,9 @@ pub async fn update_mailbox(
     ApiJson(input): ApiJson<MailboxInputBody>,
 ) -> ApiResult<Json<MailboxView>> {
     caller.require(Action::ManageMail)?;
-    let current = state.store.read(move |conn| mailboxes::get(conn, MailboxId(id))).await?;
+    let current = state.app.mail().mailbox(ChannelId(id)).await?;
     let spec = spec(&input, Some(&current))?;
-    let actor = caller.actor();
-    let mailbox = state.store.write(move |tx| mailboxes::update(tx, MailboxId(id), spec, actor)).await?;
+    let mailbox = state.app.mail().update_mailbox(caller.actor(), ChannelId(id), spec).await?;
     Ok(Json(MailboxView::from(&mailbox)))
 }
 
@@ -259,8 +256,7 @@ pub async fn update_mailbox(
     responses((status = 204), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
 pub async fn delete_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     caller.require(Action::ManageMail)?;
-    let actor = caller.actor();
-    state.store.write(move |tx| mailboxes::delete(tx, MailboxId(id), actor)).await?;
+    state.app.mail().delete_mailbox(caller.actor(), ChannelId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -318,11 +314,11 @@ pub async fn list_messages(State(state): State<AppState>, caller: Caller, query:
     query.only(&["status", "before", "limit"])?;
     let mut errors = Errors::default();
     let status = query.text("status").and_then(|s| errors.take(RawStatus::parse_field("status", s)));
-    let before = errors.take(query.id("before")).flatten().map(RawMailId);
+    let before = errors.take(query.id("before")).flatten().map(PayloadId);
     let limit = errors.take(query.limit(50, 200));
     errors.finish()?;
     let limit = limit.unwrap_or(50);
-    let items = state.store.read(move |conn| mail::list(conn, status, before, limit)).await?;
+    let items = state.app.mail().received(status, before, limit).await?;
     let next_before = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id.0)).flatten();
     Ok(Json(RawMailPage { items: items.iter().map(RawMailView::from).collect(), next_before }))
 }
@@ -331,7 +327,7 @@ pub async fn list_messages(State(state): State<AppState>, caller: Caller, query:
     responses((status = 200, body = RawMailView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get_message(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<RawMailView>> {
     caller.require(Action::ManageMail)?;
-    let raw = state.store.read(move |conn| mail::get(conn, RawMailId(id))).await?;
+    let raw = state.app.mail().message(PayloadId(id)).await?;
     Ok(Json(RawMailView::from(&raw)))
 }
 
@@ -340,8 +336,7 @@ pub async fn get_message(State(state): State<AppState>, caller: Caller, PathId(i
     responses((status = 200, description = "The raw message", content_type = "message/rfc822"), (status = 404, body = crate::docs::Problem)))]
 pub async fn raw_message(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     caller.require(Action::ManageMail)?;
-    let raw = state.store.read(move |conn| mail::get(conn, RawMailId(id))).await?;
-    let bytes = state.store.blobs().get(&raw.sha256).await.map_err(|e| ApiError::internal(format!("raw mail {id}: {e}")))?;
+    let bytes = state.app.mail().raw(PayloadId(id)).await?;
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
     // A download, never rendered: the bytes are whatever a stranger sent.
@@ -361,7 +356,7 @@ pub async fn raw_message(State(state): State<AppState>, caller: Caller, PathId(i
     responses((status = 200, body = RawMailView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
 pub async fn reprocess(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<RawMailView>> {
     caller.require(Action::ManageMail)?;
-    let raw = state.store.write(move |tx| mail::reprocess(tx, RawMailId(id))).await?;
+    let raw = state.app.mail().reprocess(PayloadId(id)).await?;
     Ok(Json(RawMailView::from(&raw)))
 }
 
@@ -379,11 +374,10 @@ pub struct MailboxCheck {
     pub smtp: Option<ServerCheck>,
 }
 
-pub type CheckFuture = std::pin::Pin<Box<dyn std::future::Future<Output = MailboxCheck> + Send>>;
-
-/// Connects to a mailbox's servers and signs in, as fetching and sending would.
-pub trait MailCheck: Send + Sync {
-    fn check(&self, mailbox: Mailbox) -> CheckFuture;
+impl From<opora_app::mail::check::ServerCheck> for ServerCheck {
+    fn from(check: opora_app::mail::check::ServerCheck) -> Self {
+        Self { ok: check.ok, error: check.error }
+    }
 }
 
 /// Try the mailbox's IMAP and SMTP servers now: connect, TLS, sign in, open the folder.
@@ -391,7 +385,6 @@ pub trait MailCheck: Send + Sync {
     responses((status = 200, body = MailboxCheck), (status = 404, body = crate::docs::Problem)))]
 pub async fn check_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxCheck>> {
     caller.require(Action::ManageMail)?;
-    let mailbox = state.store.read(move |conn| mailboxes::get(conn, MailboxId(id))).await?;
-    let checker = state.mail_check.clone().ok_or_else(|| ApiError::internal("no mail checker in this process"))?;
-    Ok(Json(checker.check(mailbox).await))
+    let check = state.app.mail().check(ChannelId(id)).await?;
+    Ok(Json(MailboxCheck { imap: check.imap.map(ServerCheck::from), smtp: check.smtp.map(ServerCheck::from) }))
 }

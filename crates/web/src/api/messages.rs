@@ -4,13 +4,12 @@
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
+use opora_app::messages::Post;
 use opora_domain::agent::Action;
 use opora_domain::case::Status;
 use opora_domain::error::Errors;
-use opora_domain::event::Actor;
-use opora_domain::message::{DeliveryStatus, Direction, clean_filename};
+use opora_domain::message::clean_filename;
 use opora_domain::{CaseId, FieldError};
-use opora_store::messages::{self, NewMessage};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -120,41 +119,13 @@ pub async fn post(
         return Err(ApiError::new("validation_failed"));
     };
     let attachments = store_uploads(&state, uploads).await?;
-    let acting = caller.acting();
-    let view = state
-        .store
-        .write(move |tx| {
-            let case = CaseId(id);
-            let (message, _) = match kind {
-                Kind::Reply => messages::reply(tx, case, acting, body, attachments, status_after)?,
-                Kind::Note => messages::note(tx, case, acting, body, attachments)?,
-                Kind::Inbound => {
-                    let current = opora_store::cases::get(&mut **tx, case)?;
-                    current.check_writable(acting)?;
-                    let new = NewMessage {
-                        direction: Direction::Inbound,
-                        channel: current.channel,
-                        author_agent_id: None,
-                        author_customer_id: Some(current.customer_id),
-                        subject: None,
-                        body,
-                        attachments,
-                        external_id: None,
-                        delivery_status: DeliveryStatus::NotApplicable,
-                    };
-                    messages::inbound(tx, case, new, Actor::customer(current.customer_id))?
-                }
-            };
-            let names = Names::load(
-                &mut **tx,
-                &message.author_agent_id.into_iter().collect::<Vec<_>>(),
-                &message.author_customer_id.into_iter().collect::<Vec<_>>(),
-                false,
-            )?;
-            Ok(names.message(&message))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let post = match kind {
+        Kind::Reply => Post::Reply { status_after },
+        Kind::Note => Post::Note,
+        Kind::Inbound => Post::Inbound,
+    };
+    let (message, names) = state.app.messages().post(caller.acting(), CaseId(id), post, body, attachments).await?;
+    Ok((StatusCode::CREATED, Json(Names(names).message(&message))))
 }
 
 /// The conversation of a case, oldest first: customer messages, replies and internal notes.
@@ -162,15 +133,7 @@ pub async fn post(
     responses((status = 200, body = Vec<MessageView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<MessageView>>> {
     caller.require(Action::ReadCases)?;
-    let views = state
-        .store
-        .read(move |conn| {
-            let messages = messages::for_case(conn, CaseId(id))?;
-            let agents: Vec<_> = messages.iter().filter_map(|m| m.author_agent_id).collect();
-            let customers: Vec<_> = messages.iter().filter_map(|m| m.author_customer_id).collect();
-            let names = Names::load(conn, &agents, &customers, false)?;
-            Ok(messages.iter().map(|m| names.message(m)).collect())
-        })
-        .await?;
-    Ok(Json(views))
+    let (messages, names) = state.app.messages().of_case(CaseId(id)).await?;
+    let names = Names(names);
+    Ok(Json(messages.iter().map(|m| names.message(m)).collect()))
 }

@@ -7,14 +7,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opora_domain::agent::Action;
-use opora_store::{cases, jobs};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
-use crate::health::WorkerStatus;
+use opora_app::health::WorkerStatus;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthView {
@@ -29,14 +28,14 @@ pub struct HealthView {
 /// Health: 200 when the database answers, 503 when it does not.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthView), (status = 503, body = HealthView)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>) {
-    let database = match state.store.ping().await {
+    let database = match state.app.system().ping().await {
         Ok(()) => "ok".to_owned(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             "unreachable".to_owned()
         }
     };
-    let workers = state.health.snapshot();
+    let workers = state.app.health().snapshot();
     let stuck = workers.values().any(|w| w.state != "running");
     let status = if database != "ok" {
         "down"
@@ -57,7 +56,7 @@ pub async fn metrics(State(state): State<AppState>, caller: Option<Caller>) -> A
         let caller = caller.ok_or_else(|| crate::error::ApiError::new("unauthenticated"))?;
         caller.require(Action::ViewOperations)?;
     }
-    let (statuses, job_states) = state.store.read(|conn| Ok((cases::count_by_status(conn)?, jobs::counts(conn)?))).await?;
+    let (statuses, job_states) = state.app.system().counts().await?;
     let mut out = String::with_capacity(4096);
     state.metrics.render(&mut out);
     let _ = writeln!(out, "# HELP opora_cases Cases by status.\n# TYPE opora_cases gauge");
@@ -69,12 +68,12 @@ pub async fn metrics(State(state): State<AppState>, caller: Option<Caller>) -> A
         let _ = writeln!(out, "opora_jobs{{state=\"{job_state}\"}} {count}");
     }
     let _ = writeln!(out, "# HELP opora_event_subscribers Live event streams connected.\n# TYPE opora_event_subscribers gauge");
-    let _ = writeln!(out, "opora_event_subscribers {}", state.store.bus().subscriber_count());
+    let _ = writeln!(out, "opora_event_subscribers {}", state.app.system().subscribers());
     let _ = writeln!(
         out,
         "# HELP opora_worker_up Whether a background worker is running (1) or backing off or stopped (0).\n# TYPE opora_worker_up gauge"
     );
-    for (name, worker) in state.health.snapshot() {
+    for (name, worker) in state.app.health().snapshot() {
         let _ = writeln!(out, "opora_worker_up{{worker=\"{name}\"}} {}", u8::from(worker.state == "running"));
         let _ = writeln!(out, "opora_worker_processed_total{{worker=\"{name}\"}} {}", worker.processed);
         let _ = writeln!(out, "opora_worker_failed_total{{worker=\"{name}\"}} {}", worker.failed);

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opora_app::auth::TokenInfo;
 use opora_domain::agent::{Action, Role};
 use opora_domain::error::Errors;
 use opora_domain::validate::line;
 use opora_domain::{AgentId, FieldError, TokenId};
-use opora_store::auth::{self, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,7 +57,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
             if other == "all" { None } else { Some(AgentId(other.parse().map_err(|_| ApiError::field("agent", "invalid_value"))?)) }
         }
     };
-    let tokens = state.store.read(move |conn| auth::list_tokens(conn, agent)).await?;
+    let tokens = state.app.auth().tokens(agent).await?;
     Ok(Json(tokens.iter().map(TokenView::from).collect()))
 }
 
@@ -107,11 +107,10 @@ pub async fn create(
         _ => caller.agent.id,
     };
     let name = name.unwrap_or_default();
-    let (info, token) =
-        state.store.write(move |tx| auth::create_token(tx, agent, &name, role, expires_at)).await.map_err(|e| match ApiError::from(e) {
-            error if error.code == "agent_not_found" => ApiError::field("agent_id", "not_found"),
-            error => error,
-        })?;
+    let (info, token) = state.app.auth().create_token(agent, name, role, expires_at).await.map_err(|e| match ApiError::from(e) {
+        error if error.code == "agent_not_found" => ApiError::field("agent_id", "not_found"),
+        error => error,
+    })?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info: TokenView::from(&info), token })))
 }
 
@@ -120,17 +119,7 @@ pub async fn create(
     responses((status = 204), (status = 404, body = crate::docs::Problem)))]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     let may_all = caller.role.may(Action::ManageAllTokens);
-    let me = caller.agent.id;
-    state
-        .store
-        .write(move |tx| {
-            let token = auth::get_token(&mut **tx, TokenId(id))?;
-            if token.agent_id != me && !may_all {
-                return Err(opora_domain::DomainError::NotFound("token").into());
-            }
-            auth::revoke_token(tx, TokenId(id))
-        })
-        .await?;
+    state.app.auth().revoke_token(caller.agent.id, may_all, TokenId(id)).await?;
     state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }

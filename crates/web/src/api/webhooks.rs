@@ -1,17 +1,14 @@
 //! `/api/v1/webhooks`: outgoing webhooks signed per the Standard Webhooks specification.
 
-use std::net::IpAddr;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use base64::Engine;
+use opora_app::webhooks::{Delivery, Webhook, WebhookSpec, check_url};
 use opora_domain::agent::Action;
 use opora_domain::error::Errors;
 use opora_domain::event::EventKind;
 use opora_domain::validate::text;
 use opora_domain::{FieldError, WebhookId};
-use opora_store::webhooks::{self, Delivery, Webhook, WebhookSpec};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -66,30 +63,10 @@ pub struct CreatedWebhook {
 
 /// Addresses a webhook must never reach unless the operator allows it: loopback, private,
 /// link-local, unique-local and unspecified ones (server-side request forgery).
-pub fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
-        }
-    }
-}
-
 fn parse(input: &WebhookInput, allow_internal: bool, current: Option<&Webhook>) -> ApiResult<WebhookSpec> {
     let mut errors = Errors::default();
     let url = match (&input.url, current) {
-        (Some(url), _) => errors.take(check_url(url, allow_internal)),
+        (Some(url), _) => errors.take(check_url("url", url, allow_internal)),
         (None, Some(current)) => Some(current.url.clone()),
         (None, None) => {
             errors.push(FieldError::required("url"));
@@ -125,27 +102,10 @@ fn parse(input: &WebhookInput, allow_internal: bool, current: Option<&Webhook>) 
     })
 }
 
-fn check_url(raw: &str, allow_internal: bool) -> Result<String, FieldError> {
-    let url = url::Url::parse(raw.trim()).map_err(|_| FieldError::new("url", "invalid_url"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() {
-        return Err(FieldError::new("url", "invalid_url"));
-    }
-    let literal = match url.host() {
-        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-        _ => None,
-    };
-    let local_name = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("localhost") || h.ends_with(".localhost"));
-    if !allow_internal && (literal.is_some_and(is_internal) || local_name) {
-        return Err(FieldError::new("url", "forbidden_address"));
-    }
-    Ok(url.to_string())
-}
-
 #[utoipa::path(get, path = "/api/v1/webhooks", tag = "webhooks", responses((status = 200, body = Vec<WebhookView>)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<WebhookView>>> {
     caller.require(Action::ManageWebhooks)?;
-    let hooks = state.store.read(webhooks::list).await?;
+    let hooks = state.app.webhooks().list().await?;
     Ok(Json(hooks.iter().map(WebhookView::from).collect()))
 }
 
@@ -159,12 +119,8 @@ pub async fn create(
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedWebhook>)> {
     caller.require(Action::ManageWebhooks)?;
-    let spec = parse(&input, state.config.webhooks_allow_internal, None)?;
-    let mut key = [0u8; 24];
-    getrandom::fill(&mut key).map_err(|e| ApiError::internal(e.to_string()))?;
-    let secret = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key));
-    let (actor, stored) = (caller.actor(), secret.clone());
-    let hook = state.store.write(move |tx| webhooks::create(tx, spec, &stored, actor)).await?;
+    let spec = parse(&input, state.app.webhooks().allow_internal(), None)?;
+    let (hook, secret) = state.app.webhooks().create(caller.actor(), spec).await?;
     Ok((StatusCode::CREATED, Json(CreatedWebhook { webhook: WebhookView::from(&hook), secret })))
 }
 
@@ -172,7 +128,7 @@ pub async fn create(
     responses((status = 200, body = WebhookView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<WebhookView>> {
     caller.require(Action::ManageWebhooks)?;
-    let hook = state.store.read(move |conn| webhooks::get(conn, WebhookId(id))).await?;
+    let hook = state.app.webhooks().get(WebhookId(id)).await?;
     Ok(Json(WebhookView::from(&hook)))
 }
 
@@ -186,10 +142,9 @@ pub async fn update(
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> ApiResult<Json<WebhookView>> {
     caller.require(Action::ManageWebhooks)?;
-    let current = state.store.read(move |conn| webhooks::get(conn, WebhookId(id))).await?;
-    let spec = parse(&input, state.config.webhooks_allow_internal, Some(&current))?;
-    let actor = caller.actor();
-    let hook = state.store.write(move |tx| webhooks::update(tx, WebhookId(id), spec, actor)).await?;
+    let current = state.app.webhooks().get(WebhookId(id)).await?;
+    let spec = parse(&input, state.app.webhooks().allow_internal(), Some(&current))?;
+    let hook = state.app.webhooks().update(caller.actor(), WebhookId(id), spec).await?;
     Ok(Json(WebhookView::from(&hook)))
 }
 
@@ -197,8 +152,7 @@ pub async fn update(
     responses((status = 204), (status = 404, body = crate::docs::Problem)))]
 pub async fn delete(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     caller.require(Action::ManageWebhooks)?;
-    let actor = caller.actor();
-    state.store.write(move |tx| webhooks::delete(tx, WebhookId(id), actor)).await?;
+    state.app.webhooks().delete(caller.actor(), WebhookId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -237,27 +191,6 @@ pub async fn deliveries(
     caller.require(Action::ManageWebhooks)?;
     query.only(&["limit"])?;
     let limit = query.limit(50, 500).map_err(|e| ApiError::fields(vec![e]))?;
-    let log = state.store.read(move |conn| webhooks::deliveries(conn, WebhookId(id), limit)).await?;
+    let log = state.app.webhooks().deliveries(WebhookId(id), limit).await?;
     Ok(Json(log.iter().map(DeliveryView::from).collect()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_addresses_are_refused() {
-        for url in [
-            "http://127.0.0.1:9000/x",
-            "http://10.1.2.3/",
-            "http://[::1]/",
-            "http://localhost/",
-            "http://169.254.169.254/latest",
-            "ftp://example.com/",
-        ] {
-            assert!(check_url(url, false).is_err(), "{url}");
-        }
-        assert!(check_url("https://hooks.example.com/opora", false).is_ok());
-        assert!(check_url("http://127.0.0.1:9000/x", true).is_ok());
-    }
 }

@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use opora_app::settings::ReplyTemplate;
+use opora_app::workspace::NotificationItem;
 use opora_domain::agent::Action;
 use opora_domain::error::Errors;
 use opora_domain::validate::{line, text};
 use opora_domain::{CaseId, FieldError};
-use opora_store::{cases, customers, notifications, presence, templates};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -38,34 +39,23 @@ pub struct Notifications {
 }
 
 pub async fn load_notifications(state: &AppState, caller: &Caller, limit: i64) -> ApiResult<Notifications> {
-    let agent = caller.agent.id;
-    Ok(state
-        .store
-        .read(move |conn| {
-            let unread = notifications::unread_count(conn, agent)?;
-            let mut items = Vec::new();
-            for n in notifications::recent(conn, agent, limit)? {
-                let case = match n.case_id {
-                    Some(id) => cases::get(conn, id).ok(),
-                    None => None,
-                };
-                items.push(NotificationView {
-                    id: n.id,
-                    kind: n.kind,
-                    event_id: n.event_id.0,
-                    case_id: n.case_id.map(|c| c.0),
-                    case_number: case.as_ref().map(|c| c.number),
-                    case_subject: case.map(|c| c.subject),
-                    read: n.read,
-                    created_at: n.created_at.to_rfc3339(),
-                });
-            }
-            Ok(Notifications { unread, items })
+    let (unread, items) = state.app.workspace().notifications(caller.agent.id, limit).await?;
+    let items = items
+        .into_iter()
+        .map(|NotificationItem { notification: n, case_number, case_subject }| NotificationView {
+            id: n.id,
+            kind: n.kind,
+            event_id: n.event_id.0,
+            case_id: n.case_id.map(|c| c.0),
+            case_number,
+            case_subject,
+            read: n.read,
+            created_at: n.created_at.to_rfc3339(),
         })
-        .await?)
+        .collect();
+    Ok(Notifications { unread, items })
 }
 
-/// What concerns you: newest first, with the number still unread.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "workspace", params(("limit" = Option<i64>, Query, minimum = 1, maximum = 100)),
     responses((status = 200, body = Notifications)))]
 pub async fn list_notifications(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Notifications>> {
@@ -85,7 +75,7 @@ pub struct MarkRead {
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "workspace", request_body = MarkRead, responses((status = 204)))]
 pub async fn mark_read(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<MarkRead>) -> ApiResult<StatusCode> {
     let agent = caller.agent.id;
-    state.store.write(move |tx| notifications::mark_read(tx, agent, input.ids.as_deref()).map(|_| ())).await?;
+    state.app.workspace().mark_read(agent, input.ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,13 +106,7 @@ pub async fn report_presence(
 ) -> ApiResult<Json<Vec<ViewerView>>> {
     caller.require(Action::ReadCases)?;
     let agent = caller.agent.id;
-    let viewers = state
-        .store
-        .write(move |tx| {
-            cases::get(&mut **tx, CaseId(id))?;
-            presence::report(tx, CaseId(id), agent, input.typing)
-        })
-        .await?;
+    let viewers = state.app.workspace().report_presence(agent, CaseId(id), input.typing).await?;
     Ok(Json(viewers.into_iter().map(|v| ViewerView { agent_id: v.agent_id.0, name: v.name, typing: v.typing }).collect()))
 }
 
@@ -130,7 +114,7 @@ pub async fn report_presence(
 #[utoipa::path(delete, path = "/api/v1/cases/{id}/presence", tag = "workspace", params(("id" = i64, Path)), responses((status = 204)))]
 pub async fn leave(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     let agent = caller.agent.id;
-    state.store.write(move |tx| presence::leave(tx, CaseId(id), agent)).await?;
+    state.app.workspace().leave(agent, CaseId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,8 +127,8 @@ pub struct TemplateView {
     pub position: i64,
 }
 
-impl From<templates::ReplyTemplate> for TemplateView {
-    fn from(t: templates::ReplyTemplate) -> Self {
+impl From<ReplyTemplate> for TemplateView {
+    fn from(t: ReplyTemplate) -> Self {
         Self { id: t.id, name: t.name, body: t.body, position: t.position }
     }
 }
@@ -152,7 +136,7 @@ impl From<templates::ReplyTemplate> for TemplateView {
 #[utoipa::path(get, path = "/api/v1/reply-templates", tag = "workspace", responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<TemplateView>>> {
     caller.require(Action::ReadCases)?;
-    let list = state.store.read(templates::list).await?;
+    let list = state.app.settings().templates().await?;
     Ok(Json(list.into_iter().map(TemplateView::from).collect()))
 }
 
@@ -161,24 +145,8 @@ pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Ap
     responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn templates_for_case(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<TemplateView>>> {
     caller.require(Action::ReadCases)?;
-    let agent_name = caller.agent.name.clone();
-    let list = state
-        .store
-        .read(move |conn| {
-            let case = cases::get(conn, CaseId(id))?;
-            let customer = customers::get(conn, case.customer_id)?;
-            let values = [
-                ("customer.name", customer.name),
-                ("case.number", case.number.to_string()),
-                ("case.subject", case.subject),
-                ("agent.name", agent_name),
-            ];
-            Ok(templates::list(conn)?
-                .into_iter()
-                .map(|t| TemplateView { body: templates::fill(&t.body, &values), ..t.into() })
-                .collect::<Vec<_>>())
-        })
-        .await?;
+    let list = state.app.workspace().templates_for(CaseId(id), caller.agent.name.clone()).await?;
+    let list: Vec<TemplateView> = list.into_iter().map(TemplateView::from).collect();
     Ok(Json(list))
 }
 
@@ -212,7 +180,7 @@ pub async fn create_template(
     caller.require(Action::TransferAnyCase)?;
     let (name, body) = parse_template(&input)?;
     let (position, author) = (input.position, caller.agent.id);
-    let created = state.store.write(move |tx| templates::create(tx, &name, &body, position, author)).await?;
+    let created = state.app.settings().create_template(author, name, body, position).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
@@ -227,13 +195,13 @@ pub async fn update_template(
     caller.require(Action::TransferAnyCase)?;
     let (name, body) = parse_template(&input)?;
     let position = input.position;
-    let updated = state.store.write(move |tx| templates::update(tx, id, &name, &body, position)).await?;
+    let updated = state.app.settings().update_template(id, name, body, position).await?;
     Ok(Json(updated.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/reply-templates/{id}", tag = "workspace", params(("id" = i64, Path)), responses((status = 204)))]
 pub async fn delete_template(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
     caller.require(Action::TransferAnyCase)?;
-    state.store.write(move |tx| templates::delete(tx, id)).await?;
+    state.app.settings().delete_template(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,9 +7,7 @@ use axum::response::Response;
 use opora_domain::agent::{Action, Language, Role};
 use opora_domain::field::FieldType;
 use opora_domain::mail::RawStatus;
-use opora_domain::{CaseId, RawMailId};
-use opora_store::db::Conn;
-use opora_store::{agents, auth, cases, fields, mail, mailboxes, templates, webhooks};
+use opora_domain::{CaseId, PayloadId};
 use serde_json::{Value, json};
 
 use super::{UiAgent, error_page, html, with};
@@ -43,18 +41,18 @@ pub struct MailFilter {
 
 const MAIL_PAGE: i64 = 50;
 
-fn mailboxes_section(conn: &mut dyn Conn) -> opora_store::Result<Value> {
-    let all: Vec<Value> = mailboxes::list(conn)?.iter().map(|m| json!(crate::api::mail::MailboxView::from(m))).collect();
+async fn mailboxes_section(state: &AppState) -> opora_app::Result<Value> {
+    let all: Vec<Value> = state.app.mail().mailboxes().await?.iter().map(|m| json!(crate::api::mail::MailboxView::from(m))).collect();
     Ok(json!({"mailboxes": all}))
 }
 
 /// Received mail, newest first, with the case each went to and what the processor said.
-fn mail_section(conn: &mut dyn Conn, filter: &MailFilter) -> opora_store::Result<Value> {
+async fn mail_section(state: &AppState, filter: &MailFilter) -> opora_app::Result<Value> {
     let status = filter.status.as_deref().and_then(RawStatus::parse);
-    let items = mail::list(conn, status, filter.before.map(RawMailId), MAIL_PAGE)?;
-    let boxes = mailboxes::list(conn)?;
+    let items = state.app.mail().received(status, filter.before.map(PayloadId), MAIL_PAGE).await?;
+    let boxes = state.app.mail().mailboxes().await?;
     let filed: Vec<CaseId> = items.iter().filter_map(|raw| raw.case_id).collect();
-    let numbers = cases::numbers(conn, &filed)?;
+    let numbers = state.app.cases().numbers(filed).await?;
     let rows: Vec<Value> = items
         .iter()
         .map(|raw| {
@@ -65,8 +63,38 @@ fn mail_section(conn: &mut dyn Conn, filter: &MailFilter) -> opora_store::Result
         })
         .collect();
     let next = (items.len() as i64 == MAIL_PAGE).then(|| items.last().map(|r| r.id.0)).flatten();
-    let counts: serde_json::Map<String, Value> = mail::counts(conn)?.into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
+    let counts: serde_json::Map<String, Value> =
+        state.app.mail().received_counts().await?.into_iter().map(|(s, n)| (s.as_str().to_owned(), json!(n))).collect();
     Ok(json!({"mail": rows, "next_before": next, "status": status.map(RawStatus::as_str), "counts": counts, "statuses": RawStatus::ALL}))
+}
+
+async fn section_data(state: &AppState, name: &str, agent: &UiAgent, filter: &MailFilter) -> opora_app::Result<Value> {
+    let app = &state.app;
+    Ok(match name {
+        "agents" => {
+            json!({"agents": app.staff().agents().await?.iter().map(|a| json!({"id": a.id, "name": a.name, "email": a.email, "role": a.role, "language": a.language, "active": a.active})).collect::<Vec<_>>()})
+        }
+        "teams" => {
+            let everyone = app.staff().agents().await?;
+            let teams: Vec<Value> = app
+                .staff()
+                .teams()
+                .await?
+                .iter()
+                .map(|t| json!({"id": t.id, "name": t.name, "members": t.members, "member_names": t.members.iter().filter_map(|m| everyone.iter().find(|a| a.id == *m).map(|a| a.name.clone())).collect::<Vec<_>>()}))
+                .collect();
+            json!({"teams": teams, "agents": everyone.iter().map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>()})
+        }
+        "fields" => json!({"fields": app.settings().fields().await?}),
+        "templates" => json!({"templates": app.settings().templates().await?}),
+        "webhooks" => json!({"webhooks": app.webhooks().list().await?}),
+        "mailboxes" => mailboxes_section(state).await?,
+        "mail" => mail_section(state, filter).await?,
+        _ => {
+            let owner = if agent.caller.role.may(Action::ManageAllTokens) { None } else { Some(agent.caller.agent.id) };
+            json!({"tokens": app.auth().tokens(owner).await?})
+        }
+    })
 }
 
 pub async fn page(
@@ -81,34 +109,7 @@ pub async fn page(
     if !agent.caller.role.may(*needed) {
         return error_page(&state, Some(&agent), ApiError::new("forbidden"));
     }
-    let me = agent.caller.agent.id;
-    let role = agent.caller.role;
-    let name = section.clone();
-    let loaded = state
-        .store
-        .read(move |conn| {
-            Ok(match name.as_str() {
-                "agents" => json!({"agents": agents::list(conn)?.iter().map(|a| json!({"id": a.id, "name": a.name, "email": a.email, "role": a.role, "language": a.language, "active": a.active})).collect::<Vec<_>>()}),
-                "teams" => {
-                    let everyone = agents::list(conn)?;
-                    let teams: Vec<Value> = agents::list_teams(conn)?
-                        .iter()
-                        .map(|t| json!({"id": t.id, "name": t.name, "members": t.members, "member_names": t.members.iter().filter_map(|m| everyone.iter().find(|a| a.id == *m).map(|a| a.name.clone())).collect::<Vec<_>>()}))
-                        .collect();
-                    json!({"teams": teams, "agents": everyone.iter().map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>()})
-                }
-                "fields" => json!({"fields": fields::list(conn)?}),
-                "templates" => json!({"templates": templates::list(conn)?}),
-                "webhooks" => json!({"webhooks": webhooks::list(conn)?}),
-                "mailboxes" => mailboxes_section(conn)?,
-                "mail" => mail_section(conn, &filter)?,
-                _ => {
-                    let owner = if role.may(Action::ManageAllTokens) { None } else { Some(me) };
-                    json!({"tokens": auth::list_tokens(conn, owner)?})
-                }
-            })
-        })
-        .await;
+    let loaded = section_data(&state, &section, &agent, &filter).await;
     let data = match loaded {
         Ok(data) => data,
         Err(e) => return error_page(&state, Some(&agent), e.into()),

@@ -18,7 +18,7 @@ pub fn version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
     VERSION.get_or_init(|| {
         let all: String = FILES.iter().map(|(_, _, body)| *body).collect();
-        opora_store::blobs::Blobs::hash(all.as_bytes())[..10].to_owned()
+        crate::auth::sha256_hex(all.as_bytes())[..10].to_owned()
     })
 }
 

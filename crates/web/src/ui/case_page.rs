@@ -5,12 +5,12 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use opora_app::cases::CasePage;
+use opora_domain::CaseId;
 use opora_domain::agent::{Action, Language};
 use opora_domain::case::{CaseKind, Priority, Status};
 use opora_domain::compensation::{CompensationKind, Money};
 use opora_domain::customer::Customer;
-use opora_domain::{AgentId, CaseId};
-use opora_store::{agents, case_list, case_work, cases, customers, events, fields, mail_filing, messages, notifications, templates};
 use serde_json::{Value, json};
 
 use super::timeline::{money, thread};
@@ -25,70 +25,66 @@ fn customer_view(customer: &Customer) -> Value {
            "identities": customer.identities.iter().map(|i| json!({"kind": i.kind, "value": i.value})).collect::<Vec<_>>()})
 }
 
-/// Everything the page shows, read in one go.
+/// Everything the page shows, read in one go, as the templates want it.
 async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, ApiError> {
     let (language, me, role) = (agent.language(), agent.caller.agent.clone(), agent.caller.role);
-    let i18n = state.i18n.clone();
-    Ok(state
-        .store
-        .read(move |conn| {
-            let case = cases::get(conn, id)?;
-            let customer = customers::get(conn, case.customer_id)?;
-            let messages = messages::for_case(conn, id)?;
-            let events = events::for_case(conn, id)?;
-            let ledger = case_work::compensations(conn, id)?;
-            let others = case_list::of_customer(conn, customer.id, id, 5)?;
-            let everyone = agents::list(conn)?;
-            let teams = agents::list_teams(conn)?;
-            let definitions = fields::list(conn)?;
-            let mut referenced: Vec<AgentId> = messages.iter().filter_map(|m| m.author_agent_id).collect();
-            referenced.extend(everyone.iter().map(|a| a.id));
-            // Everyone who wrote in or was copied (e-mail reply-all), not only the case's customer.
-            let participants = mail_filing::participants(conn, id)?;
-            let mut people = vec![case.customer_id];
-            people.extend(messages.iter().filter_map(|m| m.author_customer_id));
-            people.extend(participants.iter().map(|(customer, _)| *customer));
-            let names = Names::load(conn, &referenced, &people, true)?;
-            let view = names.case(&case);
-            let owner = case.owner_id;
-            let may_work = role.may(Action::WorkCases) && case.status != Status::Closed;
-            let currency = case.budget.as_ref().map_or_else(String::new, |b| b.currency.clone());
-            let ledger: Vec<Value> = ledger
-                .iter()
-                .map(|c| json!({"kind": c.kind, "amount": money(c.amount.minor, &c.amount.currency, language), "note": c.note,
-                                "granted_by": names.agent(c.granted_by).name, "over_budget": c.over_budget, "created_at": c.created_at}))
-                .collect();
-            let custom: Vec<Value> = definitions
-                .iter()
-                .map(|d| json!({"key": d.key, "label": d.label(language), "type": d.field_type, "required": d.required,
-                                "options": d.options.iter().map(|o| json!({"value": o.value, "label": if language == Language::Ru { &o.label_ru } else { &o.label_en }})).collect::<Vec<_>>(),
-                                "value": case.custom_fields.get(&d.key)}))
-                .collect();
-            Ok(json!({
-                "case": view,
-                "budget_left": case.budget.as_ref().map(|b| money(b.minor - case.spent_minor, &b.currency, language)),
-                "budget_amount": case.budget.as_ref().map(|b| Money::format_minor(b.minor)),
-                "budget_currency": currency,
-                "spent": case.budget.as_ref().map(|b| money(case.spent_minor, &b.currency, language)),
-                "ledger": ledger,
-                "custom": custom,
-                "customer": customer_view(&customer),
-                "participants": participants.iter().map(|(c, role)| json!({"name": names.customer(*c).name, "role": role})).collect::<Vec<_>>(),
-                "others": others.iter().map(|c| json!({"id": c.id, "number": c.number, "subject": c.subject, "status": c.status})).collect::<Vec<_>>(),
-                "thread": thread(&i18n, language, &names, &messages, &events),
-                "agents": everyone.iter().filter(|a| a.active && a.role.may(Action::WorkCases)).map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),
-                "teams": teams.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
-                "statuses": Status::ALL.iter().filter(|s| case.status == **s || case.status.can_become(**s)).collect::<Vec<_>>(),
-                "priorities": Priority::ALL,
-                "kinds": CaseKind::ALL,
-                "compensation_kinds": CompensationKind::ALL,
-                "is_owner": owner == Some(me.id),
-                "can_take": may_work && owner.is_none(),
-                "can_transfer": may_work && (owner.is_none() || owner == Some(me.id) || role.may(Action::TransferAnyCase)),
-                "can_work": may_work,
-            }))
+    let page = state.app.cases().page(id, me.clone()).await?;
+    let CasePage {
+        case,
+        customer,
+        messages,
+        events,
+        ledger,
+        others,
+        agents: everyone,
+        teams,
+        fields: definitions,
+        participants,
+        templates,
+        names,
+    } = page;
+    let names = Names(names);
+    let view = names.case(&case);
+    let owner = case.owner_id;
+    let may_work = role.may(Action::WorkCases) && case.status != Status::Closed;
+    let currency = case.budget.as_ref().map_or_else(String::new, |b| b.currency.clone());
+    let ledger: Vec<Value> = ledger
+        .iter()
+        .map(|c| {
+            json!({"kind": c.kind, "amount": money(c.amount.minor, &c.amount.currency, language), "note": c.note,
+                        "granted_by": names.agent(c.granted_by).name, "over_budget": c.over_budget, "created_at": c.created_at})
         })
-        .await?)
+        .collect();
+    let custom: Vec<Value> = definitions
+        .iter()
+        .map(|d| json!({"key": d.key, "label": d.label(language), "type": d.field_type, "required": d.required,
+                        "options": d.options.iter().map(|o| json!({"value": o.value, "label": if language == Language::Ru { &o.label_ru } else { &o.label_en }})).collect::<Vec<_>>(),
+                        "value": case.custom_fields.get(&d.key)}))
+        .collect();
+    Ok(json!({
+        "case": view,
+        "budget_left": case.budget.as_ref().map(|b| money(b.minor - case.spent_minor, &b.currency, language)),
+        "budget_amount": case.budget.as_ref().map(|b| Money::format_minor(b.minor)),
+        "budget_currency": currency,
+        "spent": case.budget.as_ref().map(|b| money(case.spent_minor, &b.currency, language)),
+        "ledger": ledger,
+        "custom": custom,
+        "customer": customer_view(&customer),
+        "participants": participants.iter().map(|(c, role)| json!({"name": names.customer(*c).name, "role": role})).collect::<Vec<_>>(),
+        "others": others.iter().map(|c| json!({"id": c.id, "number": c.number, "subject": c.subject, "status": c.status})).collect::<Vec<_>>(),
+        "thread": thread(&state.i18n, language, &names, &messages, &events),
+        "agents": everyone.iter().filter(|a| a.active && a.role.may(Action::WorkCases)).map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),
+        "teams": teams.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
+        "statuses": Status::ALL.iter().filter(|s| case.status == **s || case.status.can_become(**s)).collect::<Vec<_>>(),
+        "priorities": Priority::ALL,
+        "kinds": CaseKind::ALL,
+        "compensation_kinds": CompensationKind::ALL,
+        "is_owner": owner == Some(me.id),
+        "can_take": may_work && owner.is_none(),
+        "can_transfer": may_work && (owner.is_none() || owner == Some(me.id) || role.may(Action::TransferAnyCase)),
+        "can_work": may_work,
+        "templates": templates.iter().map(|(id, name, body)| json!({"id": id, "name": name, "body": body})).collect::<Vec<_>>(),
+    }))
 }
 
 /// `?images=show`: this page loads the images customers' mail links from other sites.
@@ -111,30 +107,11 @@ pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<
         Ok(data) => data,
         Err(error) => return error_page(&state, Some(&agent), error),
     };
-    let (me, my_name) = (agent.caller.agent.id, agent.caller.agent.name.clone());
-    let (templates, read) = tokio::join!(
-        state.store.read(move |conn| {
-            let case = cases::get(conn, id)?;
-            let customer = customers::get(conn, case.customer_id)?;
-            let values = [
-                ("customer.name", customer.name),
-                ("case.number", case.number.to_string()),
-                ("case.subject", case.subject),
-                ("agent.name", my_name),
-            ];
-            Ok(templates::list(conn)?
-                .into_iter()
-                .map(|t| json!({"id": t.id, "name": t.name, "body": templates::fill(&t.body, &values)}))
-                .collect::<Vec<_>>())
-        }),
-        state.store.write(move |tx| notifications::mark_case_read(tx, me, id)),
-    );
-    if let Err(e) = read {
+    if let Err(e) = state.app.workspace().read_case(agent.caller.agent.id, id).await {
         tracing::warn!(error = %e, "could not mark notifications read");
     }
-    let templates: Vec<Value> = templates.unwrap_or_default();
     let title = format!("#{} {}", data["case"]["number"], data["case"]["subject"].as_str().unwrap_or(""));
-    let extra = json!({"templates": templates, "remote_images_shown": images.shown()});
+    let extra = json!({"remote_images_shown": images.shown()});
     let mut response = html(&state, "case.html", &with(with(agent.context(title, "case"), data), extra));
     if images.shown() {
         super::allow_remote_images(&mut response);

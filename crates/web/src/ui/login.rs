@@ -4,10 +4,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use opora_app::staff::AgentChange;
 use opora_domain::agent::Language;
 use opora_domain::validate::EmailAddress;
-use opora_store::agents::{self, AgentChange};
-use opora_store::auth;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -145,7 +144,7 @@ pub async fn logout(State(state): State<AppState>, agent: UiAgent, headers: Head
         return super::error_page(&state, Some(&agent), crate::error::ApiError::new("csrf_failed"));
     }
     if let crate::auth::Via::Session { secret, .. } = agent.caller.via {
-        if let Err(e) = state.store.write(move |tx| auth::delete_session(tx, &secret)).await {
+        if let Err(e) = state.app.auth().end_session(secret).await {
             tracing::warn!(error = %e, "could not end a session");
         }
         state.auth_cache.clear();
@@ -174,7 +173,7 @@ pub async fn choose_language(
     {
         let id = caller.agent.id;
         let change = AgentChange { language: Some(language), ..Default::default() };
-        if state.store.write(move |tx| agents::update(tx, id, change, opora_domain::event::Actor::agent(id))).await.is_ok() {
+        if state.app.staff().update_agent(opora_domain::event::Actor::agent(id), id, change).await.is_ok() {
             state.auth_cache.clear();
         }
     }

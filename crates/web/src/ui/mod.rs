@@ -1,6 +1,6 @@
 //! The agent workspace: server-rendered pages (minijinja templates from the binary, each
 //! overridable), our own CSS and JavaScript, live updates over the event stream. Pages read
-//! through the store; changes go through the JSON API, with the session cookie and CSRF token.
+//! through the use-case layer; changes go through the JSON API, with the session cookie and CSRF token.
 
 mod admin;
 mod assets;
@@ -64,11 +64,7 @@ impl FromRequestParts<AppState> for UiAgent {
                     Via::Session { csrf, .. } => csrf.clone(),
                     Via::Token(_) => String::new(),
                 };
-                let live_after = state
-                    .store
-                    .read(|conn| Ok(opora_store::events::latest_id(conn)?.0))
-                    .await
-                    .map_err(|e| ApiError::from(e).into_response())?;
+                let live_after = state.app.events().latest_id().await.map_err(|e| ApiError::from(e).into_response())?.0;
                 Ok(UiAgent { caller, csrf, live_after })
             }
             Err(e) if e.code == "unauthenticated" => Err(to_login()),

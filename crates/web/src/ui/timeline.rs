@@ -4,7 +4,7 @@
 use opora_domain::AgentId;
 use opora_domain::agent::Language;
 use opora_domain::compensation::Money;
-use opora_domain::event::{Event, EventKind};
+use opora_domain::event::{Event, EventData};
 use opora_domain::message::Message;
 use serde_json::{Value, json};
 
@@ -41,59 +41,63 @@ pub fn money(minor: i64, currency: &str, language: Language) -> String {
     }
 }
 
-fn label(i18n: &I18n, language: Language, prefix: &str, value: &Value) -> String {
-    value.as_str().map(|v| i18n.t(language, &format!("{prefix}-{v}"))).unwrap_or_default()
+fn label(i18n: &I18n, language: Language, prefix: &str, value: &str) -> String {
+    i18n.t(language, &format!("{prefix}-{value}"))
 }
 
 /// One system line, or nothing for events the thread does not show (a message's own event).
 fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> Option<String> {
-    let data = &event.data;
     let actor = names.event(event).actor.name.unwrap_or_else(|| i18n.t(language, "actor-system"));
-    let agent = |key: &str| data[key].as_i64().map(|id| names.agent(AgentId(id)).name).unwrap_or_default();
+    let agent = |id: AgentId| names.agent(id).name;
     let text = |key: &str, args: &[(&str, Value)]| {
         let borrowed: Vec<(&str, &Value)> = args.iter().map(|(k, v)| (*k, v)).collect();
         i18n.text(language, key, &borrowed)
     };
-    Some(match event.kind {
-        EventKind::CaseCreated => text("timeline-created", &[("actor", json!(actor))]),
-        EventKind::CaseStatusChanged => text(
+    Some(match &event.data {
+        EventData::CaseCreated(_) => text("timeline-created", &[("actor", json!(actor))]),
+        EventData::CaseStatusChanged(data) => text(
             "timeline-status",
             &[
                 ("actor", json!(actor)),
-                ("from", json!(label(i18n, language, "status", &data["from"]))),
-                ("to", json!(label(i18n, language, "status", &data["to"]))),
+                ("from", json!(label(i18n, language, "status", data.from.as_str()))),
+                ("to", json!(label(i18n, language, "status", data.to.as_str()))),
             ],
         ),
-        EventKind::CaseOwnerAssigned => text("timeline-assigned", &[("owner", json!(agent("owner_id")))]),
-        EventKind::CaseOwnerTransferred => text(
-            "timeline-transferred",
-            &[("actor", json!(actor)), ("to", json!(agent("to"))), ("reason", json!(data["reason"].as_str().unwrap_or("")))],
-        ),
-        EventKind::CaseCollaboratorAdded => text("timeline-pulled-in", &[("actor", json!(actor)), ("agent", json!(agent("agent_id")))]),
-        EventKind::CaseCollaboratorRemoved => text("timeline-released", &[("actor", json!(actor)), ("agent", json!(agent("agent_id")))]),
-        EventKind::CompensationGranted => {
-            let minor = data["amount"].as_str().and_then(|a| Money::parse_amount("amount", a).ok()).unwrap_or(0);
-            let amount = money(minor, data["currency"].as_str().unwrap_or(""), language);
+        EventData::CaseOwnerAssigned(data) => text("timeline-assigned", &[("owner", json!(agent(data.owner_id)))]),
+        EventData::CaseOwnerTransferred(data) => {
+            text("timeline-transferred", &[("actor", json!(actor)), ("to", json!(agent(data.to))), ("reason", json!(data.reason))])
+        }
+        EventData::CaseCollaboratorAdded(data) => {
+            text("timeline-pulled-in", &[("actor", json!(actor)), ("agent", json!(agent(data.agent_id)))])
+        }
+        EventData::CaseCollaboratorRemoved(data) => {
+            text("timeline-released", &[("actor", json!(actor)), ("agent", json!(agent(data.agent_id)))])
+        }
+        EventData::CompensationGranted(data) => {
+            let minor = Money::parse_amount("amount", &data.amount).unwrap_or(0);
             text(
                 "timeline-compensation",
                 &[
                     ("actor", json!(actor)),
-                    ("kind", json!(label(i18n, language, "compensation", &data["kind"]))),
-                    ("amount", json!(amount)),
-                    ("note", json!(data["note"].as_str().unwrap_or(""))),
+                    ("kind", json!(label(i18n, language, "compensation", data.kind.as_str()))),
+                    ("amount", json!(money(minor, &data.currency, language))),
+                    ("note", json!(data.note)),
                 ],
             )
         }
-        EventKind::CaseDeadlineMissed => text("timeline-deadline-missed", &[]),
-        EventKind::CaseParticipantAdded => {
-            let person = data["customer_id"].as_i64().map(|id| names.customer(opora_domain::CustomerId(id)).name).unwrap_or_default();
-            text("timeline-participant", &[("name", json!(person)), ("role", json!(label(i18n, language, "participant", &data["role"])))])
-        }
-        EventKind::CaseFollowUp => text("timeline-follow-up", &[("number", json!(data["previous_number"]))]),
-        EventKind::CaseUpdated => {
-            let changes = data["changes"].as_object()?;
+        EventData::CaseDeadlineMissed(_) => text("timeline-deadline-missed", &[]),
+        EventData::CaseParticipantAdded(data) => text(
+            "timeline-participant",
+            &[
+                ("name", json!(names.customer(data.customer_id).name)),
+                ("role", json!(label(i18n, language, "participant", data.role.as_str()))),
+            ],
+        ),
+        EventData::CaseFollowUp(data) => text("timeline-follow-up", &[("number", json!(data.previous_number))]),
+        EventData::CaseLinked(data) => text("timeline-linked", &[("number", json!(data.linked_number))]),
+        EventData::CaseUpdated(data) => {
             let mut parts = Vec::new();
-            for (field, change) in changes {
+            for (field, change) in &data.changes {
                 if field == "status" {
                     continue;
                 }
@@ -101,8 +105,8 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
                     "priority" => format!(
                         "{}: {} → {}",
                         i18n.t(language, "prop-priority"),
-                        label(i18n, language, "priority", &change["from"]),
-                        label(i18n, language, "priority", &change["to"])
+                        label(i18n, language, "priority", change.from.as_str().unwrap_or("")),
+                        label(i18n, language, "priority", change.to.as_str().unwrap_or(""))
                     ),
                     other => i18n.t(language, &format!("prop-{other}")),
                 };
@@ -145,7 +149,7 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
             items.push((
                 event.created_at.millis(),
                 event.id.0 * 2 + 1,
-                json!({"type": "event", "kind": event.kind.as_str(), "text": line, "created_at": event.created_at.to_rfc3339()}),
+                json!({"type": "event", "kind": event.kind().as_str(), "text": line, "created_at": event.created_at.to_rfc3339()}),
             ));
         }
     }

@@ -4,7 +4,6 @@
 //! postpones it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opora_channels::email::{self, ParsedEmail};
@@ -15,12 +14,11 @@ use opora_store::StoreError;
 use opora_store::blobs::Blobs;
 use opora_store::db::Dialect;
 use opora_store::mail::{self, RawMail};
-use opora_store::mail_filing::{self, BounceInfo, Filed, InboundMail, Person};
 use opora_store::messages::NewAttachment;
-use opora_web::health::Health;
 use tokio::sync::watch;
 
-use super::MailService;
+use super::filing::{self, BounceInfo, Filed, FilingRules, InboundMail, Person};
+use crate::App;
 
 pub const NAME: &str = "mail.process";
 const BATCH: i64 = 64;
@@ -117,30 +115,34 @@ async fn load_and_prepare(blobs: Blobs, raw: RawMail) -> Result<InboundMail, Unp
 }
 
 /// Files one prepared message, or records why it could not be.
-async fn settle(service: &MailService, raw: &RawMail, prepared: Result<InboundMail, Unprepared>) -> Result<Option<Filed>, StoreError> {
+async fn settle(app: &App, raw: &RawMail, prepared: Result<InboundMail, Unprepared>) -> Result<Option<Filed>, StoreError> {
     let id = raw.id;
     match prepared {
         Ok(mail) => {
-            let rules = service.rules.clone();
-            match service.store.write(move |tx| mail_filing::file(tx, id, mail, &rules)).await {
+            let settings = &app.config().mail;
+            let rules = FilingRules {
+                subject_window_ms: settings.subject_window_ms,
+                acknowledgements_per_hour: settings.acknowledgements_per_hour,
+            };
+            match app.write(move |u| filing::file(u, id, mail, &rules)).await {
                 Ok(filed) => Ok(Some(filed)),
-                Err(StoreError::Domain(e)) => {
+                Err(crate::Error::Domain(e)) => {
                     let reason = format!("cannot be filed: {e}");
-                    service.store.write(move |tx| mail::quarantine(tx, id, &reason)).await.map(|_| None)
+                    app.core.store.write(move |tx| mail::quarantine(tx, id, &reason)).await.map(|_| None)
                 }
-                Err(e) => postpone(service, raw, &e.to_string()).await,
+                Err(e) => postpone(app, raw, &e.to_string()).await,
             }
         }
-        Err(Unprepared::Unreadable(reason)) => service.store.write(move |tx| mail::quarantine(tx, id, &reason)).await.map(|_| None),
-        Err(Unprepared::Retry(reason)) => postpone(service, raw, &reason).await,
+        Err(Unprepared::Unreadable(reason)) => app.core.store.write(move |tx| mail::quarantine(tx, id, &reason)).await.map(|_| None),
+        Err(Unprepared::Retry(reason)) => postpone(app, raw, &reason).await,
     }
 }
 
-async fn postpone(service: &MailService, raw: &RawMail, reason: &str) -> Result<Option<Filed>, StoreError> {
+async fn postpone(app: &App, raw: &RawMail, reason: &str) -> Result<Option<Filed>, StoreError> {
     let (id, reason) = (raw.id, reason.to_owned());
     let delay = 1000 * 4_i64.pow(raw.attempts.clamp(0, 6) as u32);
     tracing::warn!(raw = id.0, attempt = raw.attempts + 1, %reason, "mail processing postponed");
-    service
+    app.core
         .store
         .write(move |tx| {
             let attempts = mail::postpone(tx, id, &reason, Timestamp::now().plus_millis(delay))?;
@@ -196,24 +198,24 @@ fn conversations(prepared: &[Result<InboundMail, Unprepared>]) -> Vec<Vec<usize>
 }
 
 /// Processes one batch; returns how many messages it took.
-pub async fn process_batch(service: &MailService) -> Result<usize, StoreError> {
+pub async fn process_batch(app: &App) -> Result<usize, StoreError> {
     let now = Timestamp::now();
-    let batch = service.store.read(move |conn| mail::waiting(conn, now, BATCH)).await?;
+    let batch = app.core.store.read(move |conn| mail::waiting(conn, now, BATCH)).await?;
     if batch.is_empty() {
         return Ok(0);
     }
-    let blobs = service.store.blobs().clone();
+    let blobs = app.core.store.blobs().clone();
     let parsing: Vec<_> = batch.iter().map(|raw| tokio::spawn(load_and_prepare(blobs.clone(), raw.clone()))).collect();
     let mut prepared = Vec::with_capacity(parsing.len());
     for task in parsing {
         prepared.push(task.await.unwrap_or_else(|e| Err(Unprepared::Unreadable(format!("the parser failed: {e}")))));
     }
     let count = batch.len();
-    match service.store.dialect() {
+    match app.core.store.dialect() {
         // SQLite's single writer runs transactions in the order they are submitted, so the
         // whole batch can be in flight at once and still be filed in arrival order.
         Dialect::Sqlite => {
-            let filing = batch.iter().zip(prepared).map(|(raw, prepared)| settle(service, raw, prepared));
+            let filing = batch.iter().zip(prepared).map(|(raw, prepared)| settle(app, raw, prepared));
             for result in futures_util::future::join_all(filing).await {
                 result?;
             }
@@ -227,7 +229,7 @@ pub async fn process_batch(service: &MailService) -> Result<usize, StoreError> {
                 let items: Vec<_> = group.iter().filter_map(|&i| Some((&batch[i], slots[i].take()?))).collect();
                 async move {
                     for (raw, prepared) in items {
-                        settle(service, raw, prepared).await?;
+                        settle(app, raw, prepared).await?;
                     }
                     Ok::<_, StoreError>(())
                 }
@@ -242,18 +244,19 @@ pub async fn process_batch(service: &MailService) -> Result<usize, StoreError> {
 
 /// Runs until shutdown: woken when mail arrives in this process, polling for mail recorded by
 /// others (the pipe command, other nodes).
-pub async fn run(service: Arc<MailService>, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) {
+    let health = app.health().clone();
     let mut failures = 0u32;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        match process_batch(&service).await {
+        match process_batch(&app).await {
             Ok(0) => {
                 failures = 0;
                 health.tick(NAME, 0);
                 tokio::select! {
-                    _ = service.received.notified() => {}
+                    _ = app.core.mail.received.notified() => {}
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     _ = shutdown.changed() => break,
                 }

@@ -7,15 +7,15 @@ use opora_channels::email::lmtp::{self, Envelope, Listener, Settings, Sink};
 use opora_domain::mail::MailSource;
 use tokio::sync::watch;
 
-use super::{MailService, choose_mailbox};
+use crate::App;
 
-struct Store(Arc<MailService>);
+struct Intake(App);
 
-impl Sink for Store {
+impl Sink for Intake {
     async fn deliver(&self, envelope: Envelope) -> Result<String, String> {
-        let service = &self.0;
-        let mailbox = choose_mailbox(&service.store, None, &envelope.recipients).await.map_err(|e| e.to_string())?;
-        let id = service.receive(mailbox, MailSource::Lmtp, envelope.recipients, envelope.data).await.map_err(|e| e.to_string())?;
+        let mail = self.0.mail();
+        let mailbox = mail.choose_mailbox(None, envelope.recipients.clone()).await.map_err(|e| e.to_string())?;
+        let id = mail.receive(mailbox, MailSource::Lmtp, envelope.recipients, envelope.data).await.map_err(|e| e.to_string())?;
         Ok(format!("mail {id}"))
     }
 }
@@ -32,8 +32,8 @@ pub async fn bind(address: &str) -> std::io::Result<Listener> {
     }
 }
 
-pub async fn serve(service: Arc<MailService>, listener: Listener, shutdown: watch::Receiver<bool>) {
-    let settings =
-        Settings { hostname: service.config.hostname.clone(), max_message_bytes: service.max_message_bytes(), ..Settings::default() };
-    lmtp::serve(listener, Arc::new(Store(service)), settings, shutdown).await;
+pub async fn serve(app: App, listener: Listener, shutdown: watch::Receiver<bool>) {
+    let mail = &app.config().mail;
+    let settings = Settings { hostname: mail.hostname.clone(), max_message_bytes: mail.max_message_bytes, ..Settings::default() };
+    lmtp::serve(listener, Arc::new(Intake(app)), settings, shutdown).await;
 }

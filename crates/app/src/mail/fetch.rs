@@ -5,19 +5,18 @@
 //! (or polls), reconnecting with backoff when the connection drops.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opora_channels::email::imap::{self, Account, Session};
 use opora_domain::event::EventKind;
 use opora_domain::mail::{MailSource, Mailbox};
-use opora_domain::{MailboxId, Timestamp};
+use opora_domain::{ChannelId, Timestamp};
 use opora_store::{mail, mailboxes};
-use opora_web::health::Health;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{ImapPosition, MailService, record_raw};
+use super::{ImapPosition, record_raw};
+use crate::App;
 
 pub const NAME: &str = "mail.fetch";
 
@@ -29,11 +28,12 @@ struct Fetcher {
 
 /// Keeps one fetcher running per active mailbox with an IMAP server, restarting a fetcher when
 /// its mailbox's settings change.
-pub async fn supervise(service: Arc<MailService>, health: Arc<Health>, mut shutdown: watch::Receiver<bool>) {
-    let mut running: HashMap<MailboxId, Fetcher> = HashMap::new();
-    let mut events = service.store.bus().subscribe();
+pub async fn supervise(app: App, mut shutdown: watch::Receiver<bool>) {
+    let health = app.health().clone();
+    let mut running: HashMap<ChannelId, Fetcher> = HashMap::new();
+    let mut events = app.core.store.bus().subscribe();
     loop {
-        match service.store.read(mailboxes::list).await {
+        match app.core.store.read(mailboxes::list).await {
             Ok(all) => {
                 let wanted: Vec<Mailbox> = all.into_iter().filter(|m| m.active && m.imap.is_some()).collect();
                 running.retain(|id, fetcher| {
@@ -49,7 +49,7 @@ pub async fn supervise(service: Arc<MailService>, health: Arc<Health>, mut shutd
                     }
                     let (stop, stopped) = watch::channel(false);
                     let (id, version) = (mailbox.id, mailbox.updated_at);
-                    let task = tokio::spawn(fetch_mailbox(service.clone(), mailbox, stopped));
+                    let task = tokio::spawn(fetch_mailbox(app.clone(), mailbox, stopped));
                     running.insert(id, Fetcher { version, stop, task });
                 }
                 health.tick(NAME, running.len() as u64);
@@ -58,7 +58,7 @@ pub async fn supervise(service: Arc<MailService>, health: Arc<Health>, mut shutd
         }
         tokio::select! {
             event = events.recv() => {
-                if event.is_ok_and(|e| e.kind != EventKind::MailboxChanged) {
+                if event.is_ok_and(|e| e.kind() != EventKind::ChannelChanged) {
                     continue;
                 }
             }
@@ -73,7 +73,7 @@ pub async fn supervise(service: Arc<MailService>, health: Arc<Health>, mut shutd
     health.stopped(NAME);
 }
 
-pub(crate) fn account(service: &MailService, mailbox: &Mailbox) -> Option<Account> {
+pub(crate) fn account(app: &App, mailbox: &Mailbox) -> Option<Account> {
     let server = mailbox.imap.as_ref()?;
     Some(Account {
         host: server.host.clone(),
@@ -82,27 +82,27 @@ pub(crate) fn account(service: &MailService, mailbox: &Mailbox) -> Option<Accoun
         user: server.user.clone().unwrap_or_default(),
         password: server.password.clone().unwrap_or_default(),
         accept_invalid_certs: mailbox.accept_invalid_certs,
-        timeout: Duration::from_secs(service.config.timeout_seconds),
+        timeout: Duration::from_secs(app.config().mail.timeout_seconds),
     })
 }
 
-async fn record_state(service: &MailService, mailbox: MailboxId, error: Option<String>) {
-    let _ = service.store.write(move |tx| mailboxes::record_fetch(tx, mailbox, error.as_deref())).await;
+async fn record_state(app: &App, mailbox: ChannelId, error: Option<String>) {
+    let _ = app.core.store.write(move |tx| mailboxes::record_fetch(tx, mailbox, error.as_deref())).await;
 }
 
 /// Fetches one mailbox until told to stop; each failure waits longer (2 s up to 5 min).
-async fn fetch_mailbox(service: Arc<MailService>, mailbox: Mailbox, mut stop: watch::Receiver<bool>) {
-    let Some(account) = account(&service, &mailbox) else { return };
+async fn fetch_mailbox(app: App, mailbox: Mailbox, mut stop: watch::Receiver<bool>) {
+    let Some(account) = account(&app, &mailbox) else { return };
     let mut failures = 0u32;
     loop {
         let round = tokio::select! {
-            result = session(&service, &mailbox, &account, &mut failures) => result,
+            result = session(&app, &mailbox, &account, &mut failures) => result,
             _ = stop.changed() => return,
         };
         let Err(error) = round else { return };
         failures += 1;
         tracing::warn!(mailbox = %mailbox.name, %error, failures, "IMAP fetching failed; reconnecting");
-        record_state(&service, mailbox.id, Some(error)).await;
+        record_state(&app, mailbox.id, Some(error)).await;
         // 2 s after a dropped connection, doubling to five minutes while the server stays away.
         let delay = Duration::from_secs(2u64 << (failures - 1).min(8)).min(Duration::from_secs(300));
         tokio::select! {
@@ -113,7 +113,7 @@ async fn fetch_mailbox(service: Arc<MailService>, mailbox: Mailbox, mut stop: wa
 }
 
 /// One connection: fetch what is new, wait for more, repeat. Returns only with an error.
-async fn session(service: &MailService, mailbox: &Mailbox, account: &Account, failures: &mut u32) -> Result<(), String> {
+async fn session(app: &App, mailbox: &Mailbox, account: &Account, failures: &mut u32) -> Result<(), String> {
     let limit = account.timeout;
     let mut session = imap::connect(account).await.map_err(|e| e.to_string())?;
     let folder = imap::select(&mut session, &mailbox.imap_folder, limit).await.map_err(|e| e.to_string())?;
@@ -123,28 +123,22 @@ async fn session(service: &MailService, mailbox: &Mailbox, account: &Account, fa
     }
     let mut first_round = true;
     loop {
-        fetch_new(service, mailbox, &mut session, folder, first_round).await?;
+        fetch_new(app, mailbox, &mut session, folder, first_round).await?;
         first_round = false;
         *failures = 0;
-        record_state(service, mailbox.id, None).await;
+        record_state(app, mailbox.id, None).await;
         if idle {
-            let wait = Duration::from_secs(service.config.idle_minutes * 60);
+            let wait = Duration::from_secs(app.config().mail.idle_minutes * 60);
             session = imap::idle(session, wait, limit).await.map_err(|e| e.to_string())?.0;
         } else {
-            tokio::time::sleep(Duration::from_secs(service.config.poll_seconds)).await;
+            tokio::time::sleep(Duration::from_secs(app.config().mail.poll_seconds)).await;
         }
     }
 }
 
-async fn fetch_new(
-    service: &MailService,
-    mailbox: &Mailbox,
-    session: &mut Session,
-    folder: imap::Folder,
-    first_round: bool,
-) -> Result<(), String> {
-    let store = &service.store;
-    let limit = Duration::from_secs(service.config.timeout_seconds);
+async fn fetch_new(app: &App, mailbox: &Mailbox, session: &mut Session, folder: imap::Folder, first_round: bool) -> Result<(), String> {
+    let store = &app.core.store;
+    let limit = Duration::from_secs(app.config().mail.timeout_seconds);
     let (id, name) = (mailbox.id, mailbox.imap_folder.clone());
     let position = store.read(move |conn| mail::imap_position(conn, id)).await.map_err(|e| e.to_string())?;
     let uidvalidity = i64::from(folder.uidvalidity);
@@ -164,7 +158,7 @@ async fn fetch_new(
         }
     }
     let uids = imap::new_uids(session, after, limit).await.map_err(|e| e.to_string())?;
-    let max = service.max_message_bytes();
+    let max = app.config().mail.max_message_bytes;
     for uid in uids {
         let Some(size) = imap::size(session, uid, limit).await.map_err(|e| e.to_string())? else { continue };
         let too_big = size as usize > max;
@@ -181,7 +175,7 @@ async fn fetch_new(
             );
             store.write(move |tx| mail::quarantine(tx, raw_id, &reason)).await.map_err(|e| e.to_string())?;
         }
-        service.received.notify_one();
+        app.core.mail.received.notify_one();
         after_commit(mailbox, session, &uid.to_string(), limit).await?;
     }
     if after.is_none() {

@@ -1,4 +1,4 @@
-//! Sending an outbound message of an e-mail case (the `email.send` job): to the customer, with
+//! Sending an outbound message of an e-mail case (the `message.send` job): to the customer, with
 //! the conversation's participants in copy, from the case's mailbox under the agent's name, with
 //! the headers and the case token that bring the answer back to the same case. The delivery
 //! status on the message follows: pending → sent, or failed with the server's reason.
@@ -9,15 +9,52 @@ use std::time::Duration;
 
 use opora_channels::email::smtp::{self, Outgoing, OutgoingFile, Person, SendError, SmtpAccount, Transport};
 use opora_domain::case::Case;
+use opora_domain::channel::ChannelKind;
 use opora_domain::customer::{Customer, IdentityKind};
+use opora_domain::event::{Actor, DeliveryChanged, EventData};
 use opora_domain::mail::{Mailbox, case_token};
 use opora_domain::message::{DeliveryStatus, Message};
-use opora_domain::{MailboxId, MessageId, Timestamp};
+use opora_domain::{ChannelId, MessageId, Timestamp};
+use opora_store::jobs::Job;
 use opora_store::mail::{self, IdKind};
-use opora_store::mail_filing::participants;
-use opora_store::{Store, agents, cases, customers, messages};
+use opora_store::{agents, cases, customers, messages};
 
-use crate::workers::jobs::Outcome;
+use crate::jobs::{MessageSend, Outcome};
+use crate::{App, Unit};
+
+/// Whether a reply on this case goes out (and is tracked) rather than being only recorded:
+/// e-mail cases are answered by mail; integrations on other kinds read replies from events.
+pub(crate) fn sends(case: &Case) -> bool {
+    case.channel_kind == ChannelKind::Email
+}
+
+/// Queues an outbound message for sending: gives it its Message-ID (remembered at once, so a
+/// reply that beats the send still threads) and enqueues the send job.
+pub(crate) fn queue(u: &mut Unit<'_, '_>, case: &Case, message: MessageId) -> opora_store::Result<String> {
+    let mailbox = mail::case_mailbox(u.conn(), case.id)?;
+    let message_id = format!("opora.{}.{}.{}@{}", case.number, message.0, u.now().millis(), mailbox.domain());
+    mail::remember_id(u.tx(), &message_id, case.id, Some(message), IdKind::Outbound)?;
+    messages::set_external_id(u.tx(), message, &message_id)?;
+    u.enqueue(MessageSend::of(message))?;
+    Ok(message_id)
+}
+
+/// Records what happened to an outbound message on its way to the customer; the owner and the
+/// author hear of a failure through the event.
+pub(crate) fn record_delivery(u: &mut Unit<'_, '_>, id: MessageId, status: DeliveryStatus, error: Option<&str>) -> opora_store::Result<()> {
+    let message = messages::get(u.conn(), id)?;
+    messages::set_delivery(u.tx(), id, status, error, None)?;
+    let case = cases::get(u.conn(), message.case_id)?;
+    let data = DeliveryChanged { number: case.number, message_id: id, status, error: error.map(str::to_owned) };
+    u.emit(Some(case.id), Some(case.customer_id), Actor::SYSTEM, EventData::MessageDeliveryChanged(data))?;
+    Ok(())
+}
+
+/// One attempt of the `message.send` job.
+pub(crate) async fn send(app: &App, send: MessageSend, job: &Job) -> Outcome {
+    let timeout = Duration::from_secs(app.config().mail.timeout_seconds);
+    app.core.mail.sender.send(app, send.message_id, job.attempts, job.max_attempts, timeout).await
+}
 
 /// Everything a message needs to be sent, read in one go.
 struct Draft {
@@ -33,7 +70,7 @@ struct Draft {
 /// Keeps one SMTP transport (and its connection pool) per mailbox version.
 #[derive(Default)]
 pub struct Sender {
-    transports: Mutex<HashMap<MailboxId, (Timestamp, Transport)>>,
+    transports: Mutex<HashMap<ChannelId, (Timestamp, Transport)>>,
 }
 
 fn email_of(customer: &Customer) -> Option<Person> {
@@ -71,13 +108,13 @@ impl Sender {
     }
 
     /// Runs one attempt of the `email.send` job.
-    pub async fn send(&self, store: &Store, id: MessageId, attempt: i64, max_attempts: i64, timeout: Duration) -> Outcome {
-        let draft = match store.read(move |conn| read_draft(conn, id)).await {
+    async fn send(&self, app: &App, id: MessageId, attempt: i64, max_attempts: i64, timeout: Duration) -> Outcome {
+        let draft = match app.read(move |conn| read_draft(conn, id)).await {
             Ok(Some(draft)) => draft,
             Ok(None) => return Outcome::Done,
             Err(e) => return Outcome::Retry(e.to_string()),
         };
-        let result = match self.compose(store, &draft).await {
+        let result = match self.compose(app, &draft).await {
             Ok(message) => match self.transport(&draft.mailbox, timeout) {
                 Ok(transport) => smtp::send(&transport, message).await,
                 Err(e) => Err(e),
@@ -90,7 +127,7 @@ impl Sender {
             Err(e) => return Outcome::Retry(e.text.clone()),
         };
         let (status, error) = outcome;
-        match store.write(move |tx| messages::set_delivery(tx, id, status, error.as_deref(), None)).await {
+        match app.write(move |u| record_delivery(u, id, status, error.as_deref())).await {
             Ok(_) => Outcome::Done,
             // Sent but not recorded: the retry finds the message still pending and would send it
             // again, so report the failure loudly rather than guess.
@@ -98,14 +135,16 @@ impl Sender {
         }
     }
 
-    async fn compose(&self, store: &Store, draft: &Draft) -> Result<smtp::Message, SendError> {
+    async fn compose(&self, app: &App, draft: &Draft) -> Result<smtp::Message, SendError> {
         let permanent = |text: String| SendError { text, permanent: true };
         let to =
             email_of(&draft.customer).ok_or_else(|| permanent(format!("the customer {:?} has no e-mail address", draft.customer.name)))?;
         let own_id = draft.message.external_id.clone().ok_or_else(|| permanent("the message has no Message-ID".into()))?;
         let mut attachments = Vec::new();
         for file in &draft.message.attachments {
-            let content = store
+            let content = app
+                .core
+                .store
                 .blobs()
                 .get(&file.sha256)
                 .await
@@ -161,7 +200,7 @@ fn read_draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> opora_stor
     let case = cases::get(conn, message.case_id)?;
     let mailbox = mail::case_mailbox(conn, case.id)?;
     let customer = customers::get(conn, case.customer_id)?;
-    let ids: Vec<_> = participants(conn, case.id)?.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<_> = cases::participants(conn, case.id)?.into_iter().map(|(id, _)| id).collect();
     let copied = customers::get_many(conn, &ids)?;
     let agent = match message.author_agent_id {
         Some(agent) => {

@@ -1,21 +1,24 @@
 //! Demo data for a first look: a cleaning and delivery service's support desk in Russian, with a
 //! few English-speaking SaaS customers. Cases in every status, with conversations, notes,
-//! hand-overs, collaborators and compensations, dated over the last two weeks.
+//! hand-overs, collaborators and compensations, dated over the last two weeks, written through
+//! the same use cases agents use.
 
 use opora_domain::agent::{Language, Role};
-use opora_domain::case::{ActingAgent, CaseKind, Channel, Priority, SlaPolicy, Status};
+use opora_domain::case::{ActingAgent, CaseKind, Priority, Status};
+use opora_domain::channel::ChannelKind;
 use opora_domain::compensation::{CompensationKind, Money};
 use opora_domain::customer::IdentityKind;
 use opora_domain::error::Errors;
 use opora_domain::event::Actor;
 use opora_domain::field::{FieldType, SelectOption};
-use opora_domain::message::{Body, DeliveryStatus, Direction};
+use opora_domain::message::Body;
 use opora_domain::{AgentId, TeamId, Timestamp};
 use opora_store::agents::{self, NewAgent};
-use opora_store::cases::{self, CaseChange, NewCase};
-use opora_store::customers::{self, NewCustomer};
-use opora_store::messages::{self, NewMessage};
-use opora_store::{Store, Tx, case_work, fields};
+use opora_store::{cases, fields};
+
+use crate::cases::{CaseChange, Grant, NewCaseSpec};
+use crate::customers::CustomerSpec;
+use crate::{App, Result, Unit};
 
 pub const PASSWORD: &str = "opora-demo-2026";
 
@@ -54,7 +57,7 @@ struct Story {
     subject: &'static str,
     kind: CaseKind,
     priority: Priority,
-    channel: Channel,
+    channel: ChannelKind,
     team: Option<usize>,
     owner: Option<usize>,
     hours_ago: i64,
@@ -85,7 +88,7 @@ const STORIES: &[Story] = &[
         subject: "Клинер опоздал на два часа",
         kind: Complaint,
         priority: High,
-        channel: Channel::Phone,
+        channel: ChannelKind::Phone,
         team: Some(1),
         owner: Some(3),
         hours_ago: 30,
@@ -111,7 +114,7 @@ const STORIES: &[Story] = &[
         subject: "Не пришёл курьер с заказом №5512",
         kind: Problem,
         priority: Urgent,
-        channel: Channel::Telegram,
+        channel: ChannelKind::Telegram,
         team: Some(0),
         owner: Some(2),
         hours_ago: 3,
@@ -131,7 +134,7 @@ const STORIES: &[Story] = &[
         subject: "Счёт за ноябрь: не учтена предоплата",
         kind: Question,
         priority: Normal,
-        channel: Channel::Email,
+        channel: ChannelKind::Email,
         team: Some(2),
         owner: Some(4),
         hours_ago: 50,
@@ -150,7 +153,7 @@ const STORIES: &[Story] = &[
         subject: "Как перенести уборку на субботу?",
         kind: Question,
         priority: Low,
-        channel: Channel::Telegram,
+        channel: ChannelKind::Telegram,
         team: Some(0),
         owner: None,
         hours_ago: 1,
@@ -166,7 +169,7 @@ const STORIES: &[Story] = &[
         subject: "Разбили вазу при уборке",
         kind: Complaint,
         priority: High,
-        channel: Channel::Email,
+        channel: ChannelKind::Email,
         team: Some(1),
         owner: Some(3),
         hours_ago: 70,
@@ -190,7 +193,7 @@ const STORIES: &[Story] = &[
         subject: "Не могу войти в личный кабинет",
         kind: Problem,
         priority: Normal,
-        channel: Channel::Web,
+        channel: ChannelKind::Web,
         team: Some(3),
         owner: Some(2),
         hours_ago: 26,
@@ -211,7 +214,7 @@ const STORIES: &[Story] = &[
         subject: "Invoice shows the wrong VAT number",
         kind: Question,
         priority: Normal,
-        channel: Channel::Email,
+        channel: ChannelKind::Email,
         team: Some(2),
         owner: Some(4),
         hours_ago: 100,
@@ -229,9 +232,9 @@ const STORIES: &[Story] = &[
     Story {
         customer: 7,
         subject: "Service outage this morning — any compensation?",
-        kind: Incident,
+        kind: IncidentReport,
         priority: High,
-        channel: Channel::Email,
+        channel: ChannelKind::Email,
         team: Some(2),
         owner: Some(4),
         hours_ago: 20,
@@ -253,7 +256,7 @@ const STORIES: &[Story] = &[
         subject: "Хочу оставить благодарность клинеру Марине",
         kind: Question,
         priority: Low,
-        channel: Channel::Phone,
+        channel: ChannelKind::Phone,
         team: Some(0),
         owner: Some(2),
         hours_ago: 12,
@@ -272,7 +275,7 @@ const STORIES: &[Story] = &[
         subject: "Регулярная уборка кафе: изменить график",
         kind: Question,
         priority: Normal,
-        channel: Channel::Email,
+        channel: ChannelKind::Email,
         team: Some(0),
         owner: Some(2),
         hours_ago: 6,
@@ -291,7 +294,7 @@ const STORIES: &[Story] = &[
         subject: "API returns 500 on bulk order import",
         kind: Problem,
         priority: Urgent,
-        channel: Channel::Api,
+        channel: ChannelKind::Api,
         team: Some(3),
         owner: Some(5),
         hours_ago: 2,
@@ -311,7 +314,7 @@ const STORIES: &[Story] = &[
         subject: "Повторная жалоба: снова не убрали балкон",
         kind: Complaint,
         priority: High,
-        channel: Channel::Phone,
+        channel: ChannelKind::Phone,
         team: Some(1),
         owner: None,
         hours_ago: 4,
@@ -327,7 +330,7 @@ const STORIES: &[Story] = &[
         subject: "Подтвердите уборку после ремонта 28 ноября",
         kind: Callback,
         priority: Normal,
-        channel: Channel::Phone,
+        channel: ChannelKind::Phone,
         team: Some(0),
         owner: Some(2),
         hours_ago: 9,
@@ -348,30 +351,30 @@ fn body(text: &str) -> Body {
 }
 
 fn add_story(
-    tx: &mut Tx<'_>,
+    u: &mut Unit<'_, '_>,
     story: &Story,
     agents: &[AgentId],
     teams: &[TeamId],
     customers: &[opora_domain::CustomerId],
     now: Timestamp,
-    sla: &SlaPolicy,
 ) -> opora_store::Result<()> {
     let mut at = now.plus_minutes(-story.hours_ago * 60);
-    tx.now = at;
+    u.set_now(at);
     let customer = customers[story.customer];
-    let mut custom = serde_json::Map::new();
+    let mut custom = std::collections::BTreeMap::new();
     if let Some(city) = story.city {
         custom.insert("city".into(), city.into());
     }
     if let Some(order) = story.order_no {
         custom.insert("order_no".into(), order.into());
     }
-    let new = NewCase {
+    let new = NewCaseSpec {
         subject: story.subject.to_owned(),
         customer_id: customer,
         kind: story.kind,
         priority: story.priority,
-        channel: story.channel,
+        channel_kind: story.channel,
+        channel_id: None,
         team_id: story.team.map(|t| teams[t]),
         owner_id: None,
         category: None,
@@ -380,133 +383,124 @@ fn add_story(
         deadline_at: None,
         budget: story.budget.map(|(minor, currency)| Money { minor, currency: currency.into() }),
     };
-    let case = cases::create(tx, new, sla, Actor::agent(agents[0]))?;
+    let case = crate::cases::open_case(u, new, Actor::agent(agents[0]))?;
     let owner = story.owner.map(|o| agents[o]).unwrap_or(agents[2]);
     let acting = |index: AgentId| ActingAgent { id: index, role: Role::Supervisor };
     if story.owner.is_some() {
-        case_work::take(tx, case.id, acting(owner))?;
+        crate::cases::take(u, case.id, acting(owner))?;
     }
     let mut current_owner = owner;
     for step in story.steps {
         at = at.plus_minutes(23);
-        tx.now = at;
+        u.set_now(at);
         match step {
             Customer(text) => {
-                let new = NewMessage {
-                    direction: Direction::Inbound,
-                    channel: story.channel,
-                    author_agent_id: None,
-                    author_customer_id: Some(customer),
-                    subject: None,
-                    body: body(text),
-                    attachments: Vec::new(),
-                    external_id: None,
-                    delivery_status: DeliveryStatus::NotApplicable,
-                };
-                messages::inbound(tx, case.id, new, Actor::customer(customer))?;
+                crate::messages::relay_inbound(u, case.id, body(text), Vec::new(), None)?;
             }
             Reply(text) => {
-                messages::reply(tx, case.id, acting(current_owner), body(text), Vec::new(), None)?;
+                crate::messages::reply(u, case.id, acting(current_owner), body(text), Vec::new(), None)?;
             }
             Note(text) => {
-                messages::note(tx, case.id, acting(current_owner), body(text), Vec::new())?;
+                crate::messages::note(u, case.id, acting(current_owner), body(text), Vec::new())?;
             }
             PullIn(agent) => {
-                case_work::add_collaborator(tx, case.id, acting(current_owner), agents[*agent])?;
+                crate::cases::pull_in(u, case.id, acting(current_owner), agents[*agent])?;
             }
             HandOver(agent, reason) => {
-                case_work::transfer(tx, case.id, acting(current_owner), agents[*agent], reason)?;
+                crate::cases::transfer(u, case.id, acting(current_owner), agents[*agent], reason)?;
                 current_owner = agents[*agent];
             }
             Compensate(kind, minor, note) => {
-                let currency = cases::get(&mut **tx, case.id)?.budget.map_or("RUB".to_owned(), |b| b.currency);
-                case_work::grant(tx, case.id, acting(agents[1]), *kind, Money { minor: *minor, currency }, note)?;
+                let amount = Money { minor: *minor, currency: "RUB".to_owned() };
+                let grant = Grant { kind: *kind, amount, currency_given: false, note: (*note).to_owned() };
+                crate::cases::grant(u, case.id, acting(agents[1]), grant)?;
             }
         }
     }
-    tx.now = at.plus_minutes(5);
+    u.set_now(at.plus_minutes(5));
     let statuses = match story.status {
         Status::New => vec![],
         Status::Closed => vec![Status::Solved, Status::Closed],
         other => vec![other],
     };
     for status in statuses {
-        if cases::get(&mut **tx, case.id)?.status != status {
-            cases::update(tx, case.id, CaseChange { status: Some(status), ..Default::default() }, Actor::agent(current_owner))?;
+        let before = cases::get(u.conn(), case.id)?;
+        if before.status != status {
+            let after = crate::cases::apply(u, &before, CaseChange { status: Some(status), ..Default::default() })?;
+            crate::cases::save(u, &before, after, Actor::agent(current_owner))?;
         }
     }
     Ok(())
 }
 
 /// Loads the demo into an empty database. Returns the admin's e-mail.
-pub async fn load(store: &Store, sla: SlaPolicy) -> anyhow::Result<&'static str> {
-    let hash = opora_web::auth::hash_password(PASSWORD.to_owned()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    store
-        .write(move |tx| {
-            let now = Timestamp::now();
-            tx.now = now.plus_minutes(-15 * 24 * 60);
-            let system = Actor::SYSTEM;
-            let mut agent_ids = Vec::new();
-            for (email, name, role, language, _) in AGENTS {
-                let new = NewAgent {
-                    email: (*email).into(),
-                    name: (*name).into(),
-                    role: *role,
-                    language: *language,
-                    password_hash: Some(hash.clone()),
-                };
-                agent_ids.push(agents::create(tx, new, system)?.id);
-            }
-            let mut team_ids = Vec::new();
-            for (index, name) in TEAMS.iter().enumerate() {
-                let members: Vec<AgentId> =
-                    AGENTS.iter().zip(&agent_ids).filter(|((.., team), _)| *team == Some(index)).map(|(_, id)| *id).collect();
-                team_ids.push(agents::create_team(tx, name, &members, system)?.id);
-            }
-            let option = |value: &str, ru: &str, en: &str| SelectOption { value: value.into(), label_ru: ru.into(), label_en: en.into() };
-            let field = |key: &str, ru: &str, en: &str, field_type, options: Vec<SelectOption>, position| fields::FieldSpec {
-                key: key.into(),
-                label_ru: ru.into(),
-                label_en: en.into(),
-                field_type,
-                options,
-                required: false,
-                position,
+/// Every account gets the password whose hash is given.
+pub async fn load(app: &App, password_hash: String) -> Result<&'static str> {
+    let hash = password_hash;
+    app.write(move |u| {
+        let now = Timestamp::now();
+        u.set_now(now.plus_minutes(-15 * 24 * 60));
+        let system = Actor::SYSTEM;
+        let mut agent_ids = Vec::new();
+        for (email, name, role, language, _) in AGENTS {
+            let new = NewAgent {
+                email: (*email).into(),
+                name: (*name).into(),
+                role: *role,
+                language: *language,
+                password_hash: Some(hash.clone()),
             };
-            fields::create(tx, field("order_no", "Номер заказа", "Order number", FieldType::Text, vec![], 1), system)?;
-            let cities = vec![
-                option("msk", "Москва", "Moscow"),
-                option("spb", "Санкт-Петербург", "Saint Petersburg"),
-                option("ekb", "Екатеринбург", "Yekaterinburg"),
-            ];
-            fields::create(tx, field("city", "Город", "City", FieldType::Select, cities, 2), system)?;
-            fields::create(tx, field("visit_date", "Дата визита", "Visit date", FieldType::Date, vec![], 3), system)?;
-            let mut customer_ids = Vec::new();
-            for (name, email, phone, telegram, our) in CUSTOMERS {
-                let mut errors = Errors::default();
-                let mut identities = vec![(IdentityKind::Email, (*email).to_owned())];
-                if !phone.is_empty() {
-                    identities.extend(
-                        errors
-                            .take(opora_domain::customer::parse_identity("phone", IdentityKind::Phone, phone))
-                            .map(|p| (IdentityKind::Phone, p)),
-                    );
-                }
-                if !telegram.is_empty() {
-                    identities.push((IdentityKind::Telegram, (*telegram).to_owned()));
-                }
-                let language = if email.ends_with(".ru") { Language::Ru } else { Language::En };
-                let new =
-                    NewCustomer { name: (*name).into(), language: Some(language), our_client: *our, identities, ..Default::default() };
-                customer_ids.push(customers::create(tx, new, system)?.id);
+            agent_ids.push(crate::staff::create(u, new, system)?.id);
+        }
+        let mut team_ids = Vec::new();
+        for (index, name) in TEAMS.iter().enumerate() {
+            let members: Vec<AgentId> =
+                AGENTS.iter().zip(&agent_ids).filter(|((.., team), _)| *team == Some(index)).map(|(_, id)| *id).collect();
+            team_ids.push(agents::insert_team(u.tx(), name, &members)?.id);
+        }
+        let option = |value: &str, ru: &str, en: &str| SelectOption { value: value.into(), label_ru: ru.into(), label_en: en.into() };
+        let field = |key: &str, ru: &str, en: &str, field_type, options: Vec<SelectOption>, position| fields::FieldSpec {
+            key: key.into(),
+            label_ru: ru.into(),
+            label_en: en.into(),
+            field_type,
+            options,
+            required: false,
+            position,
+        };
+        fields::insert(u.tx(), &field("order_no", "Номер заказа", "Order number", FieldType::Text, vec![], 1))?;
+        let cities = vec![
+            option("msk", "Москва", "Moscow"),
+            option("spb", "Санкт-Петербург", "Saint Petersburg"),
+            option("ekb", "Екатеринбург", "Yekaterinburg"),
+        ];
+        fields::insert(u.tx(), &field("city", "Город", "City", FieldType::Select, cities, 2))?;
+        fields::insert(u.tx(), &field("visit_date", "Дата визита", "Visit date", FieldType::Date, vec![], 3))?;
+        let mut customer_ids = Vec::new();
+        for (name, email, phone, telegram, our) in CUSTOMERS {
+            let mut errors = Errors::default();
+            let mut identities = vec![(IdentityKind::Email, (*email).to_owned())];
+            if !phone.is_empty() {
+                identities.extend(
+                    errors
+                        .take(opora_domain::customer::parse_identity("phone", IdentityKind::Phone, phone))
+                        .map(|p| (IdentityKind::Phone, p)),
+                );
             }
-            for story in STORIES {
-                add_story(tx, story, &agent_ids, &team_ids, &customer_ids, now, &sla)?;
+            if !telegram.is_empty() {
+                identities.push((IdentityKind::Telegram, (*telegram).to_owned()));
             }
-            tx.now = now;
-            Ok(())
-        })
-        .await?;
+            let language = if email.ends_with(".ru") { Language::Ru } else { Language::En };
+            let new = CustomerSpec { name: (*name).into(), language: Some(language), our_client: *our, identities, ..Default::default() };
+            customer_ids.push(crate::customers::create(u, new, system)?.id);
+        }
+        for story in STORIES {
+            add_story(u, story, &agent_ids, &team_ids, &customer_ids, now)?;
+        }
+        u.set_now(now);
+        Ok(())
+    })
+    .await?;
     Ok(AGENTS[0].0)
 }
 

@@ -1,0 +1,78 @@
+//! The event log as callers read it: a case's timeline, the feed integrations poll, the live
+//! stream, and the wire form of an event that the API and webhooks share.
+
+use std::sync::Arc;
+
+use opora_domain::event::{ActorKind, Event};
+use opora_domain::{AgentId, CaseId, CustomerId, EventId};
+use opora_store::{cases, events, names};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::{App, Names, Result};
+
+/// The names behind the actors of these events.
+pub fn actor_names(conn: &mut dyn opora_store::db::Conn, events: &[Event]) -> opora_store::Result<Names> {
+    let agents: Vec<AgentId> = events.iter().filter_map(|e| e.actor.agent_id()).collect();
+    let customers: Vec<CustomerId> =
+        events.iter().filter(|e| e.actor.kind == ActorKind::Customer).filter_map(|e| e.actor.id.map(CustomerId)).collect();
+    names::load(conn, &agents, &customers, false)
+}
+
+/// An event as the API, the stream and webhooks show it.
+pub fn wire(event: &Event, names: &Names) -> Value {
+    let name = match (event.actor.kind, event.actor.id) {
+        (ActorKind::Agent, Some(id)) => Some(names.agent(AgentId(id)).name),
+        (ActorKind::Customer, Some(id)) => Some(names.customer(CustomerId(id))),
+        _ => None,
+    };
+    json!({
+        "id": event.id,
+        "kind": event.kind().as_str(),
+        "case_id": event.case_id,
+        "customer_id": event.customer_id,
+        "actor": {"kind": event.actor.kind.as_str(), "id": event.actor.id, "name": name},
+        "data": event.data.payload(),
+        "created_at": event.created_at.to_rfc3339(),
+    })
+}
+
+pub struct Events<'a>(&'a App);
+
+impl App {
+    pub fn events(&self) -> Events<'_> {
+        Events(self)
+    }
+}
+
+impl Events<'_> {
+    /// A case's timeline, oldest first.
+    pub async fn of_case(&self, case: CaseId) -> Result<(Vec<Event>, Names)> {
+        self.0
+            .read(move |conn| {
+                cases::get(conn, case)?;
+                let found = events::for_case(conn, case)?;
+                let names = actor_names(conn, &found)?;
+                Ok((found, names))
+            })
+            .await
+    }
+
+    /// Events after `after`, oldest first, at most `limit`.
+    pub async fn after(&self, after: EventId, limit: i64) -> Result<Vec<Event>> {
+        self.0.read(move |conn| events::after(conn, after, limit)).await
+    }
+
+    pub async fn names(&self, found: Vec<Event>) -> Result<(Vec<Event>, Names)> {
+        self.0.read(move |conn| Ok((actor_names(conn, &found)?, found)).map(|(n, f)| (f, n))).await
+    }
+
+    pub async fn latest_id(&self) -> Result<EventId> {
+        self.0.read(events::latest_id).await
+    }
+
+    /// Committed events as they happen, on this node and (PostgreSQL) every other.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.0.core.store.bus().subscribe()
+    }
+}

@@ -1,0 +1,240 @@
+//! Messages of a case: an agent's reply (which goes out through the case's channel), an internal
+//! note, a customer's message. Each has its own effect on the case — taking ownership and the
+//! first response for a reply, reopening for the customer's message.
+
+use opora_domain::case::{ActingAgent, Case, Status};
+use opora_domain::channel::ChannelKind;
+use opora_domain::event::{Actor, EventData, MessageAdded};
+use opora_domain::message::Attachment;
+use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
+use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, MessageId};
+use opora_store::messages::{self, NewMessage};
+
+pub use opora_store::messages::NewAttachment;
+use opora_store::{cases, names};
+
+use crate::{App, Error, Names, Result, Unit};
+
+/// Stores a message and records `message.added`.
+pub(crate) fn add(u: &mut Unit<'_, '_>, case: &Case, new: NewMessage, actor: Actor) -> opora_store::Result<Message> {
+    let message = messages::insert(u.tx(), case.id, &new)?;
+    let data = MessageAdded {
+        number: case.number,
+        message_id: message.id,
+        direction: message.direction,
+        channel: message.channel_kind,
+        preview: message.body_text.chars().take(200).collect(),
+        attachments: message.attachments.len(),
+    };
+    u.emit(Some(case.id), Some(case.customer_id), actor, EventData::MessageAdded(data))?;
+    Ok(message)
+}
+
+fn touch_and_save(u: &mut Unit<'_, '_>, before: &Case, after: Case, actor: Actor) -> opora_store::Result<Case> {
+    crate::cases::save(u, before, after, actor)?;
+    cases::touch(u.tx(), before.id)?;
+    cases::get(u.conn(), before.id)
+}
+
+/// An agent's reply to the customer. An unowned case becomes the replying agent's; the first
+/// reply marks the first response; `status_after` is "send and set status". The reply leaves
+/// through the case's channel when it has one.
+pub(crate) fn reply(
+    u: &mut Unit<'_, '_>,
+    id: CaseId,
+    agent: ActingAgent,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+    status_after: Option<Status>,
+) -> opora_store::Result<(Message, Case)> {
+    let mut case = cases::get(u.conn(), id)?;
+    case.check_writable(agent)?;
+    let actor = Actor::agent(agent.id);
+    if case.owner_id.is_none() {
+        case = crate::cases::assign(u, &case, agent.id, actor)?;
+    }
+    if let Some(status) = status_after {
+        case.status_change(status)?;
+    }
+    let sent = crate::mail::outbound::sends(&case);
+    let new = NewMessage {
+        direction: Direction::Outbound,
+        channel_kind: case.channel_kind,
+        channel_id: case.channel_id,
+        author_agent_id: Some(agent.id),
+        author_customer_id: None,
+        subject: None,
+        body,
+        attachments,
+        external_id: None,
+        delivery_status: if sent { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
+    };
+    let mut message = add(u, &case, new, actor)?;
+    if sent {
+        message.external_id = Some(crate::mail::outbound::queue(u, &case, message.id)?);
+    }
+    let mut after = case.clone();
+    after.first_response_at = after.first_response_at.or(Some(u.now()));
+    after.status = case.status.after_reply(status_after);
+    let after = touch_and_save(u, &case, after, actor)?;
+    Ok((message, after))
+}
+
+/// An internal note: only agents see it. Anyone working cases may leave one, owner or not.
+pub(crate) fn note(
+    u: &mut Unit<'_, '_>,
+    id: CaseId,
+    agent: ActingAgent,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+) -> opora_store::Result<(Message, Case)> {
+    let case = cases::get(u.conn(), id)?;
+    case.check_writable(agent)?;
+    let new = NewMessage {
+        direction: Direction::Internal,
+        channel_kind: ChannelKind::Internal,
+        channel_id: None,
+        author_agent_id: Some(agent.id),
+        author_customer_id: None,
+        subject: None,
+        body,
+        attachments,
+        external_id: None,
+        delivery_status: DeliveryStatus::NotApplicable,
+    };
+    let actor = Actor::agent(agent.id);
+    let message = add(u, &case, new, actor)?;
+    let after = touch_and_save(u, &case, case.clone(), actor)?;
+    Ok((message, after))
+}
+
+/// A customer's message arriving on a case: whatever was waiting or solved reopens. A closed
+/// case cannot take messages; channels open a follow-up case instead.
+pub(crate) fn inbound(u: &mut Unit<'_, '_>, id: CaseId, new: NewMessage, actor: Actor) -> opora_store::Result<(Message, Case)> {
+    let case = cases::get(u.conn(), id)?;
+    if case.status == Status::Closed {
+        return Err(DomainError::CaseClosed.into());
+    }
+    let message = add(u, &case, new, actor)?;
+    let mut after = case.clone();
+    after.status = case.status.after_customer_message();
+    let after = touch_and_save(u, &case, after, actor)?;
+    Ok((message, after))
+}
+
+/// A customer's message relayed by an integration on the case's own channel kind.
+pub(crate) fn relay_inbound(
+    u: &mut Unit<'_, '_>,
+    id: CaseId,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+    subject: Option<String>,
+) -> opora_store::Result<(Message, Case)> {
+    let case = cases::get(u.conn(), id)?;
+    let new = NewMessage {
+        direction: Direction::Inbound,
+        channel_kind: case.channel_kind,
+        channel_id: case.channel_id,
+        author_agent_id: None,
+        author_customer_id: Some(case.customer_id),
+        subject,
+        body,
+        attachments,
+        external_id: None,
+        delivery_status: DeliveryStatus::NotApplicable,
+    };
+    inbound(u, id, new, Actor::customer(case.customer_id))
+}
+
+/// What an agent posts on a case.
+#[derive(Debug, Clone)]
+pub enum Post {
+    Reply {
+        status_after: Option<Status>,
+    },
+    Note,
+    /// A customer's message relayed by an integration.
+    Inbound,
+}
+
+pub struct Messages<'a>(&'a App);
+
+impl App {
+    pub fn messages(&self) -> Messages<'_> {
+        Messages(self)
+    }
+}
+
+fn names_of(conn: &mut dyn opora_store::db::Conn, messages: &[Message]) -> opora_store::Result<Names> {
+    let agents: Vec<AgentId> = messages.iter().filter_map(|m| m.author_agent_id).collect();
+    let customers: Vec<CustomerId> = messages.iter().filter_map(|m| m.author_customer_id).collect();
+    names::load(conn, &agents, &customers, false)
+}
+
+impl Messages<'_> {
+    pub async fn post(
+        &self,
+        acting: ActingAgent,
+        case: CaseId,
+        post: Post,
+        body: Body,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<(Message, Names)> {
+        self.0
+            .write(move |u| {
+                let (message, _) = match post {
+                    Post::Reply { status_after } => reply(u, case, acting, body, attachments, status_after)?,
+                    Post::Note => note(u, case, acting, body, attachments)?,
+                    Post::Inbound => {
+                        cases::get(u.conn(), case)?.check_writable(acting)?;
+                        relay_inbound(u, case, body, attachments, None)?
+                    }
+                };
+                let names = names_of(u.conn(), std::slice::from_ref(&message))?;
+                Ok((message, names))
+            })
+            .await
+    }
+
+    /// The conversation of a case, oldest first, with its authors' names.
+    pub async fn of_case(&self, case: CaseId) -> Result<(Vec<Message>, Names)> {
+        self.0
+            .read(move |conn| {
+                cases::get(conn, case)?;
+                let found = messages::for_case(conn, case)?;
+                let names = names_of(conn, &found)?;
+                Ok((found, names))
+            })
+            .await
+    }
+
+    pub async fn get(&self, id: MessageId) -> Result<Message> {
+        self.0.read(move |conn| messages::get(conn, id)).await
+    }
+
+    /// Keeps uploaded files (name, type, bytes) in the blob store, before the transaction that
+    /// records them on a message.
+    pub async fn keep_files(&self, files: Vec<(String, String, Vec<u8>)>) -> Result<Vec<NewAttachment>> {
+        let mut kept = Vec::with_capacity(files.len());
+        for (filename, content_type, content) in files {
+            let size = content.len() as i64;
+            let sha256 = self.0.core.store.blobs().put(content).await.map_err(|e| Error::internal(format!("blob store: {e}")))?;
+            kept.push(NewAttachment { filename, content_type, size, sha256, content_id: None });
+        }
+        Ok(kept)
+    }
+
+    /// An attachment, the case it belongs to, and its content.
+    pub async fn attachment(&self, id: AttachmentId) -> Result<(Attachment, CaseId, Vec<u8>)> {
+        let (attachment, case, _) = self.0.read(move |conn| messages::attachment(conn, id)).await?;
+        let content = self
+            .0
+            .core
+            .store
+            .blobs()
+            .get(&attachment.sha256)
+            .await
+            .map_err(|e| Error::internal(format!("blob {}: {e}", attachment.sha256)))?;
+        Ok((attachment, case, content))
+    }
+}
