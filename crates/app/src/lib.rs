@@ -11,15 +11,17 @@
 
 pub mod auth;
 pub mod cases;
+pub mod channels;
 pub mod customers;
 pub mod demo;
 mod error;
 pub mod events;
 pub mod health;
+pub mod intake;
 pub mod jobs;
 pub mod listeners;
-pub mod mail;
 pub mod messages;
+mod outbound;
 pub mod settings;
 pub mod staff;
 pub mod system;
@@ -52,7 +54,10 @@ pub struct AppConfig {
     /// Let webhooks reach loopback and private addresses (tests, trusted internal receivers).
     pub webhooks_allow_internal: bool,
     pub webhook_timeout_ms: u64,
-    pub mail: mail::MailSettings,
+    /// What the channel drivers follow (mail servers' timeouts, integrations' HTTP).
+    pub channels: opora_channels::Settings,
+    /// Automatic acknowledgements per sender per hour, at most.
+    pub acknowledgements_per_hour: i64,
 }
 
 impl Default for AppConfig {
@@ -63,7 +68,8 @@ impl Default for AppConfig {
             workers: WorkerSettings::default(),
             webhooks_allow_internal: false,
             webhook_timeout_ms: 15_000,
-            mail: mail::MailSettings::default(),
+            channels: opora_channels::Settings::default(),
+            acknowledgements_per_hour: 3,
         }
     }
 }
@@ -101,7 +107,8 @@ pub(crate) struct Core {
     pub jobs: Jobs,
     pub health: Arc<Health>,
     pub texts: Arc<dyn Texts>,
-    pub mail: mail::MailRuntime,
+    pub drivers: channels::Drivers,
+    pub intake: intake::Runtime,
 }
 
 /// The handle to every use case. Cheap to clone.
@@ -120,7 +127,8 @@ impl App {
             jobs: Jobs::standard(webhook_client),
             health: Arc::new(Health::default()),
             texts,
-            mail: mail::MailRuntime::default(),
+            drivers: channels::Drivers::new(opora_channels::drivers(&config.channels)),
+            intake: intake::Runtime::default(),
             config,
         };
         App { core: Arc::new(core) }

@@ -56,22 +56,22 @@ pub(crate) fn reply(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let sent = crate::mail::outbound::sends(&case);
+    let channel = crate::outbound::route(u, &case)?;
     let new = NewMessage {
         direction: Direction::Outbound,
         channel_kind: case.channel_kind,
-        channel_id: case.channel_id,
+        channel_id: channel.as_ref().map(|c| c.id),
         author_agent_id: Some(agent.id),
         author_customer_id: None,
         subject: None,
         body,
         attachments,
         external_id: None,
-        delivery_status: if sent { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
+        delivery_status: if channel.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
     };
     let mut message = add(u, &case, new, actor)?;
-    if sent {
-        message.external_id = Some(crate::mail::outbound::queue(u, &case, message.id)?);
+    if let Some(channel) = &channel {
+        message.external_id = crate::outbound::queue(u, &case, channel, message.id)?;
     }
     let mut after = case.clone();
     after.first_response_at = after.first_response_at.or(Some(u.now()));

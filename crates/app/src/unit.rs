@@ -45,6 +45,11 @@ impl<'t, 'c> Unit<'t, 'c> {
         &self.core.config
     }
 
+    /// The channel drivers, by kind.
+    pub(crate) fn drivers(&self) -> &'t crate::channels::Drivers {
+        &self.core.drivers
+    }
+
     /// The customer-facing texts (acknowledgements) in each language.
     pub fn texts(&self) -> &'t dyn crate::Texts {
         self.core.texts.as_ref()

@@ -19,17 +19,17 @@ impl App {
     /// Starts every worker; the LMTP listener too when one was bound.
     pub fn spawn_workers(&self, lmtp: Option<Listener>, shutdown: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let health = self.health();
-        for name in [crate::jobs::NAME, HOUSEKEEPING, crate::mail::inbound::NAME, crate::mail::fetch::NAME] {
+        for name in [crate::jobs::NAME, HOUSEKEEPING, crate::intake::process::NAME, crate::intake::pollers::NAME] {
             health.started(name);
         }
         let mut handles = vec![
             tokio::spawn(crate::jobs::run(self.clone(), shutdown.clone())),
             tokio::spawn(housekeeping(self.clone(), shutdown.clone())),
-            tokio::spawn(crate::mail::inbound::run(self.clone(), shutdown.clone())),
-            tokio::spawn(crate::mail::fetch::supervise(self.clone(), shutdown.clone())),
+            tokio::spawn(crate::intake::process::run(self.clone(), shutdown.clone())),
+            tokio::spawn(crate::intake::pollers::supervise(self.clone(), shutdown.clone())),
         ];
         if let Some(listener) = lmtp {
-            handles.push(tokio::spawn(crate::mail::lmtp::serve(self.clone(), listener, shutdown.clone())));
+            handles.push(tokio::spawn(crate::channels::lmtp::serve(self.clone(), listener, shutdown.clone())));
         }
         handles
     }

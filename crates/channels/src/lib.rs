@@ -1,6 +1,42 @@
-//! Channel drivers: receive (raw payload → normalised inbound message) and send (outbound
-//! message → provider id and delivery status). They know the protocols, not the database: what
-//! they receive they hand to a sink the binary provides.
+//! Channel drivers: receive (raw payload → normalised inbound items) and send (outbound message
+//! → the provider's verdict), check the connection, and pull from providers that need pulling.
+//! They know protocols, not the database: pollers hand what they pull to a [`driver::Sink`].
+//!
+//! Every driver is registered here, in [`drivers`]: adding a channel is a folder (or a file)
+//! and a line below.
 
+pub mod api;
+pub mod driver;
 pub mod email;
 pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use driver::Driver;
+
+/// What drivers need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub email: email::Config,
+    /// Timeout of one HTTP delivery to an integration.
+    pub http_timeout: Duration,
+    /// Let integrations' URLs be on loopback and private networks (tests, trusted receivers).
+    pub allow_internal: bool,
+    /// Largest file an integration may send with a message.
+    pub max_file_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { email: email::Config::default(), http_timeout: Duration::from_secs(15), allow_internal: false, max_file_bytes: 25 << 20 }
+    }
+}
+
+/// Every channel driver Opora has.
+pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
+    vec![
+        Arc::new(email::Email::new(settings.email.clone())),
+        api::driver(settings.http_timeout, settings.allow_internal, settings.max_file_bytes),
+    ]
+}

@@ -17,6 +17,8 @@ string_enum! {
         Whatsapp => "whatsapp",
         Vk => "vk",
         Web => "web",
+        /// A customer's id in an integration's own system, per API channel: `3:crm-42`.
+        External => "external",
     }
 }
 
@@ -31,6 +33,7 @@ pub fn parse_identity(field: &str, kind: IdentityKind, value: &str) -> Result<St
         IdentityKind::Telegram => telegram(field, value),
         IdentityKind::Vk => numeric_id(field, value, "invalid_vk_id"),
         IdentityKind::Web => visitor(field, value),
+        IdentityKind::External => external(field, value),
     }
 }
 
@@ -47,6 +50,20 @@ fn telegram(field: &str, value: &str) -> Result<String, FieldError> {
         Err(FieldError::required(field))
     } else {
         Err(FieldError::new(field, "invalid_telegram_id"))
+    }
+}
+
+/// `channel:id`: the channel's number and the id the integration gave.
+fn external(field: &str, value: &str) -> Result<String, FieldError> {
+    let valid = value.split_once(':').is_some_and(|(channel, id)| {
+        !channel.is_empty() && channel.chars().all(|c| c.is_ascii_digit()) && !id.is_empty() && id.chars().count() <= 200
+    }) && !value.chars().any(char::is_control);
+    if value.is_empty() {
+        Err(FieldError::required(field))
+    } else if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(FieldError::new(field, "invalid_external_id"))
     }
 }
 

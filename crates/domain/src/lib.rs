@@ -13,11 +13,13 @@ pub mod error;
 pub mod event;
 pub mod field;
 pub mod ids;
-pub mod mail;
+pub mod inbound;
 pub mod message;
+pub mod outbound;
 pub mod status;
 pub mod template;
 pub mod text;
+pub mod thread;
 pub mod time;
 pub mod validate;
 

@@ -97,8 +97,8 @@ async fn load(store: &Store, cases: i64) {
                 }
                 insert(tx, "customers", "id, name, search_key, our_client, created_at, updated_at", &customers)?;
                 insert(tx, "identities", "id, customer_id, kind, value, created_at", &identities)?;
-                insert(tx, "cases", "id, number, subject, customer_id, kind, status, priority, channel, team_id, owner_id, custom_fields, deadline_at, spent_minor, created_at, updated_at, solved_at", &rows)?;
-                insert(tx, "messages", "id, case_id, direction, channel, author_agent_id, author_customer_id, body_text, delivery_status, created_at", &messages)?;
+                insert(tx, "cases", "id, number, subject, customer_id, kind, status, priority, channel_kind, team_id, owner_id, custom_fields, deadline_at, spent_minor, created_at, updated_at, solved_at", &rows)?;
+                insert(tx, "messages", "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, body_text, delivery_status, created_at", &messages)?;
                 insert(tx, "events", "id, kind, case_id, customer_id, actor_kind, actor_id, data, created_at", &events)?;
                 insert(tx, "case_tags", "case_id, tag", &tags)?;
                 Ok(())

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use opora_store::{Store, mail};
+use opora_domain::channel::ChannelKind;
+use opora_store::{Store, payloads};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -133,7 +134,9 @@ fn pipe_sender(db_url: String, data_dir: PathBuf, config: PathBuf, share: Vec<Ve
 async fn filed(store: &Store, expected: i64) {
     loop {
         let (total, waiting) = store
-            .read(|conn| Ok((mail::counts(conn)?.iter().map(|(_, n)| n).sum::<i64>(), mail::waiting_count(conn)?)))
+            .read(|conn| {
+                Ok((payloads::counts(conn, ChannelKind::Email)?.iter().map(|(_, n)| n).sum::<i64>(), payloads::waiting_count(conn)?))
+            })
             .await
             .expect("counts");
         if total >= expected && waiting == 0 {
@@ -147,14 +150,14 @@ async fn filed(store: &Store, expected: i64) {
 async fn check_threading(store: &Store, corpus: &Corpus) {
     let rows = store
         .read(|conn| {
-            Ok(conn.all("select message_id, case_id from raw_mails where message_id is not null", &[], |r| {
+            Ok(conn.all("select external_id, case_id from inbound_payloads where external_id is not null", &[], |r| {
                 Ok((r.get::<String>(0)?, r.get::<Option<i64>>(1)?))
             })?)
         })
         .await
         .expect("export");
     let cases = store.read(|conn| Ok(conn.int("select count(*) from cases", &[])?)).await.expect("cases");
-    let statuses = store.read(mail::counts).await.expect("counts");
+    let statuses = store.read(|conn| payloads::counts(conn, ChannelKind::Email)).await.expect("counts");
     println!("  cases created: {cases}; messages by status: {statuses:?}");
     let map = corpus.dir.join("map.tsv");
     let text: String = rows.iter().map(|(id, case)| format!("{id}\t{}\n", case.map(|c| c.to_string()).unwrap_or_default())).collect();

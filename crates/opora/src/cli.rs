@@ -219,8 +219,11 @@ async fn ingest(config: &Config, mailbox: Option<&str>, recipients: Vec<String>)
         opora_app::Error::Domain(_) => temporary(format!("no mailbox named {:?}", mailbox.unwrap_or_default())),
         other => temporary(other.to_string()),
     })?;
-    let id =
-        app.mail().receive(chosen, opora_domain::mail::MailSource::Pipe, recipients, raw).await.map_err(|e| temporary(e.to_string()))?;
+    let id = app
+        .mail()
+        .receive(chosen, opora_domain::channel::PayloadSource::Pipe, recipients, raw)
+        .await
+        .map_err(|e| temporary(e.to_string()))?;
     tracing::info!(raw = id.0, "message stored");
     Ok(())
 }

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use opora_app::channels::{MailboxInput, MailboxSpec, ServerInput};
 use opora_domain::agent::Language;
 use opora_domain::case::SlaPolicy;
 use opora_domain::error::Errors;
-use opora_domain::mail::{MailboxInput, MailboxSpec, ServerInput};
 use serde::{Deserialize, Serialize};
 use toml::Value;
 
@@ -335,15 +335,20 @@ impl Config {
             },
             webhooks_allow_internal: self.webhooks.allow_internal,
             webhook_timeout_ms: self.webhooks.timeout_ms,
-            mail: opora_app::mail::MailSettings {
-                hostname: self.mail.hostname.clone(),
-                max_message_bytes: self.mail.max_message_mb << 20,
-                subject_window_ms: self.mail.subject_window_days * 86_400_000,
-                acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
-                idle_minutes: self.mail.idle_minutes,
-                poll_seconds: self.mail.poll_seconds,
-                timeout_seconds: self.mail.timeout_seconds,
+            channels: opora_channels::Settings {
+                email: opora_channels::email::Config {
+                    hostname: self.mail.hostname.clone(),
+                    max_message_bytes: self.mail.max_message_mb << 20,
+                    subject_window_ms: self.mail.subject_window_days * 86_400_000,
+                    idle_minutes: self.mail.idle_minutes,
+                    poll_seconds: self.mail.poll_seconds,
+                    timeout_seconds: self.mail.timeout_seconds,
+                },
+                http_timeout: std::time::Duration::from_millis(self.webhooks.timeout_ms),
+                allow_internal: self.webhooks.allow_internal,
+                max_file_bytes: self.attachments.max_size_mb * 1024 * 1024,
             },
+            acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
         }
     }
 

@@ -4,8 +4,9 @@
 //! an auto-reply, and one unreadable message waiting in quarantine.
 
 use opora_app::App;
+use opora_app::channels::MailboxSpec;
+use opora_domain::channel::PayloadSource;
 use opora_domain::event::Actor;
-use opora_domain::mail::{MailSource, MailboxSpec};
 
 pub const ADDRESS: &str = "support@demo.opora.dev";
 
@@ -95,7 +96,7 @@ pub async fn load(app: &App) -> anyhow::Result<()> {
     };
     let mailbox = app.mail().update_mailbox(Actor::SYSTEM, current.id, spec).await?;
     for raw in messages() {
-        app.mail().receive(mailbox.id, MailSource::Api, vec![ADDRESS.into()], raw).await?;
+        app.mail().receive(mailbox.id, PayloadSource::Api, vec![ADDRESS.into()], raw).await?;
     }
     Ok(())
 }

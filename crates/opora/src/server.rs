@@ -116,7 +116,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Running> {
     let lmtp = match config.mail.lmtp_listen.trim() {
         "" => None,
         address => {
-            Some(opora_app::mail::lmtp::bind(address).await.map_err(|e| anyhow::anyhow!("cannot listen for LMTP on {address}: {e}"))?)
+            Some(opora_app::channels::lmtp::bind(address).await.map_err(|e| anyhow::anyhow!("cannot listen for LMTP on {address}: {e}"))?)
         }
     };
     let lmtp_addr = match &lmtp {

@@ -147,7 +147,7 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
         conditions.push(format!("priority = {}", bind(&mut params, Value::Text(priority.as_str()))));
     }
     if let Some(channel) = filter.channel {
-        conditions.push(format!("channel = {}", bind(&mut params, Value::Text(channel.as_str()))));
+        conditions.push(format!("channel_kind = {}", bind(&mut params, Value::Text(channel.as_str()))));
     }
     if let Some(agent) = filter.collaborator {
         conditions.push(format!("id in (select case_id from case_collaborators where agent_id = {})", bind(&mut params, agent.into())));

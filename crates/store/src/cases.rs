@@ -13,9 +13,9 @@ use opora_domain::{AgentId, CaseId, CustomerId, DomainError, TeamId, Timestamp};
 use crate::db::{Conn, DbError, Dialect, Row, Value, placeholders};
 use crate::{Result, StoreError, Tx};
 
-pub(crate) const COLUMNS: &str = "id, number, subject, customer_id, kind, status, priority, channel, team_id, owner_id, category, \
+pub(crate) const COLUMNS: &str = "id, number, subject, customer_id, kind, status, priority, channel_kind, team_id, owner_id, category, \
      custom_fields, deadline_at, budget_minor, budget_currency, spent_minor, created_at, updated_at, first_response_at, solved_at, closed_at, \
-     mailbox_id";
+     channel_id";
 
 pub(crate) fn from_row(r: &Row<'_>) -> Result<Case, DbError> {
     let custom: String = r.get(11)?;
@@ -142,7 +142,7 @@ pub fn insert(tx: &mut Tx<'_>, new: &NewCase) -> Result<Case> {
     };
     let custom = serde_json::to_string(&new.custom_fields).map_err(|e| StoreError::Io(e.to_string()))?;
     let sql = format!(
-        "insert into cases (number, subject, customer_id, kind, status, priority, channel, mailbox_id, team_id, owner_id, category, custom_fields,
+        "insert into cases (number, subject, customer_id, kind, status, priority, channel_kind, channel_id, team_id, owner_id, category, custom_fields,
                             deadline_at, budget_minor, budget_currency, spent_minor, created_at, updated_at)
          values ({number}, $1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 0, $14, $14) returning id"
     );
@@ -177,7 +177,7 @@ pub fn save(tx: &mut Tx<'_>, before: &Case, after: &Case) -> Result<()> {
     tx.execute(
         "update cases set subject = $2, status = $3, priority = $4, kind = $5, team_id = $6, owner_id = $7, category = $8,
          custom_fields = $9, deadline_at = $10, budget_minor = $11, budget_currency = $12, updated_at = $13,
-         first_response_at = $14, solved_at = $15, closed_at = $16, mailbox_id = $17 where id = $1",
+         first_response_at = $14, solved_at = $15, closed_at = $16, channel_id = $17 where id = $1",
         &[
             before.id.into(),
             after.subject.as_str().into(),
@@ -278,6 +278,25 @@ pub fn customer_has_cases(conn: &mut dyn Conn, customer: CustomerId) -> Result<b
 /// Counts per status, for dashboards and metrics.
 pub fn count_by_status(conn: &mut dyn Conn) -> Result<Vec<(Status, i64)>> {
     Ok(conn.all("select status, count(*) from cases group by status", &[], |r| Ok((r.parse(0, Status::parse)?, r.get(1)?)))?)
+}
+
+/// Links two cases both ways (a message from outside one's conversation named the other).
+pub fn link(tx: &mut Tx<'_>, a: CaseId, b: CaseId, reason: &str) -> Result<()> {
+    let now = tx.now;
+    for (case, linked) in [(a, b), (b, a)] {
+        tx.execute(
+            "insert into case_links (case_id, linked_id, reason, created_at) values ($1, $2, $3, $4) on conflict do nothing",
+            &[case.into(), linked.into(), reason.into(), now.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The cases linked to a case, with why.
+pub fn links(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<(CaseId, String)>> {
+    Ok(conn.all("select linked_id, reason from case_links where case_id = $1 order by created_at", &[case.into()], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?)
 }
 
 /// Whether a team still holds cases (it cannot be deleted then).

@@ -11,8 +11,8 @@ use crate::cases;
 use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
-const COLUMNS: &str = "id, case_id, direction, channel, author_agent_id, author_customer_id, subject, body_text, body_html, \
-     external_id, delivery_status, delivery_error, created_at";
+const COLUMNS: &str = "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, subject, body_text, body_html, \
+     external_id, delivery_status, delivery_error, created_at, channel_id";
 
 fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
     Ok(Message {
@@ -20,7 +20,7 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
         case_id: r.get(1)?,
         direction: r.parse(2, Direction::parse)?,
         channel_kind: r.parse(3, ChannelKind::parse)?,
-        channel_id: None,
+        channel_id: r.get(13)?,
         author_agent_id: r.get(4)?,
         author_customer_id: r.get(5)?,
         subject: r.get(6)?,
@@ -76,13 +76,14 @@ pub struct NewMessage {
 pub fn insert(tx: &mut Tx<'_>, case: CaseId, new: &NewMessage) -> Result<Message> {
     let now = tx.now;
     let id = MessageId(tx.int(
-        "insert into messages (case_id, direction, channel, author_agent_id, author_customer_id, subject, body_text, body_html,
-                               external_id, delivery_status, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
+        "insert into messages (case_id, direction, channel_kind, channel_id, author_agent_id, author_customer_id, subject, body_text,
+                               body_html, external_id, delivery_status, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
         &[
             case.into(),
             new.direction.as_str().into(),
             new.channel_kind.as_str().into(),
+            new.channel_id.into(),
             new.author_agent_id.into(),
             new.author_customer_id.into(),
             new.subject.as_deref().into(),

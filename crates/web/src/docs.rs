@@ -243,6 +243,7 @@ choice_schema! {
     IdentityChoice => opora_domain::customer::IdentityKind,
     FieldTypeChoice => opora_domain::field::FieldType,
     CompensationChoice => opora_domain::compensation::CompensationKind,
-    SecurityChoice => opora_domain::mail::Security,
-    RawStatusChoice => opora_domain::mail::RawStatus,
+    SecurityChoice => opora_app::channels::Security,
+    RawStatusChoice => opora_domain::channel::PayloadStatus,
+    ChannelStateChoice => opora_domain::channel::ChannelState,
 }

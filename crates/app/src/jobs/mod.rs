@@ -139,7 +139,7 @@ fn deliver_webhook<'a>(app: &'a App, delivery: WebhookDelivery, job: &'a Job) ->
 }
 
 fn send_message<'a>(app: &'a App, send: MessageSend, job: &'a Job) -> BoxFuture<'a, Outcome> {
-    Box::pin(crate::mail::outbound::send(app, send, job))
+    Box::pin(crate::outbound::send(app, send, job.attempts, job.max_attempts))
 }
 
 /// The job handlers, by kind.

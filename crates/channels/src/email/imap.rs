@@ -6,9 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::mailbox::Security;
 use async_imap::extensions::idle::IdleResponse;
 use futures_util::StreamExt;
-use opora_domain::mail::Security;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 

@@ -6,9 +6,9 @@
 use mail_parser::{Address, Encoding, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use opora_domain::text::html_to_text;
 
-/// An address with its display name.
+/// An address with its display name (may be empty).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Mailbox {
+pub struct Person {
     pub name: String,
     pub address: String,
 }
@@ -41,10 +41,10 @@ pub struct ParsedEmail {
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
     pub subject: String,
-    pub from: Option<Mailbox>,
-    pub reply_to: Option<Mailbox>,
-    pub to: Vec<Mailbox>,
-    pub cc: Vec<Mailbox>,
+    pub from: Option<Person>,
+    pub reply_to: Option<Person>,
+    pub to: Vec<Person>,
+    pub cc: Vec<Person>,
     /// `Delivered-To` / `X-Original-To`: the address the MTA delivered to (plus addresses).
     pub delivered_to: Vec<String>,
     pub text: String,
@@ -90,7 +90,7 @@ fn without_comments(name: &str) -> String {
     if out.is_empty() { name.trim().to_owned() } else { out }
 }
 
-fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
+fn mailboxes(address: Option<&Address<'_>>) -> Vec<Person> {
     address
         .map(|a| {
             a.iter()
@@ -103,7 +103,7 @@ fn mailboxes(address: Option<&Address<'_>>) -> Vec<Mailbox> {
                         address = format!("{name}{address}");
                         name.clear();
                     }
-                    Some(Mailbox { name: if name == address { String::new() } else { name }, address })
+                    Some(Person { name: if name == address { String::new() } else { name }, address })
                 })
                 .collect()
         })
@@ -152,7 +152,7 @@ fn header_text<'a>(message: &'a Message<'_>, name: &'static str) -> Option<&'a s
 }
 
 /// RFC 3834 and the conventions mail systems actually use for automatic mail.
-fn automatic(message: &Message<'_>, from: Option<&Mailbox>, subject: &str) -> Option<String> {
+fn automatic(message: &Message<'_>, from: Option<&Person>, subject: &str) -> Option<String> {
     if let Some(value) = header_text(message, "Auto-Submitted")
         && !value.eq_ignore_ascii_case("no")
     {
@@ -193,7 +193,7 @@ fn field<'a>(block: &'a str, name: &str) -> Option<&'a str> {
 
 /// A delivery report: `multipart/report` with a `message/delivery-status` part, or an old-style
 /// non-MIME bounce from MAILER-DAEMON that quotes the original.
-fn bounce(message: &Message<'_>, raw: &[u8], from: Option<&Mailbox>, automatic: Option<&str>) -> Option<Bounce> {
+fn bounce(message: &Message<'_>, raw: &[u8], from: Option<&Person>, automatic: Option<&str>) -> Option<Bounce> {
     let is_report = message
         .content_type()
         .is_some_and(|c| c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")));
@@ -479,7 +479,7 @@ mod tests {
     fn koi8_and_windows_1251_are_decoded() {
         let raw = b"From: =?koi8-r?B?6dfBzg==?= <ivan@example.ru>\r\nSubject: =?windows-1251?B?x+Dq4Oc=?=\r\nContent-Type: text/plain; charset=windows-1251\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xcf\xf0\xe8\xe2\xe5\xf2\r\n";
         let parsed = parse(raw).expect("parses");
-        assert_eq!(parsed.from, Some(Mailbox { name: "Иван".into(), address: "ivan@example.ru".into() }));
+        assert_eq!(parsed.from, Some(Person { name: "Иван".into(), address: "ivan@example.ru".into() }));
         assert_eq!(parsed.subject, "Заказ");
         assert_eq!(parsed.text, "Привет");
     }

@@ -11,21 +11,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use opora_domain::mail::Security;
+use opora_domain::outbound::OutgoingFile;
 
-/// A person to write to or from: display name (may be empty) and address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
-    pub name: String,
-    pub address: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct OutgoingFile {
-    pub filename: String,
-    pub content_type: String,
-    pub content: Vec<u8>,
-}
+use super::mailbox::Security;
+pub use super::parse::Person;
 
 /// A message ready to compose.
 #[derive(Debug, Clone)]

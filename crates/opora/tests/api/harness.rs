@@ -232,10 +232,6 @@ impl TestApp {
         (id, token.ok(201)["token"].as_str().expect("token").to_owned())
     }
 
-    pub fn store(&self) -> &Store {
-        self.running.app().store()
-    }
-
     /// Creates a case for a new customer and returns it.
     pub async fn case(&self, subject: &str) -> Value {
         let body = serde_json::json!({"subject": subject, "customer": {"email": format!("{}@example.ru", subject.len()), "name": "Клиент"},

@@ -4,9 +4,9 @@
 
 use base64::Engine as _;
 use opora::config::{Config, MailboxConfig};
+use opora_app::intake::Payload as RawMail;
 use opora_domain::PayloadId;
-use opora_domain::mail::RawStatus;
-use opora_store::mail::{self, RawMail};
+use opora_domain::channel::PayloadStatus as RawStatus;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -137,7 +137,7 @@ pub async fn lmtp(app: &TestApp, recipient: &str, messages: &[Vec<u8>]) -> Vec<P
 /// Waits until the processor has dealt with a stored message.
 pub async fn settled(app: &TestApp, id: PayloadId) -> RawMail {
     eventually("the message to be processed", || async {
-        let raw = app.store().read(move |conn| mail::get(conn, id)).await.expect("read");
+        let raw = app.running.app().intake().payload(id).await.expect("read");
         (raw.status != RawStatus::Received).then_some(raw)
     })
     .await

@@ -5,8 +5,6 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use opora_store::mail;
-
 use crate::both_engines;
 use crate::harness::{TestApp, eventually};
 use crate::mail::{case_of, letter, mail_app, messages, settled};
@@ -34,9 +32,9 @@ fn ingest_with(app: &TestApp, settings: &[(&str, &str)], args: &[&str], raw: &[u
 }
 
 /// The newest stored message, once the server has filed it.
-async fn newest(app: &TestApp, after: i64) -> mail::RawMail {
+async fn newest(app: &TestApp, after: i64) -> opora_app::intake::Payload {
     let id = eventually("the piped message to be stored", || async {
-        let newest = app.store().read(|conn| mail::list(conn, None, None, 1)).await.expect("read");
+        let newest = app.running.app().mail().received(None, None, 1).await.expect("read");
         newest.first().map(|raw| raw.id).filter(|id| id.0 > after)
     })
     .await;
@@ -50,7 +48,7 @@ both_engines! {
         let (code, error) = ingest(&app, &[], &letter("Анна <anna@example.ru>", "Не пришёл мастер", "pipe1@example.ru").raw());
         assert_eq!(code, 0, "{error}");
         let first = newest(&app, 0).await;
-        assert_eq!(first.source, opora_domain::mail::MailSource::Pipe);
+        assert_eq!(first.source, opora_domain::channel::PayloadSource::Pipe);
         let case = case_of(&first);
         let shown = app.get(&format!("/api/v1/cases/{case}")).await;
         let shown = shown.ok(200);
@@ -70,7 +68,7 @@ both_engines! {
         let (code, _) = ingest(&app, &[], &reply.raw());
         assert_eq!(code, 0);
         let again = newest(&app, second.id.0).await;
-        assert_eq!(again.status, opora_domain::mail::RawStatus::Duplicate);
+        assert_eq!(again.status, opora_domain::channel::PayloadStatus::Duplicate);
         assert_eq!(messages(&app, case).await.len(), 2);
 
         let (code, error) = ingest(&app, &["--mailbox", "nowhere"], &reply.raw());
@@ -83,7 +81,7 @@ both_engines! {
         let (code, error) = ingest_with(&app, &[("OPORA_MAIL_MAX_MESSAGE_MB", "1")], &[], &huge.raw());
         assert_eq!(code, 65, "a message over the limit is refused for good: {error}");
         assert!(error.contains("larger than 1 MiB"), "{error}");
-        let stored = app.store().read(|conn| mail::list(conn, None, None, 10)).await.expect("read");
+        let stored = app.running.app().mail().received(None, None, 10).await.expect("read");
         assert_eq!(stored.len(), 3, "refused messages are not stored");
     }
 }

@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use opora::config::MailboxConfig;
-use opora_domain::mail::RawStatus;
-use opora_store::mail::{self, RawMail};
+use opora_app::intake::Payload as RawMail;
+use opora_domain::channel::PayloadStatus as RawStatus;
 use serde_json::{Value, json};
 
 use crate::crash::{Server, seed_token};
@@ -32,14 +32,14 @@ fn imap_mailbox(name: &str, address: &str, port: u16, security: &str) -> Mailbox
 }
 
 async fn all_mail(app: &TestApp) -> Vec<RawMail> {
-    app.store().read(|conn| mail::list(conn, None, None, 1000)).await.expect("read")
+    app.running.app().mail().received(None, None, 1000).await.expect("read")
 }
 
 /// Waits until `count` messages arrived by IMAP and were dealt with.
 async fn fetched(app: &TestApp, count: usize) -> Vec<RawMail> {
     eventually("mail fetched over IMAP", || async {
         let all = all_mail(app).await;
-        let fetched: Vec<RawMail> = all.into_iter().filter(|r| r.source == opora_domain::mail::MailSource::Imap).collect();
+        let fetched: Vec<RawMail> = all.into_iter().filter(|r| r.source == opora_domain::channel::PayloadSource::Imap).collect();
         (fetched.len() >= count && fetched.iter().all(|r| r.status != RawStatus::Received)).then_some(fetched)
     })
     .await
@@ -98,7 +98,7 @@ async fn imap_fetches_over_tls_waits_with_idle_and_survives_a_dropped_connection
     assert!(started.elapsed() < Duration::from_secs(5), "IDLE brought the message in {:?}", started.elapsed());
     assert_eq!(
         after_idle[0].case_id,
-        first.iter().find(|r| r.message_id.as_deref() == Some("i1@example.ru")).and_then(|r| r.case_id),
+        first.iter().find(|r| r.external_id.as_deref() == Some("i1@example.ru")).and_then(|r| r.case_id),
         "the reply threads"
     );
 
@@ -109,7 +109,7 @@ async fn imap_fetches_over_tls_waits_with_idle_and_survives_a_dropped_connection
     dovecot.append(SUPPORT, "INBOX", &huge.raw(), false).await;
     dovecot.append(SUPPORT, "INBOX", &letter("anna@example.ru", "После огромного", "i6@example.ru").raw(), false).await;
     let all = fetched(&app, 7).await;
-    let status = |id: &str| all.iter().find(|r| r.message_id.as_deref() == Some(id)).map(|r| r.status);
+    let status = |id: &str| all.iter().find(|r| r.external_id.as_deref() == Some(id)).map(|r| r.status);
     assert_eq!(status("i4@example.ru"), Some(RawStatus::Processed), "fetching resumed after the dropped connection");
     assert_eq!(status("i6@example.ru"), Some(RawStatus::Processed), "a huge message does not hold up the next one");
     let huge = all.iter().find(|r| r.error.as_deref().is_some_and(|e| e.contains("MiB"))).expect("the huge message is quarantined");

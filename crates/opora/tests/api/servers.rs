@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use opora_app::channels::Security;
 use opora_channels::email::imap::{self, Account, Session};
-use opora_domain::mail::Security;
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -168,6 +168,7 @@ delivery-sent = sent
 delivery-failed = not delivered
 delivery-failed-because = The e-mail was not delivered: { $error }
 delivery-error-mailbox_without_smtp = the mailbox has no SMTP server to send replies through
+delivery-error-channel_without_url = the channel has no address to deliver replies to
 remote-images-blocked = Images from other sites are hidden: they can tell the sender the mail was opened.
 remote-images-show = Show images
 remote-images-shown = Images from other sites are shown.

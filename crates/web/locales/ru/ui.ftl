@@ -168,6 +168,7 @@ delivery-sent = отправлено
 delivery-failed = не доставлено
 delivery-failed-because = Письмо не доставлено: { $error }
 delivery-error-mailbox_without_smtp = у почтового ящика нет SMTP-сервера для отправки ответов
+delivery-error-channel_without_url = у канала нет адреса, куда доставлять ответы
 remote-images-blocked = Картинки с других сайтов скрыты: они могут сообщить отправителю, что письмо открыли.
 remote-images-show = Показать картинки
 remote-images-shown = Картинки с других сайтов показаны.

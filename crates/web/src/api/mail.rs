@@ -7,10 +7,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use opora_app::mail::RawMail;
+use opora_app::channels::{Mailbox, MailboxInput, MailboxSpec, Server, ServerInput};
+use opora_app::intake::Payload as RawMail;
 use opora_domain::agent::Action;
+use opora_domain::channel::PayloadStatus as RawStatus;
 use opora_domain::error::Errors;
-use opora_domain::mail::{Mailbox, MailboxInput, RawStatus, Server, ServerInput};
 use opora_domain::{ChannelId, FieldError, PayloadId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -152,7 +153,7 @@ fn server_input<'a>(
     }
 }
 
-fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<opora_domain::mail::MailboxSpec> {
+fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<MailboxSpec> {
     let mut errors = Errors::default();
     if current.is_none() {
         for (field, given) in [("name", input.name.is_some()), ("address", input.address.is_some())] {
@@ -283,14 +284,14 @@ impl From<&RawMail> for RawMailView {
     fn from(r: &RawMail) -> Self {
         Self {
             id: r.id.0,
-            mailbox_id: r.mailbox_id.0,
+            mailbox_id: r.channel_id.0,
             source: r.source.as_str().into(),
             recipients: r.recipients.clone(),
             size: r.size,
             status: r.status.as_str().into(),
             error: r.error.clone(),
             attempts: r.attempts,
-            message_id: r.message_id.clone(),
+            message_id: r.external_id.clone(),
             case_id: r.case_id.map(|c| c.0),
             received_at: r.received_at.to_rfc3339(),
             processed_at: r.processed_at.map(|t| t.to_rfc3339()),
@@ -374,8 +375,8 @@ pub struct MailboxCheck {
     pub smtp: Option<ServerCheck>,
 }
 
-impl From<opora_app::mail::check::ServerCheck> for ServerCheck {
-    fn from(check: opora_app::mail::check::ServerCheck) -> Self {
+impl From<opora_app::channels::ServerCheck> for ServerCheck {
+    fn from(check: opora_app::channels::ServerCheck) -> Self {
         Self { ok: check.ok, error: check.error }
     }
 }
@@ -385,6 +386,6 @@ impl From<opora_app::mail::check::ServerCheck> for ServerCheck {
     responses((status = 200, body = MailboxCheck), (status = 404, body = crate::docs::Problem)))]
 pub async fn check_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxCheck>> {
     caller.require(Action::ManageMail)?;
-    let check = state.app.mail().check(ChannelId(id)).await?;
-    Ok(Json(MailboxCheck { imap: check.imap.map(ServerCheck::from), smtp: check.smtp.map(ServerCheck::from) }))
+    let (imap, smtp) = state.app.mail().check(ChannelId(id)).await?;
+    Ok(Json(MailboxCheck { imap: imap.map(ServerCheck::from), smtp: smtp.map(ServerCheck::from) }))
 }

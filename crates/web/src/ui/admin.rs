@@ -5,8 +5,8 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use opora_domain::agent::{Action, Language, Role};
+use opora_domain::channel::PayloadStatus as RawStatus;
 use opora_domain::field::FieldType;
-use opora_domain::mail::RawStatus;
 use opora_domain::{CaseId, PayloadId};
 use serde_json::{Value, json};
 
@@ -57,7 +57,7 @@ async fn mail_section(state: &AppState, filter: &MailFilter) -> opora_app::Resul
         .iter()
         .map(|raw| {
             let mut row = json!(crate::api::mail::RawMailView::from(raw));
-            row["mailbox"] = json!(boxes.iter().find(|m| m.id == raw.mailbox_id).map(|m| m.name.clone()));
+            row["mailbox"] = json!(boxes.iter().find(|m| m.id == raw.channel_id).map(|m| m.name.clone()));
             row["case_number"] = json!(raw.case_id.and_then(|id| numbers.get(&id)));
             row
         })

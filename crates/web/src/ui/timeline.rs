@@ -126,9 +126,11 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
     let mut items: Vec<(i64, i64, Value)> = Vec::new();
     for message in messages {
         let view = names.message(message);
-        let delivery_error = view.delivery_error.as_deref().map(|error| match error {
-            opora_domain::mail::NO_SMTP_SERVER => i18n.t(language, "delivery-error-mailbox_without_smtp"),
-            server_words => server_words.to_owned(),
+        // Our own reasons are codes, shown in the agent's words; providers' reasons as they
+        // wrote them.
+        let delivery_error = view.delivery_error.as_deref().map(|error| {
+            let key = format!("delivery-error-{error}");
+            if i18n.has(language, &key) { i18n.t(language, &key) } else { error.to_owned() }
         });
         let attachments: Vec<Value> = view
             .attachments

@@ -1,15 +1,12 @@
-//! E-mail in the domain: mailboxes and their servers, the states of a received message, and the
-//! threading hints read from a message itself — the case-number token in the subject, the case in
-//! a plus address, and the subject stripped of reply and forward prefixes in the languages our
-//! customers write.
+//! A mailbox: an e-mail channel's settings (its address, its IMAP and SMTP servers and how it
+//! answers), how an admin types them, and which addresses are its own (plus addresses too).
 
-use serde::Serialize;
-
-use crate::error::{Errors, FieldError};
-use crate::ids::ChannelId;
-use crate::string_enum;
-use crate::time::Timestamp;
-use crate::validate::{EmailAddress, line};
+use opora_domain::channel::Channel;
+use opora_domain::error::{Errors, FieldError};
+use opora_domain::string_enum;
+use opora_domain::validate::{EmailAddress, line};
+use opora_domain::{ChannelId, Timestamp};
+use serde::{Deserialize, Serialize};
 
 string_enum! {
     /// How a connection to a mail server is protected.
@@ -20,36 +17,14 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// What became of a received message. Only `received` ones wait for processing.
-    pub enum RawStatus {
-        Received => "received",
-        Processed => "processed",
-        Duplicate => "duplicate",
-        Quarantined => "quarantined",
-        Ignored => "ignored",
-    }
-}
-
-string_enum! {
-    /// How a message reached us.
-    pub enum MailSource {
-        Lmtp => "lmtp",
-        Pipe => "pipe",
-        Imap => "imap",
-        Api => "api",
-    }
-}
-
 /// An IMAP or SMTP server and the account on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Server {
     pub host: String,
     pub port: u16,
     pub security: Security,
     pub user: Option<String>,
-    /// Never shown back: the API reports only whether one is set.
-    #[serde(skip)]
+    /// Stored with the channel's settings; never shown back (the API says whether one is set).
     pub password: Option<String>,
 }
 
@@ -72,8 +47,9 @@ impl Protocol {
 }
 
 /// A support address: where its mail is fetched from (IMAP, or delivered to us by an MTA over
-/// LMTP or a pipe) and how replies leave (SMTP).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// LMTP or a pipe) and how replies leave (SMTP). A channel of kind `email`, seen through its
+/// settings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mailbox {
     pub id: ChannelId,
     pub name: String,
@@ -92,6 +68,87 @@ pub struct Mailbox {
     pub fetched_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A mailbox's own settings, as the channel stores them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub address: String,
+    #[serde(default)]
+    pub sender_name: String,
+    #[serde(default)]
+    pub imap: Option<Server>,
+    #[serde(default = "inbox")]
+    pub imap_folder: String,
+    #[serde(default)]
+    pub imap_archive_folder: Option<String>,
+    #[serde(default)]
+    pub smtp: Option<Server>,
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
+    #[serde(default = "yes")]
+    pub acknowledge: bool,
+    #[serde(default)]
+    pub plus_addressing: bool,
+}
+
+fn inbox() -> String {
+    "INBOX".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Settings {
+    /// The settings of an e-mail channel; a channel whose settings cannot be read (edited by
+    /// hand) gets none, and says so.
+    pub fn of(channel: &Channel) -> Result<Settings, String> {
+        serde_json::from_value(channel.settings.clone()).map_err(|e| format!("mailbox settings: {e}"))
+    }
+}
+
+impl Mailbox {
+    pub fn from_channel(channel: &Channel) -> Result<Mailbox, String> {
+        let s = Settings::of(channel)?;
+        Ok(Mailbox {
+            id: channel.id,
+            name: channel.name.clone(),
+            address: s.address,
+            sender_name: s.sender_name,
+            imap: s.imap,
+            imap_folder: s.imap_folder,
+            imap_archive_folder: s.imap_archive_folder,
+            smtp: s.smtp,
+            accept_invalid_certs: s.accept_invalid_certs,
+            acknowledge: s.acknowledge,
+            plus_addressing: s.plus_addressing,
+            active: channel.active,
+            is_default: channel.is_default,
+            fetch_error: channel.error.clone(),
+            fetched_at: channel.checked_at,
+            created_at: channel.created_at,
+            updated_at: channel.updated_at,
+        })
+    }
+
+    /// The spec that would give this mailbox, to compare with a configured one.
+    pub fn spec(&self) -> MailboxSpec {
+        MailboxSpec {
+            name: self.name.clone(),
+            address: self.address.clone(),
+            sender_name: self.sender_name.clone(),
+            imap: self.imap.clone(),
+            imap_folder: self.imap_folder.clone(),
+            imap_archive_folder: self.imap_archive_folder.clone(),
+            smtp: self.smtp.clone(),
+            accept_invalid_certs: self.accept_invalid_certs,
+            acknowledge: self.acknowledge,
+            plus_addressing: self.plus_addressing,
+            active: self.active,
+            is_default: self.is_default,
+        }
+    }
 }
 
 impl Mailbox {
@@ -251,20 +308,6 @@ pub fn folder(field: &str, value: &str) -> Result<String, FieldError> {
 /// their language (errors from mail servers are kept as the servers wrote them).
 pub const NO_SMTP_SERVER: &str = "mailbox_without_smtp";
 
-/// `[#1042]` as we put it in outgoing subjects.
-pub fn case_token(subject: &str) -> Option<i64> {
-    let mut rest = subject;
-    while let Some(start) = rest.find("[#") {
-        let after = &rest[start + 2..];
-        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-        if !digits.is_empty() && after[digits.len()..].starts_with(']') {
-            return digits.parse().ok();
-        }
-        rest = after;
-    }
-    None
-}
-
 /// `support+c1042@example.ru`: the case a reply address carries.
 pub fn plus_case(address: &str) -> Option<i64> {
     let local = address.split('@').next()?;
@@ -272,67 +315,46 @@ pub fn plus_case(address: &str) -> Option<i64> {
     tag.strip_prefix('c')?.parse().ok()
 }
 
-const PREFIXES: &[&str] = &[
-    "re",
-    "fw",
-    "fwd",
-    "aw",
-    "wg",
-    "sv",
-    "vs",
-    "tr",
-    "antw",
-    "antwort",
-    "rif",
-    "r",
-    "odp",
-    "отв",
-    "ответ",
-    "пересл",
-    "переслано",
-    "пер",
-    "отв.",
-    "ha",
-];
-
-/// Strips reply and forward prefixes (with counters like `Re[2]:` or `Re(3):`) and our case
-/// token; says whether any prefix was there.
-fn strip_prefixes(subject: &str) -> (String, bool) {
-    let mut text = subject.trim().to_owned();
-    if let Some(number) = case_token(&text) {
-        text = text.replace(&format!("[#{number}]"), " ");
+impl MailboxSpec {
+    /// The settings as the mailbox form sends them (flat fields), every one given: what the
+    /// driver's settings check takes, with nothing left to merge.
+    pub fn form(&self) -> serde_json::Value {
+        let mut form = serde_json::json!({
+            "address": self.address, "sender_name": self.sender_name, "imap_folder": self.imap_folder,
+            "imap_archive_folder": self.imap_archive_folder, "accept_invalid_certs": self.accept_invalid_certs,
+            "acknowledge": self.acknowledge, "plus_addressing": self.plus_addressing,
+        });
+        for (prefix, server) in [("imap", &self.imap), ("smtp", &self.smtp)] {
+            let fields = match server {
+                Some(s) => {
+                    serde_json::json!({"host": s.host, "port": s.port, "security": s.security, "user": s.user.clone().unwrap_or_default(),
+                                              "password": s.password.clone().unwrap_or_default()})
+                }
+                None => serde_json::json!({"host": null}),
+            };
+            if let (Some(form), Some(fields)) = (form.as_object_mut(), fields.as_object()) {
+                for (key, value) in fields {
+                    form.insert(format!("{prefix}_{key}"), value.clone());
+                }
+            }
+        }
+        form
     }
-    let mut stripped = false;
-    loop {
-        let trimmed = text.trim_start();
-        // The colon is found in the original text: lower-casing may change byte offsets.
-        let Some(colon) = trimmed.find(':') else { break };
-        let label = trimmed[..colon].trim().to_lowercase();
-        let head = label.split(['[', '(']).next().unwrap_or(&label).trim();
-        let counter = label[head.len()..].trim();
-        let counter_ok = counter.is_empty()
-            || ((counter.starts_with('[') && counter.ends_with(']')) || (counter.starts_with('(') && counter.ends_with(')')))
-                && counter.len() >= 2
-                && counter[1..counter.len() - 1].chars().all(|c| c.is_ascii_digit());
-        if PREFIXES.contains(&head) && counter_ok {
-            text = trimmed[colon + 1..].to_owned();
-            stripped = true;
-        } else {
-            break;
+
+    /// The settings the channel stores.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            address: self.address.clone(),
+            sender_name: self.sender_name.clone(),
+            imap: self.imap.clone(),
+            imap_folder: self.imap_folder.clone(),
+            imap_archive_folder: self.imap_archive_folder.clone(),
+            smtp: self.smtp.clone(),
+            accept_invalid_certs: self.accept_invalid_certs,
+            acknowledge: self.acknowledge,
+            plus_addressing: self.plus_addressing,
         }
     }
-    (text, stripped)
-}
-
-/// A subject without `Re:`, `Fwd:`, `Отв:`, `Ответ:`, `Пересл:`, `AW:`, `SV:` and counters,
-/// without our case token, lower-cased with whitespace collapsed.
-pub fn normalize_subject(subject: &str) -> String {
-    strip_prefixes(subject).0.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-/// Whether the subject says the message answers or forwards another.
-pub fn is_reply_subject(subject: &str) -> bool {
-    strip_prefixes(subject).1
 }
 
 #[cfg(test)]
@@ -340,35 +362,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_and_plus_addresses() {
-        assert_eq!(case_token("Re: Не приехал курьер [#1042]"), Some(1042));
-        assert_eq!(case_token("Order [#12a] [#7]"), Some(7));
-        assert_eq!(case_token("#1042 without brackets"), None);
+    fn plus_addresses_name_a_case() {
         assert_eq!(plus_case("support+c1042@example.ru"), Some(1042));
         assert_eq!(plus_case("support@example.ru"), None);
         assert_eq!(plus_case("support+news@example.ru"), None);
-    }
-
-    #[test]
-    fn prefixes_in_many_languages_are_stripped() {
-        for subject in [
-            "Re: Заказ 5512",
-            "RE: Re: Заказ 5512",
-            "Отв: Заказ 5512",
-            "Ответ: Заказ  5512",
-            "Пересл: Заказ 5512",
-            "AW: Заказ 5512",
-            "SV: Заказ 5512",
-            "Re[2]: Заказ 5512",
-            "Fwd: Re(3): Заказ 5512",
-            "Re: Заказ 5512 [#1042]",
-        ] {
-            assert_eq!(normalize_subject(subject), "заказ 5512", "{subject}");
-        }
-        assert_eq!(normalize_subject("Reason: broken"), "reason: broken", "a word is not a prefix");
-        assert_eq!(normalize_subject("Refund: please"), "refund: please");
-        assert_eq!(normalize_subject("İİ: x"), "i̇i̇: x", "lower-casing that changes lengths does not panic");
-        assert!(is_reply_subject("Отв: Заказ"));
-        assert!(!is_reply_subject("Заказ: доставка"));
     }
 }

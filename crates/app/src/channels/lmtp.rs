@@ -1,10 +1,10 @@
-//! The LMTP listener, wired to the store: each message is recorded (raw first) under the mailbox
-//! its recipients name before the MTA hears "250".
+//! The LMTP listener for the MTA in front of Opora: each message is recorded (raw first) under
+//! the mailbox its recipients name before the MTA hears "250".
 
 use std::sync::Arc;
 
 use opora_channels::email::lmtp::{self, Envelope, Listener, Settings, Sink};
-use opora_domain::mail::MailSource;
+use opora_domain::channel::PayloadSource;
 use tokio::sync::watch;
 
 use crate::App;
@@ -15,7 +15,7 @@ impl Sink for Intake {
     async fn deliver(&self, envelope: Envelope) -> Result<String, String> {
         let mail = self.0.mail();
         let mailbox = mail.choose_mailbox(None, envelope.recipients.clone()).await.map_err(|e| e.to_string())?;
-        let id = mail.receive(mailbox, MailSource::Lmtp, envelope.recipients, envelope.data).await.map_err(|e| e.to_string())?;
+        let id = mail.receive(mailbox, PayloadSource::Lmtp, envelope.recipients, envelope.data).await.map_err(|e| e.to_string())?;
         Ok(format!("mail {id}"))
     }
 }
@@ -33,7 +33,7 @@ pub async fn bind(address: &str) -> std::io::Result<Listener> {
 }
 
 pub async fn serve(app: App, listener: Listener, shutdown: watch::Receiver<bool>) {
-    let mail = &app.config().mail;
-    let settings = Settings { hostname: mail.hostname.clone(), max_message_bytes: mail.max_message_bytes, ..Settings::default() };
+    let email = &app.config().channels.email;
+    let settings = Settings { hostname: email.hostname.clone(), max_message_bytes: email.max_message_bytes, ..Settings::default() };
     lmtp::serve(listener, Arc::new(Intake(app)), settings, shutdown).await;
 }

@@ -1,0 +1,194 @@
+//! The intake, for every channel: a payload is stored raw before anything reads it (whether an
+//! MTA handed it over, a poller pulled it, or a provider pushed it), then parsed by its
+//! channel's driver and filed (`file`) — or quarantined with its bytes when it cannot be read.
+
+mod file;
+pub(crate) mod pollers;
+pub(crate) mod process;
+
+use opora_channels::driver::{ParseContext, Pushed, RawPayload, Refusal};
+use opora_domain::channel::{ChannelKind, PayloadSource, PayloadStatus};
+use opora_domain::{CaseId, ChannelId, DomainError, MessageId, PayloadId, Timestamp};
+use opora_store::Store;
+use opora_store::blobs::Blobs;
+use opora_store::channels;
+use opora_store::payloads::{self, NewPayload};
+use serde_json::Value;
+use tokio::sync::Notify;
+
+pub use file::{Filed, Via};
+pub use opora_store::payloads::Payload;
+
+use crate::{App, Error, Result};
+
+/// What the intake shares in a process: the bell rung when a payload arrives.
+#[derive(Default)]
+pub(crate) struct Runtime {
+    pub received: Notify,
+}
+
+/// Stores the raw bytes (content-addressed, synced to disk) and records them as received, with
+/// the channel's new cursor in the same transaction.
+pub(crate) async fn record(
+    store: &Store,
+    channel: ChannelId,
+    source: PayloadSource,
+    recipients: Vec<String>,
+    bytes: Vec<u8>,
+    cursor: Option<Value>,
+) -> opora_store::Result<PayloadId> {
+    let size = bytes.len() as i64;
+    let sha256 = store.blobs().put(bytes).await?;
+    let new = NewPayload { channel_id: channel, source, recipients, size, sha256 };
+    store
+        .write(move |tx| {
+            let id = payloads::record(tx, &new)?;
+            if let Some(cursor) = &cursor {
+                channels::set_cursor(tx, channel, cursor)?;
+            }
+            Ok(id)
+        })
+        .await
+}
+
+/// What became of a pushed payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub payload: PayloadId,
+    pub status: PayloadStatus,
+    pub case: Option<CaseId>,
+    pub case_number: Option<i64>,
+    pub message: Option<MessageId>,
+}
+
+/// Why a pushed request was refused, before anything was stored.
+#[derive(Debug)]
+pub enum Refused {
+    /// No such channel, or one that takes no pushed requests, or is switched off.
+    UnknownChannel,
+    /// Not signed by the provider.
+    BadSignature,
+    /// Not in the channel's format: the reason and the fields at fault.
+    Malformed(String, Vec<opora_domain::FieldError>),
+    Failed(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused::Failed(error)
+    }
+}
+
+pub struct Intake<'a>(&'a App);
+
+impl App {
+    pub fn intake(&self) -> Intake<'_> {
+        Intake(self)
+    }
+}
+
+impl Intake<'_> {
+    /// Records a payload and wakes the processor.
+    pub async fn receive(
+        &self,
+        channel: ChannelId,
+        source: PayloadSource,
+        recipients: Vec<String>,
+        bytes: Vec<u8>,
+        cursor: Option<Value>,
+    ) -> Result<PayloadId> {
+        let id = record(&self.0.core.store, channel, source, recipients, bytes, cursor).await?;
+        self.0.core.intake.received.notify_one();
+        Ok(id)
+    }
+
+    /// A request a provider pushed to a channel: checked (signature over the raw bytes, then the
+    /// format) before anything is stored, then stored and filed at once. A payload that could
+    /// not be filed right now stays `received` for the processor.
+    pub async fn accept(&self, channel: ChannelId, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Accepted, Refused> {
+        let all = self.0.read(channels::list).await?;
+        let Some(found) = all.iter().find(|c| c.id == channel && c.active).cloned() else { return Err(Refused::UnknownChannel) };
+        let Some(driver) = self.0.core.drivers.of(found.kind).cloned() else { return Err(Refused::UnknownChannel) };
+        let pushed = Pushed { headers: &headers, body: &body, now_secs: Timestamp::now().millis() / 1000 };
+        match driver.authenticate(&found, &pushed) {
+            Ok(()) => {}
+            Err(Refusal::NotPushed) => return Err(Refused::UnknownChannel),
+            Err(Refusal::BadSignature(reason)) => {
+                tracing::warn!(channel = channel.0, %reason, "refused a pushed request");
+                return Err(Refused::BadSignature);
+            }
+        }
+        let payload = RawPayload { sha256: Blobs::hash(&body), bytes: body, source: PayloadSource::Webhook, recipients: Vec::new() };
+        let siblings: Vec<_> = all.iter().filter(|c| c.kind == found.kind && c.id != found.id).cloned().collect();
+        let items = driver
+            .parse(&payload, &ParseContext { channel: &found, siblings: &siblings })
+            .map_err(|e| Refused::Malformed(e.reason, e.fields))?;
+        let id = self.receive(channel, payload.source, Vec::new(), payload.bytes.clone(), None).await?;
+        let blobs = self.0.core.store.blobs().clone();
+        let prepared = tokio::task::spawn_blocking(move || process::prepare(&blobs, items))
+            .await
+            .map_err(|e| Error::internal(e.to_string()))?
+            .map_err(|e| Error::internal(format!("storing attachments: {e}")))?;
+        let stored = self.payload(id).await?;
+        process::settle(self.0, &stored, Ok(prepared), all).await.map_err(Error::from)?;
+        let stored = self.payload(id).await?;
+        let case_number = match stored.case_id {
+            Some(case) => self.0.cases().numbers(vec![case]).await?.get(&case).copied(),
+            None => None,
+        };
+        Ok(Accepted { payload: id, status: stored.status, case: stored.case_id, case_number, message: stored.message_row })
+    }
+
+    pub async fn payload(&self, id: PayloadId) -> Result<Payload> {
+        self.0.read(move |conn| payloads::get(conn, id)).await
+    }
+
+    /// Received payloads of one kind of channel, newest first, optionally in one state.
+    pub async fn received(
+        &self,
+        kind: ChannelKind,
+        status: Option<PayloadStatus>,
+        before: Option<PayloadId>,
+        limit: i64,
+    ) -> Result<Vec<Payload>> {
+        self.0.read(move |conn| payloads::list(conn, kind, status, before, limit)).await
+    }
+
+    pub async fn counts(&self, kind: ChannelKind) -> Result<Vec<(PayloadStatus, i64)>> {
+        self.0.read(move |conn| payloads::counts(conn, kind)).await
+    }
+
+    /// A payload exactly as it arrived.
+    pub async fn raw(&self, id: PayloadId) -> Result<Vec<u8>> {
+        let payload = self.payload(id).await?;
+        self.0.core.store.blobs().get(&payload.sha256).await.map_err(|e| Error::internal(format!("payload {id}: {e}")))
+    }
+
+    /// Sends a quarantined or ignored payload through processing again.
+    pub async fn reprocess(&self, id: PayloadId) -> Result<Payload> {
+        let payload = self.0.write(move |u| payloads::reprocess(u.tx(), id)).await?;
+        self.0.core.intake.received.notify_one();
+        Ok(payload)
+    }
+
+    /// Payloads still waiting for the processor (tests, benchmarks).
+    pub async fn waiting(&self) -> Result<i64> {
+        self.0.read(payloads::waiting_count).await
+    }
+
+    /// Processes what is waiting once, here and now; returns how many.
+    pub async fn process_waiting(&self) -> Result<usize> {
+        Ok(process::process_batch(self.0).await?)
+    }
+}
+
+impl From<Refused> for Error {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Failed(error) => error,
+            Refused::UnknownChannel => Error::Domain(DomainError::NotFound("channel")),
+            Refused::BadSignature => Error::Domain(DomainError::Conflict("invalid_signature")),
+            Refused::Malformed(_, fields) => Error::Domain(DomainError::Validation(fields)),
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Outbound messages, for every channel: which channel a reply leaves through, the key it gets
+//! before it is sent, the one job kind (`message.send`) that hands it to the channel's driver
+//! and retries per the driver's verdict, and the delivery state that only goes forward.
+
+use opora_domain::MessageId;
+use opora_domain::case::Case;
+use opora_domain::channel::{Channel, KeyKind};
+use opora_domain::customer::Customer;
+use opora_domain::event::{Actor, DeliveryChanged, EventData};
+use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
+use opora_domain::outbound::{Author, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
+use opora_store::messages::{self, NewMessage};
+use opora_store::{agents, cases, channels, customers, thread_keys};
+
+use crate::jobs::{MessageSend, Outcome};
+use crate::{App, Error, Unit};
+
+type Result<T> = opora_store::Result<T>;
+
+/// The channel a reply on this case leaves through: the one it came in by, else the default
+/// channel of its kind (a case opened through the API as `email` answers from the default
+/// mailbox). `None`: replies are only recorded (integrations read them from events).
+pub(crate) fn route(u: &mut Unit<'_, '_>, case: &Case) -> Result<Option<Channel>> {
+    match case.channel_id {
+        Some(id) => Ok(Some(channels::get(u.conn(), id)?)),
+        None => channels::default_of(u.conn(), case.channel_kind),
+    }
+}
+
+/// Queues a stored outbound message: the key the driver gives it now (remembered at once, so a
+/// reply that beats the send still threads) and the send job.
+pub(crate) fn queue(u: &mut Unit<'_, '_>, case: &Case, channel: &Channel, message: MessageId) -> Result<Option<String>> {
+    let key = u.drivers().of(channel.kind).and_then(|d| d.outbound_key(channel, case.number, message, u.now()));
+    if let Some(key) = &key {
+        thread_keys::remember(u.tx(), key, case.id, Some(message), KeyKind::Outbound)?;
+        messages::set_external_id(u.tx(), message, key)?;
+    }
+    u.enqueue(MessageSend::of(message))?;
+    Ok(key)
+}
+
+/// A message the system writes to the customer on the case's channel (an acknowledgement).
+pub(crate) fn send_system(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
+    let channel = route(u, case)?;
+    let new = NewMessage {
+        direction: Direction::Outbound,
+        channel_kind: case.channel_kind,
+        channel_id: channel.as_ref().map(|c| c.id),
+        author_agent_id: None,
+        author_customer_id: None,
+        subject: None,
+        body,
+        attachments: Vec::new(),
+        external_id: None,
+        delivery_status: if channel.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
+    };
+    let message = crate::messages::add(u, case, new, Actor::SYSTEM)?;
+    if let Some(channel) = channel {
+        queue(u, case, &channel, message.id)?;
+    }
+    Ok(())
+}
+
+/// Records what happened to an outbound message on its way to the customer; a report that would
+/// move it backwards (a late "sent" after "read") changes nothing. The owner and the author hear
+/// of a failure through the event.
+pub(crate) fn record_delivery(u: &mut Unit<'_, '_>, id: MessageId, status: DeliveryStatus, error: Option<&str>) -> Result<bool> {
+    let message = messages::get(u.conn(), id)?;
+    if !message.delivery_status.may_become(status) {
+        return Ok(false);
+    }
+    messages::set_delivery(u.tx(), id, status, error, None)?;
+    let case = cases::get(u.conn(), message.case_id)?;
+    let data = DeliveryChanged { number: case.number, message_id: id, status, error: error.map(str::to_owned) };
+    u.emit(Some(case.id), Some(case.customer_id), Actor::SYSTEM, EventData::MessageDeliveryChanged(data))?;
+    Ok(true)
+}
+
+fn recipient(customer: &Customer) -> Recipient {
+    Recipient { name: customer.name.clone(), identities: customer.identities.iter().map(|i| (i.kind, i.value.clone())).collect() }
+}
+
+/// Everything a message needs to be sent, read in one go; `None` when it is no longer waiting.
+fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(Channel, Message, Outbound)>> {
+    let message = messages::get(conn, id)?;
+    if message.delivery_status != DeliveryStatus::Pending {
+        return Ok(None);
+    }
+    let case = cases::get(conn, message.case_id)?;
+    let channel = match message.channel_id.or(case.channel_id) {
+        Some(id) => channels::get(conn, id)?,
+        None => match channels::default_of(conn, case.channel_kind)? {
+            Some(channel) => channel,
+            None => return Ok(None),
+        },
+    };
+    let customer = customers::get(conn, case.customer_id)?;
+    let ids: Vec<_> = cases::participants(conn, case.id)?.into_iter().map(|(id, _)| id).collect();
+    let copies = customers::get_many(conn, &ids)?.iter().map(recipient).collect();
+    let author = match message.author_agent_id {
+        Some(agent) => {
+            let agent = agents::get(conn, agent)?;
+            Some(Author { name: agent.name, signature: agent.signature })
+        }
+        None => None,
+    };
+    let thread = thread_keys::of_case(conn, case.id)?.into_iter().map(|(key, kind)| ThreadRef { key, kind }).collect();
+    let outbound = Outbound {
+        message_id: message.id,
+        key: message.external_id.clone(),
+        case_id: case.id,
+        case_number: case.number,
+        case_subject: case.subject.clone(),
+        customer: recipient(&customer),
+        copies,
+        author,
+        text: message.body_text.clone(),
+        html: message.body_html.clone(),
+        attachments: Vec::new(),
+        thread,
+    };
+    Ok(Some((channel, message, outbound)))
+}
+
+/// One attempt of the `message.send` job.
+pub(crate) async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> Outcome {
+    let id = send.message_id;
+    let (channel, message, mut outbound) = match app.read(move |conn| draft(conn, id)).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Outcome::Done,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    for file in &message.attachments {
+        match app.core.store.blobs().get(&file.sha256).await {
+            Ok(content) => outbound.attachments.push(OutgoingFile {
+                filename: file.filename.clone(),
+                content_type: file.content_type.clone(),
+                content,
+            }),
+            Err(e) => return Outcome::Retry(format!("attachment {}: {e}", file.filename)),
+        }
+    }
+    let Some(driver) = app.core.drivers.of(channel.kind).cloned() else {
+        return finish(app, id, Verdict::Failed { reason: format!("no driver for {} channels", channel.kind) }, attempt, max_attempts)
+            .await;
+    };
+    let verdict = driver.send(&channel, &outbound).await;
+    finish(app, id, verdict, attempt, max_attempts).await
+}
+
+async fn finish(app: &App, id: MessageId, verdict: Verdict, attempt: i64, max_attempts: i64) -> Outcome {
+    let (status, error, key) = match verdict {
+        Verdict::Sent { key } => (DeliveryStatus::Sent, None, key),
+        Verdict::Failed { reason } => (DeliveryStatus::Failed, Some(reason), None),
+        Verdict::Retry { reason, .. } if attempt >= max_attempts => (DeliveryStatus::Failed, Some(reason), None),
+        Verdict::Retry { reason, after: Some(after) } => return Outcome::RetryAfter(reason, after),
+        Verdict::Retry { reason, after: None } => return Outcome::Retry(reason),
+    };
+    let recorded = app
+        .write(move |u| {
+            if let Some(key) = &key {
+                let message = messages::get(u.conn(), id)?;
+                thread_keys::remember(u.tx(), key, message.case_id, Some(id), KeyKind::Outbound)?;
+                messages::set_delivery(u.tx(), id, message.delivery_status, message.delivery_error.as_deref(), Some(key))?;
+            }
+            record_delivery(u, id, status, error.as_deref())
+        })
+        .await;
+    match recorded {
+        Ok(_) => Outcome::Done,
+        // Sent but not recorded: the retry finds the message still pending and would send it
+        // again, so report the failure loudly rather than guess.
+        Err(Error::Domain(e)) => Outcome::Retry(format!("the delivery status could not be saved: {e}")),
+        Err(e) => Outcome::Retry(format!("sent, but the delivery status could not be saved: {e}")),
+    }
+}

@@ -1,0 +1,91 @@
+//! What a channel driver makes of a received payload, whatever the channel: a customer's message
+//! with its sender's identity, the keys that thread it, its files and flags; or a report on a
+//! message we sent. The intake pipeline files these the same way for every channel.
+
+use crate::customer::IdentityKind;
+use crate::message::DeliveryStatus;
+
+/// A person in a message: their identities the message gives (on the channel itself first, then
+/// any it also knows: an integration may send an e-mail and a phone too), and the name they go by.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Party {
+    pub identities: Vec<(IdentityKind, String)>,
+    pub name: String,
+}
+
+impl Party {
+    /// The identity on the channel itself, when the message gives a usable one.
+    pub fn identity(&self) -> Option<&(IdentityKind, String)> {
+        self.identities.first()
+    }
+}
+
+/// A file that came with a message. `content_id` names an inline part the HTML refers to as
+/// `cid:…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundFile {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    pub content_id: Option<String>,
+}
+
+/// What ties a message to a case, in order of certainty.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThreadHints {
+    /// Keys of the messages this one answers or refers to, nearest first.
+    pub references: Vec<String>,
+    /// A case number the message names (the `[#1042]` token, a `+c1042` reply address).
+    pub case_number: Option<i64>,
+    /// The conversation (a chat) it belongs to: messages of one conversation share a case.
+    pub conversation: Option<String>,
+}
+
+/// A customer's message, as any driver normalises it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboundMessage {
+    /// Unique per message across channels (the driver namespaces it): the same key twice is a
+    /// redelivery.
+    pub key: String,
+    pub sender: Party,
+    /// Others the message was addressed to besides us (e-mail To and Cc): they join the
+    /// conversation.
+    pub addressed: Vec<Party>,
+    pub subject: String,
+    pub text: String,
+    /// As the sender wrote it; the intake sanitises it.
+    pub html: Option<String>,
+    pub attachments: Vec<InboundFile>,
+    pub thread: ThreadHints,
+    /// Why the message is automatic (an auto-reply, a list): recorded, never answered.
+    pub automatic: Option<String>,
+}
+
+/// A report on a message we sent: delivered, read, failed (a bounce).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    /// The report's own key, so a redelivered report is recognised.
+    pub key: String,
+    /// The key of the message it reports on.
+    pub about: String,
+    /// The new state, when the report changes it (a delay notice does not).
+    pub status: Option<DeliveryStatus>,
+    pub reason: Option<String>,
+    /// A report written for people (a bounce message), kept on the case.
+    pub note: Option<Box<InboundMessage>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Message(InboundMessage),
+    Status(StatusReport),
+}
+
+impl Inbound {
+    pub fn key(&self) -> &str {
+        match self {
+            Inbound::Message(message) => &message.key,
+            Inbound::Status(report) => &report.key,
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! What the use cases hand a channel driver to send — a reply or an acknowledgement with
+//! everything the channel may need to thread it — and the driver's verdict on the attempt.
+
+use std::time::Duration;
+
+use crate::channel::KeyKind;
+use crate::customer::IdentityKind;
+use crate::ids::{CaseId, MessageId};
+
+/// Someone to send to: a name and their identities (the driver picks the one it reaches).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Recipient {
+    pub name: String,
+    pub identities: Vec<(IdentityKind, String)>,
+}
+
+impl Recipient {
+    /// The recipient's first identity of `kind`.
+    pub fn identity(&self, kind: IdentityKind) -> Option<&str> {
+        self.identities.iter().find(|(k, _)| *k == kind).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingFile {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// The agent who wrote a reply; none for what the system sends (acknowledgements).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub signature: Option<String>,
+}
+
+/// A key of the case's conversation, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadRef {
+    pub key: String,
+    pub kind: KeyKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub message_id: MessageId,
+    /// The key given to the message before it was sent (e-mail's Message-ID), if the driver
+    /// gives one.
+    pub key: Option<String>,
+    pub case_id: CaseId,
+    pub case_number: i64,
+    pub case_subject: String,
+    pub customer: Recipient,
+    /// The others in the conversation, in copy.
+    pub copies: Vec<Recipient>,
+    pub author: Option<Author>,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<OutgoingFile>,
+    pub thread: Vec<ThreadRef>,
+}
+
+/// A driver's verdict on one attempt to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Accepted by the provider; `key` is the provider's id for it, when it gives one.
+    Sent { key: Option<String> },
+    /// Worth trying again (a timeout, throttling, a server error), no sooner than `after` when
+    /// the provider said so.
+    Retry { reason: String, after: Option<Duration> },
+    /// It will never go (refused, no address, no way to send): the agent must know.
+    Failed { reason: String },
+}
