@@ -39,7 +39,7 @@ pub enum Action {
     ManageTeams,
     ManageFields,
     ManageWebhooks,
-    ManageMail,
+    ManageChannels,
     ManageAllTokens,
     ViewOperations,
 }
@@ -56,7 +56,7 @@ impl Role {
             ReadCases => Role::Viewer,
             WorkCases | WriteCustomers => Role::Agent,
             TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations => Role::Supervisor,
-            ManageAgents | ManageTeams | ManageFields | ManageWebhooks | ManageMail | ManageAllTokens => Role::Admin,
+            ManageAgents | ManageTeams | ManageFields | ManageWebhooks | ManageChannels | ManageAllTokens => Role::Admin,
         };
         self.at_least(needed)
     }

@@ -94,6 +94,8 @@ fn not_found_code(what: &str) -> &'static str {
         "reply_template" => "reply_template_not_found",
         "mailbox" => "mailbox_not_found",
         "mail" => "mail_not_found",
+        "channel" => "channel_not_found",
+        "payload" => "payload_not_found",
         _ => "not_found",
     }
 }

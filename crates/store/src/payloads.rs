@@ -78,6 +78,17 @@ pub fn record(tx: &mut Tx<'_>, new: &NewPayload) -> Result<PayloadId> {
     )?))
 }
 
+/// A payload, locked until the transaction ends (PostgreSQL): two nodes or workers filing the
+/// same payload take turns, and the second finds it filed.
+pub fn get_for_update(tx: &mut Tx<'_>, id: PayloadId) -> Result<Payload> {
+    let lock = match tx.dialect() {
+        crate::db::Dialect::Postgres => " for update",
+        crate::db::Dialect::Sqlite => "",
+    };
+    tx.opt(&format!("select {COLUMNS} from inbound_payloads where id = $1{lock}"), &[id.into()], from_row)?
+        .ok_or_else(|| DomainError::NotFound("payload").into())
+}
+
 pub fn get(conn: &mut dyn Conn, id: PayloadId) -> Result<Payload> {
     conn.opt(&format!("select {COLUMNS} from inbound_payloads where id = $1"), &[id.into()], from_row)?
         .ok_or_else(|| DomainError::NotFound("payload").into())

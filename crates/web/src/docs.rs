@@ -76,7 +76,7 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login"];
+const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login", "/api/v1/channels/{id}/inbound"];
 
 fn problem_content() -> Value {
     json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}})

@@ -74,6 +74,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth_cache: Arc<AuthCache>,
     pub login_limits: Arc<LoginLimits>,
+    /// Requests providers push to channels, per client address.
+    pub inbound_limits: Arc<api::channels::InboundLimits>,
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -91,6 +93,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth_cache: Arc::new(AuthCache::default()),
             login_limits,
+            inbound_limits: Arc::new(api::channels::InboundLimits::default()),
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
         })
@@ -152,6 +155,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workspace::list_templates, workspace::create_template))
         .routes(routes!(workspace::update_template, workspace::delete_template))
         .routes(routes!(workspace::templates_for_case))
+        .routes(routes!(channels::list, channels::create))
+        .routes(routes!(channels::get, channels::update, channels::delete))
+        .routes(routes!(channels::check))
+        .routes(routes!(channels::inbound))
         .routes(routes!(mail::list_mailboxes, mail::create_mailbox))
         .routes(routes!(mail::get_mailbox, mail::update_mailbox, mail::delete_mailbox))
         .routes(routes!(mail::list_messages))
@@ -210,11 +217,14 @@ pub fn router(mut state: AppState) -> Router {
 }
 
 /// Every ten minutes, forgets stale entries of the web layer's in-memory limits (sign-in
-/// attempts). Stops on shutdown.
+/// attempts, pushed requests). Stops on shutdown.
 pub async fn housekeeping(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => state.login_limits.forget_stale(),
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {
+                state.login_limits.forget_stale();
+                state.inbound_limits.forget_stale();
+            }
             _ = shutdown.changed() => break,
         }
     }

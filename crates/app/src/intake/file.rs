@@ -120,7 +120,7 @@ const MAX_PARTICIPANTS_PER_MESSAGE: usize = 20;
 /// exactly once. A payload usually holds one item; when it holds several (a batched webhook),
 /// the payload records the last.
 pub(crate) fn file(u: &mut Unit<'_, '_>, payload_id: PayloadId, items: Vec<Item>, context: &Context) -> Result<Filed> {
-    let payload = payloads::get(u.conn(), payload_id)?;
+    let payload = payloads::get_for_update(u.tx(), payload_id)?;
     if payload.status != PayloadStatus::Received {
         return Ok(Filed::AlreadyDone);
     }
@@ -236,7 +236,9 @@ fn file_message(
     for reference in &message.thread.references {
         thread_keys::remember(u.tx(), reference, case.id, None, KeyKind::Reference)?;
     }
-    if let Some(conversation) = &message.thread.conversation {
+    // The conversation moves on to its newest case, but never to a stranger's: the named case
+    // stays the conversation's.
+    if let Some(conversation) = message.thread.conversation.as_ref().filter(|_| via != Via::Linked) {
         thread_keys::remember(u.tx(), conversation, case.id, None, KeyKind::Conversation)?;
     }
     add_participants(u, &case, customer, message)?;

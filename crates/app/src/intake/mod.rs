@@ -123,7 +123,8 @@ impl Intake<'_> {
         let items = driver
             .parse(&payload, &ParseContext { channel: &found, siblings: &siblings })
             .map_err(|e| Refused::Malformed(e.reason, e.fields))?;
-        let id = self.receive(channel, payload.source, Vec::new(), payload.bytes.clone(), None).await?;
+        // Stored without waking the processor: this request files it right away.
+        let id = record(&self.0.core.store, channel, payload.source, Vec::new(), payload.bytes.clone(), None).await.map_err(Error::from)?;
         let blobs = self.0.core.store.blobs().clone();
         let prepared = tokio::task::spawn_blocking(move || process::prepare(&blobs, items))
             .await

@@ -1,13 +1,23 @@
 //! The test harness: a real Opora (HTTP server and workers) on a random port, over a fresh
 //! SQLite file or a fresh PostgreSQL database that is dropped when the test ends.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
 
 use opora::config::Config;
 use opora::server::{self, Running};
 use opora_domain::agent::{Language, Role};
 use opora_store::Store;
 use opora_store::agents::{self, NewAgent};
+use opora_store::db::Conn;
+use opora_store::db::pg::PgConn;
+use opora_store::db::sqlite::SqliteConn;
 use reqwest::Method;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -160,10 +170,31 @@ impl TestApp {
     }
 
     pub async fn start_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_over(engine, adjust, |_| {}).await
+    }
+
+    /// Starts over a database that `prepare` wrote first, through a bare connection, as an
+    /// older binary would have left it.
+    pub async fn start_over(
+        engine: Engine,
+        adjust: impl FnOnce(&mut Config),
+        prepare: impl FnOnce(&mut dyn Conn) + Send + 'static,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = (engine == Engine::Postgres).then(PgDatabase::create);
         let mut config = test_config(engine, &dir, database.as_ref());
         adjust(&mut config);
+        match &database {
+            Some(db) => {
+                let url = db.url.clone();
+                // The synchronous client runs its own runtime, so it must not run on a tokio thread.
+                std::thread::spawn(move || prepare(&mut PgConn::connect(&url).expect("connect"))).join().expect("prepare the database");
+            }
+            None => {
+                std::fs::create_dir_all(&config.data_dir).expect("data dir");
+                prepare(&mut SqliteConn::open(&config.data_dir.join("opora.db"), false).expect("open"));
+            }
+        }
         let store = server::open_store(&config).await.expect("open the store");
         let (admin_id, admin_token) = seed_admin(&store).await;
         let running = server::start(&config, store.clone()).await.expect("start the app");
@@ -341,4 +372,38 @@ impl EventStream {
             }
         }
     }
+}
+
+/// A local webhook receiver: answers with the queued statuses (then 200) and records each call.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    answers: Arc<Mutex<VecDeque<u16>>>,
+    calls: Arc<Mutex<Vec<(HeaderMap, Value, Bytes)>>>,
+}
+
+impl Receiver {
+    pub async fn start(answers: &[u16]) -> (Self, String) {
+        let receiver = Receiver { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), ..Default::default() };
+        let app = axum::Router::new().route("/hook", post(receive)).with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, url)
+    }
+
+    /// From now on, answer 200 to everything.
+    pub fn accept_all(&self) {
+        self.answers.lock().expect("lock").clear();
+    }
+
+    pub fn calls(&self) -> Vec<(HeaderMap, Value, Bytes)> {
+        self.calls.lock().expect("lock").clone()
+    }
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    receiver.calls.lock().expect("lock").push((headers, parsed, body));
+    let status = receiver.answers.lock().expect("lock").pop_front().unwrap_or(200);
+    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }

@@ -1,46 +1,10 @@
 //! The outbox at work: webhooks signed and delivered for committed events, failures retried with
 //! backoff and then dead-lettered, 410 switching an endpoint off, deadlines checked on time.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::both_engines;
-use crate::harness::eventually;
-
-/// A local webhook receiver: answers with the queued statuses (then 200) and records each call.
-#[derive(Clone, Default)]
-struct Receiver {
-    answers: Arc<Mutex<VecDeque<u16>>>,
-    calls: Arc<Mutex<Vec<(HeaderMap, Value, Bytes)>>>,
-}
-
-impl Receiver {
-    async fn start(answers: &[u16]) -> (Self, String) {
-        let receiver = Receiver { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), ..Default::default() };
-        let app = axum::Router::new().route("/hook", post(receive)).with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (receiver, url)
-    }
-
-    fn calls(&self) -> Vec<(HeaderMap, Value, Bytes)> {
-        self.calls.lock().expect("lock").clone()
-    }
-}
-
-async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    receiver.calls.lock().expect("lock").push((headers, parsed, body));
-    let status = receiver.answers.lock().expect("lock").pop_front().unwrap_or(200);
-    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
-}
+use crate::harness::{Receiver, eventually};
 
 both_engines! {
     async fn webhooks_are_signed_and_delivered_once_per_event(app: TestApp) {
@@ -103,7 +67,7 @@ both_engines! {
         assert_eq!(dead_receiver.calls().len(), 10, "every attempt reached the receiver once");
         let log = app.get(&format!("/api/v1/webhooks/{}/deliveries?limit=100", hook["id"])).await.ok(200).clone();
         assert_eq!(log.as_array().map(Vec::len), Some(10));
-        *dead_receiver.answers.lock().expect("lock") = VecDeque::new();
+        dead_receiver.accept_all();
         let retried = app.post(&format!("/api/v1/jobs/{}/retry", dead["id"]), json!({})).await.ok(200).clone();
         assert_eq!(retried["state"], "queued");
         eventually("the retried job to succeed", || {

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod api_channel;
 mod auth;
 mod cases;
 mod cli;
@@ -11,8 +12,12 @@ mod docs;
 mod errors;
 mod flow;
 mod jobs;
+mod layers;
 mod mail;
 mod mail_check;
 mod mail_pipe;
 mod mail_servers;
+mod schema;
 mod servers;
+mod strangers;
+mod upgrade;

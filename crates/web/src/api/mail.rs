@@ -208,7 +208,7 @@ fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<Mailbo
 
 #[utoipa::path(get, path = "/api/v1/mailboxes", tag = "mail", responses((status = 200, body = Vec<MailboxView>)))]
 pub async fn list_mailboxes(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<MailboxView>>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let all = state.app.mail().mailboxes().await?;
     Ok(Json(all.iter().map(MailboxView::from).collect()))
 }
@@ -222,7 +222,7 @@ pub async fn create_mailbox(
     caller: Caller,
     ApiJson(input): ApiJson<MailboxInputBody>,
 ) -> ApiResult<(StatusCode, Json<MailboxView>)> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let spec = spec(&input, None)?;
     let mailbox = state.app.mail().create_mailbox(caller.actor(), spec).await?;
     Ok((StatusCode::CREATED, Json(MailboxView::from(&mailbox))))
@@ -231,7 +231,7 @@ pub async fn create_mailbox(
 #[utoipa::path(get, path = "/api/v1/mailboxes/{id}", tag = "mail", params(("id" = i64, Path)),
     responses((status = 200, body = MailboxView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxView>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let mailbox = state.app.mail().mailbox(ChannelId(id)).await?;
     Ok(Json(MailboxView::from(&mailbox)))
 }
@@ -245,7 +245,7 @@ pub async fn update_mailbox(
     PathId(id): PathId,
     ApiJson(input): ApiJson<MailboxInputBody>,
 ) -> ApiResult<Json<MailboxView>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let current = state.app.mail().mailbox(ChannelId(id)).await?;
     let spec = spec(&input, Some(&current))?;
     let mailbox = state.app.mail().update_mailbox(caller.actor(), ChannelId(id), spec).await?;
@@ -256,7 +256,7 @@ pub async fn update_mailbox(
 #[utoipa::path(delete, path = "/api/v1/mailboxes/{id}", tag = "mail", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
 pub async fn delete_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     state.app.mail().delete_mailbox(caller.actor(), ChannelId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -311,7 +311,7 @@ pub struct RawMailPage {
     params(("status" = Option<crate::docs::RawStatusChoice>, Query), ("before" = Option<i64>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200)),
     responses((status = 200, body = RawMailPage), (status = 422, body = crate::docs::Problem)))]
 pub async fn list_messages(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<RawMailPage>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     query.only(&["status", "before", "limit"])?;
     let mut errors = Errors::default();
     let status = query.text("status").and_then(|s| errors.take(RawStatus::parse_field("status", s)));
@@ -327,7 +327,7 @@ pub async fn list_messages(State(state): State<AppState>, caller: Caller, query:
 #[utoipa::path(get, path = "/api/v1/mail/messages/{id}", tag = "mail", params(("id" = i64, Path)),
     responses((status = 200, body = RawMailView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get_message(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<RawMailView>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let raw = state.app.mail().message(PayloadId(id)).await?;
     Ok(Json(RawMailView::from(&raw)))
 }
@@ -336,7 +336,7 @@ pub async fn get_message(State(state): State<AppState>, caller: Caller, PathId(i
 #[utoipa::path(get, path = "/api/v1/mail/messages/{id}/raw", tag = "mail", params(("id" = i64, Path)),
     responses((status = 200, description = "The raw message", content_type = "message/rfc822"), (status = 404, body = crate::docs::Problem)))]
 pub async fn raw_message(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let bytes = state.app.mail().raw(PayloadId(id)).await?;
     let mut response = Response::new(Body::from(bytes));
     let headers = response.headers_mut();
@@ -356,7 +356,7 @@ pub async fn raw_message(State(state): State<AppState>, caller: Caller, PathId(i
 #[utoipa::path(post, path = "/api/v1/mail/messages/{id}/reprocess", tag = "mail", params(("id" = i64, Path)),
     responses((status = 200, body = RawMailView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
 pub async fn reprocess(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<RawMailView>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let raw = state.app.mail().reprocess(PayloadId(id)).await?;
     Ok(Json(RawMailView::from(&raw)))
 }
@@ -385,7 +385,7 @@ impl From<opora_app::channels::ServerCheck> for ServerCheck {
 #[utoipa::path(post, path = "/api/v1/mailboxes/{id}/check", tag = "mail", params(("id" = i64, Path)),
     responses((status = 200, body = MailboxCheck), (status = 404, body = crate::docs::Problem)))]
 pub async fn check_mailbox(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<MailboxCheck>> {
-    caller.require(Action::ManageMail)?;
+    caller.require(Action::ManageChannels)?;
     let (imap, smtp) = state.app.mail().check(ChannelId(id)).await?;
     Ok(Json(MailboxCheck { imap: imap.map(ServerCheck::from), smtp: smtp.map(ServerCheck::from) }))
 }

@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod case_work;
 pub mod cases;
+pub mod channels;
 pub mod customers;
 pub mod events;
 pub mod fields;

@@ -21,8 +21,8 @@ const SECTIONS: &[(&str, Action)] = &[
     ("fields", Action::ManageFields),
     ("templates", Action::TransferAnyCase),
     ("webhooks", Action::ManageWebhooks),
-    ("mailboxes", Action::ManageMail),
-    ("mail", Action::ManageMail),
+    ("mailboxes", Action::ManageChannels),
+    ("mail", Action::ManageChannels),
     ("tokens", Action::ReadCases),
 ];
 
