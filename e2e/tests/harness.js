@@ -23,12 +23,13 @@ async function freePort() {
 }
 
 export class Opora {
-  /** `lmtp: true` opens the LMTP listener on a free port. */
-  static async start({ lmtp = false } = {}) {
+  /** `lmtp: true` opens the LMTP listener on a free port; `settings` adds `OPORA_*` variables. */
+  static async start({ lmtp = false, settings = {} } = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), "opora-e2e-"));
     const port = await freePort();
     const lmtpPort = lmtp ? await freePort() : null;
-    const env = { ...process.env, OPORA_DATA_DIR: dataDir, OPORA_LOG: "warn", OPORA_LISTEN: `127.0.0.1:${port}`, OPORA_SECURITY_LOGIN_ATTEMPTS_PER_MINUTE: "1000" };
+    const env = { ...process.env, OPORA_DATA_DIR: dataDir, OPORA_LOG: "warn", OPORA_LISTEN: `127.0.0.1:${port}`, OPORA_SECURITY_LOGIN_ATTEMPTS_PER_MINUTE: "1000",
+    OPORA_PUBLIC_URL: `http://127.0.0.1:${port}`, ...settings };
     if (lmtp) env.OPORA_MAIL_LMTP_LISTEN = `127.0.0.1:${lmtpPort}`;
     const cli = (...args) => execFileSync(binary, args, { env, encoding: "utf8" }).trim();
     cli("agent", "add", "--email", "admin@e2e.test", "--name", "Админ Тестов", "--role", "admin", "--password", "admin-password-1");

@@ -60,10 +60,10 @@ test("an admin adds a mailbox, sees its errors in words, and switches it off", a
     await page.reload();
   }
   assert.match(await page.textContent("tr[data-mailbox=Продажи]"), /ошибка получения/);
-  await page.click("tr[data-mailbox=Продажи] [data-mailbox-check]");
+  await page.click("tr[data-mailbox=Продажи] [data-channel-check]");
   await page.waitForSelector("tr[data-mailbox=Продажи] [data-check-result] li.error-text");
   assert.match(await page.textContent("tr[data-mailbox=Продажи] [data-check-result]"), /IMAP: ошибка: .*refused/i);
-  await page.click("tr[data-mailbox=default] [data-mailbox-check]");
+  await page.click("tr[data-mailbox=default] [data-channel-check]");
   await page.waitForSelector("tr[data-mailbox=default] [data-check-result] li:not(:has-text('Проверяем'))");
   assert.match(await page.textContent("tr[data-mailbox=default] [data-check-result]"), /нет серверов/);
   await screenshot(page, "mailboxes-ru");

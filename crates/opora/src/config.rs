@@ -20,7 +20,8 @@ pub struct Config {
     pub database_url: String,
     /// Where the SQLite database, attachments and backups live.
     pub data_dir: PathBuf,
-    /// The address people open; used in links and to decide whether cookies are `Secure`.
+    /// The address people open; used in links, in the addresses given to providers (an API
+    /// channel's inbound URL) and to decide whether cookies are `Secure`.
     pub public_url: String,
     /// Language for people whose browser asks for neither Russian nor English.
     pub default_language: String,
@@ -318,6 +319,7 @@ impl Config {
             metrics_public: self.metrics.public,
             login_attempts_per_minute: self.security.login_attempts_per_minute,
             templates_dir: Some(PathBuf::from(&self.templates_dir)).filter(|p| !p.as_os_str().is_empty()),
+            public_url: self.public_url.clone(),
         }
     }
 

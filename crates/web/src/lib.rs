@@ -47,6 +47,9 @@ pub struct WebConfig {
     pub metrics_public: bool,
     pub login_attempts_per_minute: u32,
     pub templates_dir: Option<PathBuf>,
+    /// Where this instance is reached from outside (`https://help.example.ru`): the addresses it
+    /// hands out to providers are built from it.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -60,6 +63,7 @@ impl Default for WebConfig {
             metrics_public: false,
             login_attempts_per_minute: 10,
             templates_dir: None,
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

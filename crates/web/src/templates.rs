@@ -25,6 +25,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("case_side.html", include_str!("../templates/ui/case_side.html")),
     ("admin.html", include_str!("../templates/ui/admin.html")),
     ("admin_mail.html", include_str!("../templates/ui/admin_mail.html")),
+    ("admin_channels.html", include_str!("../templates/ui/admin_channels.html")),
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
 ];

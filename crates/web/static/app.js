@@ -89,12 +89,12 @@
     if (first) first.focus();
   }
 
-  // ---- admin: try a mailbox's servers ---------------------------------------------------------
+  // ---- admin: try a channel's connection (a mailbox's servers, an integration's receiver) -----
 
-  async function checkMailbox(button) {
-    const id = button.dataset.mailboxCheck;
+  async function checkChannel(button) {
+    const id = button.dataset.channelCheck;
     const list = $(`[data-check-result="${id}"]`);
-    const words = i18n.mailbox_check;
+    const words = i18n.channel_check;
     const line = (text, cls) => {
       const item = document.createElement("li");
       item.textContent = text;
@@ -104,17 +104,13 @@
     button.disabled = true;
     list.replaceChildren(line(words.running, "muted"));
     list.hidden = false;
-    const result = await api("POST", `/api/v1/mailboxes/${id}/check`, {});
+    const result = await api("POST", `/api/v1/channels/${id}/check`, {});
     button.disabled = false;
     if (!result.ok) { list.replaceChildren(line(result.data.title || i18n.failed, "error-text")); return; }
-    const lines = [];
-    for (const server of ["imap", "smtp"]) {
-      const outcome = result.data[server];
-      if (!outcome) continue;
-      const text = outcome.ok ? words.ok : `${words.failed} ${outcome.error || ""}`;
-      lines.push(line(`${server.toUpperCase()}: ${text}`, outcome.ok ? "check-ok" : "error-text"));
-    }
-    list.replaceChildren(...(lines.length ? lines : [line(words.none, "muted")]));
+    const lines = result.data.map((step) => line(
+      `${step.name.toUpperCase()}: ${step.ok ? words.ok : `${words.failed} ${step.error || ""}`}`,
+      step.ok ? "check-ok" : "error-text"));
+    list.replaceChildren(...(lines.length ? lines : [line(button.dataset.checkNone, "muted")]));
   }
 
   // ---- forms that post to the API -----------------------------------------------------------
@@ -151,7 +147,9 @@
       }
       const value = valueOf(input);
       if (value === "" && input.tagName === "SELECT") continue;
-      data[input.name] = value;
+      // `data-in="settings"` nests the field: {"settings": {"url": …}}.
+      const into = input.dataset.in ? (data[input.dataset.in] ||= {}) : data;
+      into[input.name] = value;
     }
     return form.dataset.wrap ? { [form.dataset.wrap]: data } : data;
   }
@@ -160,8 +158,14 @@
     const slot = $(selector, form);
     if (!slot) return;
     slot.textContent = "";
+    addShown(form, selector, label, value);
+  }
+
+  function addShown(form, selector, label, value) {
+    const slot = $(selector, form);
+    if (!slot) return;
     const title = document.createElement("strong");
-    title.textContent = label + " ";
+    title.textContent = (slot.childNodes.length ? " " : "") + label + " ";
     const code = document.createElement("code");
     code.textContent = value;
     slot.append(title, code);
@@ -188,7 +192,11 @@
     else if (then === "close-refresh") { form.closest("dialog")?.close(); form.reset(); refreshCase(); }
     else if (then === "reset-saved") { form.reset(); toast(i18n.saved); }
     else if (then === "show-password") { showOnce(form, "[data-generated-password]", i18n.generated_password, result.data.password || ""); form.reset(); }
-    else if (then === "show-secret") { showOnce(form, "[data-generated-secret]", i18n.generated_secret, result.data.secret || ""); form.reset(); }
+    else if (then === "show-secret") {
+      showOnce(form, "[data-generated-secret]", i18n.generated_secret, result.data.secret || "");
+      if (result.data.inbound_url) addShown(form, "[data-generated-secret]", i18n.inbound_url, result.data.inbound_url);
+      form.reset();
+    }
     else if (then === "show-token") { showOnce(form, "[data-generated-token]", i18n.generated_token, result.data.token || ""); form.reset(); }
   });
 
@@ -201,8 +209,8 @@
       if (result.ok) location.reload(); else toast(result.data.title || i18n.failed);
       return;
     }
-    const check = target.closest("[data-mailbox-check]");
-    if (check) { checkMailbox(check); return; }
+    const check = target.closest("[data-channel-check]");
+    if (check) { checkChannel(check); return; }
     const opener = target.closest("[data-open]");
     if (opener) {
       const dialog = document.getElementById(opener.dataset.open);

@@ -44,14 +44,16 @@ pub struct ChannelView {
     pub state: String,
     pub error: Option<String>,
     pub checked_at: Option<String>,
-    /// Where the provider pushes to, for kinds that take pushed requests.
+    /// The full address the provider pushes to (from `public_url`), for kinds that take pushed
+    /// requests.
     pub inbound_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-impl From<&Found> for ChannelView {
-    fn from(found: &Found) -> Self {
+impl ChannelView {
+    /// `public_url` is where this instance is reached from outside, for the inbound address.
+    pub fn new(found: &Found, public_url: &str) -> Self {
         let c = &found.channel;
         Self {
             id: c.id.0,
@@ -63,7 +65,8 @@ impl From<&Found> for ChannelView {
             state: c.state.as_str().into(),
             error: c.error.clone(),
             checked_at: c.checked_at.map(|t| t.to_rfc3339()),
-            inbound_url: (c.kind == ChannelKind::Api).then(|| format!("/api/v1/channels/{}/inbound", c.id)),
+            inbound_url: (c.kind == ChannelKind::Api)
+                .then(|| format!("{}/api/v1/channels/{}/inbound", public_url.trim_end_matches('/'), c.id)),
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
         }
@@ -99,7 +102,7 @@ pub struct ChannelInput {
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<ChannelView>>> {
     caller.require(Action::ManageChannels)?;
     let all = state.app.channels().list().await?;
-    Ok(Json(all.iter().map(ChannelView::from).collect()))
+    Ok(Json(all.iter().map(|c| ChannelView::new(c, &state.config.public_url)).collect()))
 }
 
 /// Add a channel. An `api` channel gets a signing secret, returned this once.
@@ -132,14 +135,14 @@ pub async fn create(
     };
     let (found, revealed) = state.app.channels().create(caller.actor(), new).await?;
     let secret = revealed.and_then(|r| r["secret"].as_str().map(str::to_owned));
-    Ok((StatusCode::CREATED, Json(CreatedChannel { channel: ChannelView::from(&found), secret })))
+    Ok((StatusCode::CREATED, Json(CreatedChannel { channel: ChannelView::new(&found, &state.config.public_url), secret })))
 }
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}", tag = "channels", params(("id" = i64, Path)),
     responses((status = 200, body = ChannelView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<ChannelView>> {
     caller.require(Action::ManageChannels)?;
-    Ok(Json(ChannelView::from(&state.app.channels().get(ChannelId(id)).await?)))
+    Ok(Json(ChannelView::new(&state.app.channels().get(ChannelId(id)).await?, &state.config.public_url)))
 }
 
 /// Change a channel; settings are merged over the current ones (secrets not sent stay).
@@ -157,7 +160,7 @@ pub async fn update(
     }
     let change = ChannelChange { name: input.name, settings: input.settings, active: input.active, is_default: input.is_default };
     let found = state.app.channels().update(caller.actor(), ChannelId(id), change).await?;
-    Ok(Json(ChannelView::from(&found)))
+    Ok(Json(ChannelView::new(&found, &state.config.public_url)))
 }
 
 /// Remove a channel nothing refers to (otherwise switch it off with `"active": false`).

@@ -1,17 +1,18 @@
 //! Administration pages: agents and roles, teams, custom fields, reply templates, API tokens,
-//! webhooks, mailboxes and received mail. Forms post to the JSON API; the page only lists and
+//! webhooks, channels, mailboxes and received mail. Forms post to the JSON API; the page only lists and
 //! offers the forms.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use opora_domain::agent::{Action, Language, Role};
-use opora_domain::channel::PayloadStatus as RawStatus;
+use opora_domain::channel::{ConversationPolicy, PayloadStatus as RawStatus};
 use opora_domain::field::FieldType;
 use opora_domain::{CaseId, PayloadId};
 use serde_json::{Value, json};
 
 use super::{UiAgent, error_page, html, with};
 use crate::AppState;
+use crate::api::channels::ChannelView;
 use crate::error::ApiError;
 
 /// Sections and the permission each needs.
@@ -21,6 +22,7 @@ const SECTIONS: &[(&str, Action)] = &[
     ("fields", Action::ManageFields),
     ("templates", Action::TransferAnyCase),
     ("webhooks", Action::ManageWebhooks),
+    ("channels", Action::ManageChannels),
     ("mailboxes", Action::ManageChannels),
     ("mail", Action::ManageChannels),
     ("tokens", Action::ReadCases),
@@ -88,6 +90,10 @@ async fn section_data(state: &AppState, name: &str, agent: &UiAgent, filter: &Ma
         "fields" => json!({"fields": app.settings().fields().await?}),
         "templates" => json!({"templates": app.settings().templates().await?}),
         "webhooks" => json!({"webhooks": app.webhooks().list().await?}),
+        "channels" => {
+            let all = app.channels().list().await?;
+            json!({"channels": all.iter().map(|c| ChannelView::new(c, &state.config.public_url)).collect::<Vec<_>>()})
+        }
         "mailboxes" => mailboxes_section(state).await?,
         "mail" => mail_section(state, filter).await?,
         _ => {
@@ -118,7 +124,8 @@ pub async fn page(
     let title = state.i18n.t(agent.language(), &format!("admin-{section}"));
     let context = with(
         agent.context(title, "admin"),
-        json!({"admin_section": section, "sections": visible, "data": data, "roles": Role::ALL, "languages": Language::ALL, "field_types": FieldType::ALL}),
+        json!({"admin_section": section, "sections": visible, "data": data, "roles": Role::ALL, "languages": Language::ALL, "field_types": FieldType::ALL,
+               "conversation_policies": ConversationPolicy::ALL}),
     );
     html(&state, "admin.html", &context)
 }
