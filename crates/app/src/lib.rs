@@ -111,6 +111,15 @@ pub(crate) struct Core {
     pub intake: intake::Runtime,
 }
 
+/// Every job kind Opora runs, registered here; each handler lives beside the use case it serves.
+fn standard_jobs(webhook_client: std::result::Result<opora_channels::webhook::Client, String>) -> Jobs {
+    let mut jobs = Jobs::new(webhook_client);
+    for handler in [cases::deadline::job(), webhooks::job(), outbound::job()] {
+        jobs.register(handler);
+    }
+    jobs
+}
+
 /// The handle to every use case. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
@@ -124,7 +133,7 @@ impl App {
         let core = Core {
             store,
             listeners: Listeners::standard(),
-            jobs: Jobs::standard(webhook_client),
+            jobs: standard_jobs(webhook_client),
             health: Arc::new(Health::default()),
             texts,
             drivers: channels::Drivers::new(opora_channels::drivers(&config.channels)),

@@ -30,6 +30,36 @@ pub(crate) fn add(u: &mut Unit<'_, '_>, case: &Case, new: NewMessage, actor: Act
     Ok(message)
 }
 
+/// Stores an outbound message and queues it on the case's channel, when the case has one that
+/// can send; otherwise it stays on the case marked "not applicable". No author: the system's.
+pub(crate) fn send(
+    u: &mut Unit<'_, '_>,
+    case: &Case,
+    author: Option<AgentId>,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+) -> opora_store::Result<Message> {
+    let channel = crate::outbound::route(u, case)?;
+    let new = NewMessage {
+        direction: Direction::Outbound,
+        channel_kind: case.channel_kind,
+        channel_id: channel.as_ref().map(|c| c.id),
+        author_agent_id: author,
+        author_customer_id: None,
+        subject: None,
+        body,
+        attachments,
+        external_id: None,
+        delivery_status: if channel.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
+    };
+    let actor = author.map_or(Actor::SYSTEM, Actor::agent);
+    let mut message = add(u, case, new, actor)?;
+    if let Some(channel) = &channel {
+        message.external_id = crate::outbound::queue(u, case, channel, message.id)?;
+    }
+    Ok(message)
+}
+
 fn touch_and_save(u: &mut Unit<'_, '_>, before: &Case, after: Case, actor: Actor) -> opora_store::Result<Case> {
     crate::cases::save(u, before, after, actor)?;
     cases::touch(u.tx(), before.id)?;
@@ -56,23 +86,7 @@ pub(crate) fn reply(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let channel = crate::outbound::route(u, &case)?;
-    let new = NewMessage {
-        direction: Direction::Outbound,
-        channel_kind: case.channel_kind,
-        channel_id: channel.as_ref().map(|c| c.id),
-        author_agent_id: Some(agent.id),
-        author_customer_id: None,
-        subject: None,
-        body,
-        attachments,
-        external_id: None,
-        delivery_status: if channel.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
-    };
-    let mut message = add(u, &case, new, actor)?;
-    if let Some(channel) = &channel {
-        message.external_id = crate::outbound::queue(u, &case, channel, message.id)?;
-    }
+    let message = send(u, &case, Some(agent.id), body, attachments)?;
     let mut after = case.clone();
     after.first_response_at = after.first_response_at.or(Some(u.now()));
     after.status = case.status.after_reply(status_after);

@@ -2,17 +2,21 @@
 //! before it is sent, the one job kind (`message.send`) that hands it to the channel's driver
 //! and retries per the driver's verdict, and the delivery state that only goes forward.
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use opora_domain::MessageId;
 use opora_domain::case::Case;
 use opora_domain::channel::{Channel, KeyKind};
 use opora_domain::customer::Customer;
 use opora_domain::event::{Actor, DeliveryChanged, EventData};
-use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
+use opora_domain::message::{DeliveryStatus, Message};
 use opora_domain::outbound::{Author, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
-use opora_store::messages::{self, NewMessage};
+use opora_store::jobs::{Job, NewJob};
+use opora_store::messages;
 use opora_store::{agents, cases, channels, customers, thread_keys};
 
-use crate::jobs::{MessageSend, Outcome};
+use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::{App, Error, Unit};
 
 type Result<T> = opora_store::Result<T>;
@@ -37,28 +41,6 @@ pub(crate) fn queue(u: &mut Unit<'_, '_>, case: &Case, channel: &Channel, messag
     }
     u.enqueue(MessageSend::of(message))?;
     Ok(key)
-}
-
-/// A message the system writes to the customer on the case's channel (an acknowledgement).
-pub(crate) fn send_system(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
-    let channel = route(u, case)?;
-    let new = NewMessage {
-        direction: Direction::Outbound,
-        channel_kind: case.channel_kind,
-        channel_id: channel.as_ref().map(|c| c.id),
-        author_agent_id: None,
-        author_customer_id: None,
-        subject: None,
-        body,
-        attachments: Vec::new(),
-        external_id: None,
-        delivery_status: if channel.is_some() { DeliveryStatus::Pending } else { DeliveryStatus::NotApplicable },
-    };
-    let message = crate::messages::add(u, case, new, Actor::SYSTEM)?;
-    if let Some(channel) = channel {
-        queue(u, case, &channel, message.id)?;
-    }
-    Ok(())
 }
 
 /// Records what happened to an outbound message on its way to the customer; a report that would
@@ -122,8 +104,31 @@ fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(
     Ok(Some((channel, message, outbound)))
 }
 
+/// An outbound message to send through its case's channel (`message.send`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct MessageSend {
+    pub message_id: MessageId,
+}
+
+impl JobPayload for MessageSend {
+    const KIND: &'static str = "message.send";
+}
+
+impl MessageSend {
+    pub fn of(message_id: MessageId) -> NewJob {
+        MessageSend { message_id }.job().unique(format!("message:{message_id}")).attempts(8)
+    }
+}
+
+pub(crate) fn job() -> Arc<dyn JobHandler> {
+    fn run_send<'a>(app: &'a App, message: MessageSend, job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(send(app, message, job.attempts, job.max_attempts))
+    }
+    handler(run_send)
+}
+
 /// One attempt of the `message.send` job.
-pub(crate) async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> Outcome {
+async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> Outcome {
     let id = send.message_id;
     let (channel, message, mut outbound) = match app.read(move |conn| draft(conn, id)).await {
         Ok(Some(found)) => found,

@@ -2,15 +2,19 @@
 //! listener in `listeners::webhooks` enqueues a delivery per matching event; [`deliver`] runs
 //! one attempt of it.
 
-use opora_domain::WebhookId;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use opora_domain::{EventId, WebhookId};
 use opora_domain::event::{Actor, ChangeAction, EventData, WebhookChanged};
 use opora_store::events;
+use opora_store::jobs::Job;
 use opora_store::webhooks;
 use serde_json::json;
 
 pub use opora_channels::webhook::check_url;
 
-use crate::jobs::{Outcome, WebhookDelivery};
+use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::{App, Error, Result, Unit};
 
 pub use opora_store::webhooks::{Delivery, Webhook, WebhookSpec};
@@ -82,9 +86,27 @@ impl Webhooks<'_> {
     }
 }
 
+/// One event to one webhook endpoint (`webhook.deliver`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct WebhookDelivery {
+    pub webhook_id: WebhookId,
+    pub event_id: EventId,
+}
+
+impl JobPayload for WebhookDelivery {
+    const KIND: &'static str = "webhook.deliver";
+}
+
+pub(crate) fn job() -> Arc<dyn JobHandler> {
+    fn run_delivery<'a>(app: &'a App, delivery: WebhookDelivery, job: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(deliver(app, delivery, job.attempts))
+    }
+    handler(run_delivery)
+}
+
 /// One delivery attempt of one event to one endpoint: 2xx is done, 410 switches the endpoint
 /// off, anything else is tried again.
-pub(crate) async fn deliver(app: &App, delivery: WebhookDelivery, attempt: i64) -> Outcome {
+async fn deliver(app: &App, delivery: WebhookDelivery, attempt: i64) -> Outcome {
     let (hook_id, event_id) = (delivery.webhook_id, delivery.event_id);
     let found = app
         .read(move |conn| {

@@ -86,7 +86,6 @@ fn problem_content() -> Value {
 /// server answers: errors are `application/problem+json`; protected operations may answer 401
 /// and 403, operations on a resource 404, operations taking input 422; ids are positive.
 pub fn apply_conventions(spec: &mut Value) {
-    crate::api::attachments::document_download_types(spec);
     let Some(paths) = spec["paths"].as_object_mut() else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };

@@ -178,8 +178,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every API route.
 pub fn openapi() -> serde_json::Value {
-    let (_, doc) = api_routes().split_for_parts();
+    finished(api_routes().split_for_parts().1)
+}
+
+/// The generated document completed with what the derive cannot say.
+fn finished(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut spec = serde_json::to_value(doc).unwrap_or_default();
+    api::attachments::document_download_types(&mut spec);
     docs::apply_conventions(&mut spec);
     spec
 }
@@ -198,9 +203,7 @@ async fn refuse_declared_oversize(limit: usize, request: axum::extract::Request,
 /// The whole HTTP application.
 pub fn router(mut state: AppState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let mut spec = serde_json::to_value(doc).unwrap_or_default();
-    docs::apply_conventions(&mut spec);
-    state.openapi = Arc::new(spec);
+    state.openapi = Arc::new(finished(doc));
     let mut prefix = [0u8; 4];
     let _ = getrandom::fill(&mut prefix);
     let ids = RequestIds { prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(), next: Arc::new(AtomicU64::new(1)) };

@@ -1,14 +1,48 @@
 //! The check at a case's deadline: if the case is still being worked and the deadline has not
 //! moved, the miss is recorded (and reaches the owner as a notification).
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use opora_domain::event::{Actor, DeadlineMissed, EventData};
 use opora_domain::{CaseId, DomainError, Timestamp};
+use opora_store::jobs::{Job, NewJob};
 use opora_store::{StoreError, cases};
+use serde::{Deserialize, Serialize};
 
-use crate::jobs::{DeadlineCheck, Outcome};
+use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::{App, Unit};
 
-pub(crate) async fn run(app: &App, check: DeadlineCheck) -> Outcome {
+/// The check at a case's deadline (`sla.check`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeadlineCheck {
+    pub case_id: CaseId,
+    /// Milliseconds: the deadline this check was scheduled for (a moved deadline has its own).
+    pub deadline_at: i64,
+}
+
+impl JobPayload for DeadlineCheck {
+    const KIND: &'static str = "sla.check";
+}
+
+impl DeadlineCheck {
+    pub fn at(case_id: CaseId, deadline: Timestamp) -> NewJob {
+        DeadlineCheck { case_id, deadline_at: deadline.millis() }
+            .job()
+            .unique(format!("sla:{case_id}:{}", deadline.millis()))
+            .at(deadline)
+            .attempts(5)
+    }
+}
+
+pub(crate) fn job() -> Arc<dyn JobHandler> {
+    fn run_check<'a>(app: &'a App, check: DeadlineCheck, _: &'a Job) -> BoxFuture<'a, Outcome> {
+        Box::pin(run(app, check))
+    }
+    handler(run_check)
+}
+
+async fn run(app: &App, check: DeadlineCheck) -> Outcome {
     let (case, deadline) = (check.case_id, Timestamp(check.deadline_at));
     match app.write(move |u| check_deadline(u, case, deadline)).await {
         Ok(_) => Outcome::Done,

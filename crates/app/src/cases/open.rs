@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::Cases;
 use crate::customers::{self, CustomerRef};
-use crate::jobs::DeadlineCheck;
+use crate::cases::deadline::DeadlineCheck;
 use crate::{Names, Result, Unit, messages};
 
 /// A case as the API describes it, every field already parsed.

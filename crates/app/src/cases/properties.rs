@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::Cases;
 use super::open::{check_team, collect};
-use crate::jobs::DeadlineCheck;
+use crate::cases::deadline::DeadlineCheck;
 use crate::{Result, Unit};
 
 /// A change of case properties, already parsed. `None` leaves a property as it is;

@@ -431,5 +431,6 @@ fn may_acknowledge(u: &mut Unit<'_, '_>, identity: &str, per_hour: i64) -> Resul
 /// The acknowledgement is an outbound message of the case like any other, sent by the system,
 /// so the conversation shows what the customer was told.
 fn acknowledge(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
-    crate::outbound::send_system(u, case, body)
+    crate::messages::send(u, case, None, body, Vec::new())?;
+    Ok(())
 }

@@ -6,7 +6,8 @@ use opora_store::webhooks;
 
 use super::Listener;
 use crate::Unit;
-use crate::jobs::{JobPayload, WebhookDelivery};
+use crate::jobs::JobPayload;
+use crate::webhooks::WebhookDelivery;
 
 pub struct Deliveries;
 
