@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use opora_domain::{EventId, WebhookId};
 use opora_domain::event::{Actor, ChangeAction, EventData, WebhookChanged};
+use opora_domain::{EventId, WebhookId};
 use opora_store::events;
 use opora_store::jobs::Job;
 use opora_store::webhooks;

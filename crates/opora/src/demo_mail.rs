@@ -4,7 +4,7 @@
 //! an auto-reply, and one unreadable message waiting in quarantine.
 
 use opora_app::App;
-use opora_app::channels::MailboxSpec;
+use opora_app::channels::{MailboxSettings as Settings, MailboxSpec};
 use opora_domain::channel::PayloadSource;
 use opora_domain::event::Actor;
 
@@ -80,20 +80,18 @@ fn messages() -> Vec<Vec<u8>> {
 /// server to send them through) and stores the messages for the server to file.
 pub async fn load(app: &App) -> anyhow::Result<()> {
     let current = app.mail().default_mailbox().await?;
-    let spec = MailboxSpec {
-        name: current.name.clone(),
+    let settings = Settings {
         address: ADDRESS.into(),
         sender_name: "Клининг Плюс".into(),
         imap: None,
-        imap_folder: current.imap_folder.clone(),
+        imap_folder: current.settings.imap_folder.clone(),
         imap_archive_folder: None,
         smtp: None,
         accept_invalid_certs: false,
         acknowledge: false,
         plus_addressing: false,
-        active: true,
-        is_default: true,
     };
+    let spec = MailboxSpec { name: current.name.clone(), settings, active: true, is_default: true };
     let mailbox = app.mail().update_mailbox(Actor::SYSTEM, current.id, spec).await?;
     for raw in messages() {
         app.mail().receive(mailbox.id, PayloadSource::Api, vec![ADDRESS.into()], raw).await?;

@@ -19,8 +19,8 @@ use opora_store::{StoreError, fields};
 use serde_json::{Map, Value};
 
 use super::Cases;
-use crate::customers::{self, CustomerRef};
 use crate::cases::deadline::DeadlineCheck;
+use crate::customers::{self, CustomerRef};
 use crate::{Names, Result, Unit, messages};
 
 /// A case as the API describes it, every field already parsed.

@@ -8,7 +8,9 @@ use opora_domain::{ChannelId, DomainError, PayloadId};
 use opora_store::channels;
 use opora_store::payloads::Payload;
 
-pub use opora_channels::email::mailbox::{Mailbox, MailboxInput, MailboxSpec, NO_SMTP_SERVER, Security, Server, ServerInput};
+pub use opora_channels::email::mailbox::{
+    Mailbox, MailboxInput, MailboxSpec, NO_SMTP_SERVER, Security, Server, ServerInput, Settings as MailboxSettings,
+};
 
 use super::{ChannelChange, NewChannel};
 use crate::{App, Error, Result};
@@ -146,7 +148,7 @@ impl Mail<'_> {
         }
         let boxes = self.mailboxes().await?;
         for recipient in &recipients {
-            if let Some(found) = boxes.iter().find(|m| m.owns(recipient)) {
+            if let Some(found) = boxes.iter().find(|m| m.settings.owns(recipient)) {
                 return Ok(found.id);
             }
         }

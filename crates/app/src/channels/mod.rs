@@ -16,7 +16,9 @@ use opora_domain::{ChannelId, DomainError, FieldError};
 use opora_store::channels::{self, ChannelSpec};
 use serde_json::Value;
 
-pub use mailboxes::{Mail, Mailbox, MailboxInput, MailboxSpec, NO_SMTP_SERVER, Security, Server, ServerCheck, ServerInput};
+pub use mailboxes::{
+    Mail, Mailbox, MailboxInput, MailboxSettings, MailboxSpec, NO_SMTP_SERVER, Security, Server, ServerCheck, ServerInput,
+};
 
 use crate::{App, Error, Result, Unit};
 

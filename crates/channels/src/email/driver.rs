@@ -58,7 +58,7 @@ fn message(parsed: &ParsedEmail, payload: &RawPayload, ours: &[Mailbox]) -> Inbo
         .to
         .iter()
         .chain(&parsed.cc)
-        .filter(|p| !ours.iter().any(|m| m.owns(&p.address)))
+        .filter(|p| !ours.iter().any(|m| m.settings.owns(&p.address)))
         .map(party)
         .filter(|p| !p.identities.is_empty())
         .collect();
@@ -69,7 +69,7 @@ fn message(parsed: &ParsedEmail, payload: &RawPayload, ours: &[Mailbox]) -> Inbo
     let mut recipients: Vec<&str> = payload.recipients.iter().map(String::as_str).collect();
     recipients.extend(parsed.delivered_to.iter().map(String::as_str));
     recipients.extend(parsed.to.iter().chain(&parsed.cc).map(|p| p.address.as_str()));
-    let by_address = recipients.iter().find_map(|a| ours.iter().any(|m| m.owns(a)).then(|| plus_case(a)).flatten());
+    let by_address = recipients.iter().find_map(|a| ours.iter().any(|m| m.settings.owns(a)).then(|| plus_case(a)).flatten());
     let subject: String = parsed.subject.chars().filter(|c| !c.is_control()).take(998).collect();
     InboundMessage {
         key,
@@ -119,7 +119,7 @@ impl Driver for Email {
     }
 
     fn is_own(&self, channel: &Channel, kind: IdentityKind, value: &str) -> bool {
-        kind == IdentityKind::Email && Mailbox::from_channel(channel).is_ok_and(|m| m.owns(value))
+        kind == IdentityKind::Email && Mailbox::from_channel(channel).is_ok_and(|m| m.settings.owns(value))
     }
 
     fn parse(&self, payload: &RawPayload, context: &ParseContext<'_>) -> Result<Vec<Inbound>, Unreadable> {
@@ -147,7 +147,7 @@ impl Driver for Email {
     }
 
     fn outbound_key(&self, channel: &Channel, case_number: i64, message: MessageId, now: Timestamp) -> Option<String> {
-        let domain = Mailbox::from_channel(channel).map(|m| m.domain().to_owned()).unwrap_or_else(|_| "localhost".into());
+        let domain = Mailbox::from_channel(channel).map(|m| m.settings.domain().to_owned()).unwrap_or_else(|_| "localhost".into());
         Some(format!("opora.{case_number}.{}.{}@{domain}", message.0, now.millis()))
     }
 
@@ -171,7 +171,8 @@ impl Driver for Email {
                 let account = account(&self.config, &mailbox)?;
                 let result = async {
                     let mut session = imap::connect(&account).await.map_err(|e| e.to_string())?;
-                    let opened = imap::select(&mut session, &mailbox.imap_folder, limit).await.map(|_| ()).map_err(|e| e.to_string());
+                    let opened =
+                        imap::select(&mut session, &mailbox.settings.imap_folder, limit).await.map(|_| ()).map_err(|e| e.to_string());
                     imap::logout(session, limit).await;
                     opened
                 }
@@ -179,7 +180,7 @@ impl Driver for Email {
                 Some(step("imap", result))
             };
             let smtp_check = async {
-                mailbox.smtp.as_ref()?;
+                mailbox.settings.smtp.as_ref()?;
                 let result = async {
                     let transport = smtp::transport(&smtp_account(&mailbox, limit).map_err(|e| e.text)?).map_err(|e| e.text)?;
                     smtp::check(&transport).await.map_err(|e| e.text)

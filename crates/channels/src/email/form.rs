@@ -124,7 +124,7 @@ impl Settings {
         }
         .parse(&mut errors);
         match parsed {
-            Some(spec) if errors.is_empty() => Ok(spec.settings()),
+            Some(spec) if errors.is_empty() => Ok(spec.settings),
             _ => Err(errors.0),
         }
     }

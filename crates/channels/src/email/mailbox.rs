@@ -53,15 +53,7 @@ impl Protocol {
 pub struct Mailbox {
     pub id: ChannelId,
     pub name: String,
-    pub address: String,
-    pub sender_name: String,
-    pub imap: Option<Server>,
-    pub imap_folder: String,
-    pub imap_archive_folder: Option<String>,
-    pub smtp: Option<Server>,
-    pub accept_invalid_certs: bool,
-    pub acknowledge: bool,
-    pub plus_addressing: bool,
+    pub settings: Settings,
     pub active: bool,
     pub is_default: bool,
     pub fetch_error: Option<String>,
@@ -110,19 +102,10 @@ impl Settings {
 
 impl Mailbox {
     pub fn from_channel(channel: &Channel) -> Result<Mailbox, String> {
-        let s = Settings::of(channel)?;
         Ok(Mailbox {
             id: channel.id,
             name: channel.name.clone(),
-            address: s.address,
-            sender_name: s.sender_name,
-            imap: s.imap,
-            imap_folder: s.imap_folder,
-            imap_archive_folder: s.imap_archive_folder,
-            smtp: s.smtp,
-            accept_invalid_certs: s.accept_invalid_certs,
-            acknowledge: s.acknowledge,
-            plus_addressing: s.plus_addressing,
+            settings: Settings::of(channel)?,
             active: channel.active,
             is_default: channel.is_default,
             fetch_error: channel.error.clone(),
@@ -134,24 +117,11 @@ impl Mailbox {
 
     /// The spec that would give this mailbox, to compare with a configured one.
     pub fn spec(&self) -> MailboxSpec {
-        MailboxSpec {
-            name: self.name.clone(),
-            address: self.address.clone(),
-            sender_name: self.sender_name.clone(),
-            imap: self.imap.clone(),
-            imap_folder: self.imap_folder.clone(),
-            imap_archive_folder: self.imap_archive_folder.clone(),
-            smtp: self.smtp.clone(),
-            accept_invalid_certs: self.accept_invalid_certs,
-            acknowledge: self.acknowledge,
-            plus_addressing: self.plus_addressing,
-            active: self.active,
-            is_default: self.is_default,
-        }
+        MailboxSpec { name: self.name.clone(), settings: self.settings.clone(), active: self.active, is_default: self.is_default }
     }
 }
 
-impl Mailbox {
+impl Settings {
     /// Whether `address` is this mailbox's, with or without a `+tag`.
     pub fn owns(&self, address: &str) -> bool {
         let address = address.trim().to_ascii_lowercase();
@@ -178,15 +148,7 @@ impl Mailbox {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxSpec {
     pub name: String,
-    pub address: String,
-    pub sender_name: String,
-    pub imap: Option<Server>,
-    pub imap_folder: String,
-    pub imap_archive_folder: Option<String>,
-    pub smtp: Option<Server>,
-    pub accept_invalid_certs: bool,
-    pub acknowledge: bool,
-    pub plus_addressing: bool,
+    pub settings: Settings,
     pub active: bool,
     pub is_default: bool,
 }
@@ -258,8 +220,7 @@ impl MailboxInput<'_> {
         let archive = self.imap_archive_folder.map(str::trim).filter(|f| !f.is_empty());
         let imap_archive_folder = archive.map(|name| errors.take(folder("imap_archive_folder", name)));
         let smtp = self.smtp.parse("smtp", Protocol::Smtp, errors);
-        Some(MailboxSpec {
-            name: name?,
+        let settings = Settings {
             address: address?,
             sender_name: sender_name?,
             imap,
@@ -272,9 +233,8 @@ impl MailboxInput<'_> {
             accept_invalid_certs: self.accept_invalid_certs,
             acknowledge: self.acknowledge,
             plus_addressing: self.plus_addressing,
-            active: self.active,
-            is_default: self.is_default,
-        })
+        };
+        Some(MailboxSpec { name: name?, settings, active: self.active, is_default: self.is_default })
     }
 }
 
@@ -319,12 +279,13 @@ impl MailboxSpec {
     /// The settings as the mailbox form sends them (flat fields), every one given: what the
     /// driver's settings check takes, with nothing left to merge.
     pub fn form(&self) -> serde_json::Value {
+        let s = &self.settings;
         let mut form = serde_json::json!({
-            "address": self.address, "sender_name": self.sender_name, "imap_folder": self.imap_folder,
-            "imap_archive_folder": self.imap_archive_folder, "accept_invalid_certs": self.accept_invalid_certs,
-            "acknowledge": self.acknowledge, "plus_addressing": self.plus_addressing,
+            "address": s.address, "sender_name": s.sender_name, "imap_folder": s.imap_folder,
+            "imap_archive_folder": s.imap_archive_folder, "accept_invalid_certs": s.accept_invalid_certs,
+            "acknowledge": s.acknowledge, "plus_addressing": s.plus_addressing,
         });
-        for (prefix, server) in [("imap", &self.imap), ("smtp", &self.smtp)] {
+        for (prefix, server) in [("imap", &s.imap), ("smtp", &s.smtp)] {
             let fields = match server {
                 Some(s) => {
                     serde_json::json!({"host": s.host, "port": s.port, "security": s.security, "user": s.user.clone().unwrap_or_default(),
@@ -339,21 +300,6 @@ impl MailboxSpec {
             }
         }
         form
-    }
-
-    /// The settings the channel stores.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            address: self.address.clone(),
-            sender_name: self.sender_name.clone(),
-            imap: self.imap.clone(),
-            imap_folder: self.imap_folder.clone(),
-            imap_archive_folder: self.imap_archive_folder.clone(),
-            smtp: self.smtp.clone(),
-            accept_invalid_certs: self.accept_invalid_certs,
-            acknowledge: self.acknowledge,
-            plus_addressing: self.plus_addressing,
-        }
     }
 }
 

@@ -31,7 +31,7 @@ pub struct Imap {
 
 impl Poller for Imap {
     fn wants(&self, channel: &Channel) -> bool {
-        Mailbox::from_channel(channel).is_ok_and(|m| m.imap.is_some())
+        Mailbox::from_channel(channel).is_ok_and(|m| m.settings.imap.is_some())
     }
 
     fn run(&self, channel: Channel, sink: Arc<dyn Sink>, stop: watch::Receiver<bool>) -> BoxFuture<'static, ()> {
@@ -46,14 +46,14 @@ impl Poller for Imap {
 }
 
 pub(crate) fn account(config: &Config, mailbox: &Mailbox) -> Option<Account> {
-    let server = mailbox.imap.as_ref()?;
+    let server = mailbox.settings.imap.as_ref()?;
     Some(Account {
         host: server.host.clone(),
         port: server.port,
         security: server.security,
         user: server.user.clone().unwrap_or_default(),
         password: server.password.clone().unwrap_or_default(),
-        accept_invalid_certs: mailbox.accept_invalid_certs,
+        accept_invalid_certs: mailbox.settings.accept_invalid_certs,
         timeout: Duration::from_secs(config.timeout_seconds),
     })
 }
@@ -84,9 +84,9 @@ async fn fetch_mailbox(config: Config, mailbox: Mailbox, sink: Arc<dyn Sink>, mu
 async fn session(config: &Config, mailbox: &Mailbox, account: &Account, sink: &dyn Sink, failures: &mut u32) -> Result<(), String> {
     let limit = account.timeout;
     let mut session = imap::connect(account).await.map_err(|e| e.to_string())?;
-    let folder = imap::select(&mut session, &mailbox.imap_folder, limit).await.map_err(|e| e.to_string())?;
+    let folder = imap::select(&mut session, &mailbox.settings.imap_folder, limit).await.map_err(|e| e.to_string())?;
     let idle = imap::supports_idle(&mut session, limit).await.map_err(|e| e.to_string())?;
-    if let Some(archive) = &mailbox.imap_archive_folder {
+    if let Some(archive) = &mailbox.settings.imap_archive_folder {
         imap::ensure_folder(&mut session, archive, limit).await.map_err(|e| e.to_string())?;
     }
     let mut first_round = true;
@@ -125,7 +125,7 @@ async fn fetch_new(
     first_round: bool,
 ) -> Result<(), String> {
     let limit = Duration::from_secs(config.timeout_seconds);
-    let name = mailbox.imap_folder.clone();
+    let name = mailbox.settings.imap_folder.clone();
     let uidvalidity = i64::from(folder.uidvalidity);
     let after = match position(mailbox.id, sink.cursor(mailbox.id).await?) {
         Some(stored) if stored.folder == name && stored.uidvalidity == uidvalidity => Some(stored.last_uid as u32),
@@ -177,7 +177,7 @@ async fn fetch_new(
 
 /// What happens on the server to a message once it is stored with us.
 async fn after_commit(mailbox: &Mailbox, session: &mut Session, uids: &str, limit: Duration) -> Result<(), String> {
-    match &mailbox.imap_archive_folder {
+    match &mailbox.settings.imap_archive_folder {
         Some(archive) => imap::archive(session, uids, archive, limit).await,
         None => imap::mark_seen(session, uids, limit).await,
     }

@@ -53,15 +53,15 @@ impl Transports {
 
 /// How to reach a mailbox's SMTP server.
 pub(crate) fn smtp_account(mailbox: &Mailbox, timeout: Duration) -> Result<SmtpAccount, SendError> {
-    let server = mailbox.smtp.as_ref().ok_or_else(|| SendError { text: NO_SMTP_SERVER.into(), permanent: true })?;
+    let server = mailbox.settings.smtp.as_ref().ok_or_else(|| SendError { text: NO_SMTP_SERVER.into(), permanent: true })?;
     Ok(SmtpAccount {
         host: server.host.clone(),
         port: server.port,
         security: server.security,
         user: server.user.clone(),
         password: server.password.clone(),
-        accept_invalid_certs: mailbox.accept_invalid_certs,
-        hello_name: mailbox.domain().to_owned(),
+        accept_invalid_certs: mailbox.settings.accept_invalid_certs,
+        hello_name: mailbox.settings.domain().to_owned(),
         timeout,
     })
 }
@@ -91,7 +91,7 @@ fn compose(mailbox: &Mailbox, message: &Outbound) -> Result<smtp::Message, SendE
     let to =
         email_of(&message.customer).ok_or_else(|| permanent(format!("the customer {:?} has no e-mail address", message.customer.name)))?;
     let own_id = message.key.clone().ok_or_else(|| permanent("the message has no Message-ID".into()))?;
-    let from_name = match (&message.author, mailbox.sender_name.trim()) {
+    let from_name = match (&message.author, mailbox.settings.sender_name.trim()) {
         (Some(author), "") => author.name.clone(),
         (Some(author), team) => format!("{} — {team}", author.name),
         (None, "") => mailbox.name.clone(),
@@ -116,8 +116,8 @@ fn compose(mailbox: &Mailbox, message: &Outbound) -> Result<smtp::Message, SendE
     }
     let outgoing = Outgoing {
         message_id: own_id,
-        from: Person { name: from_name, address: mailbox.address.clone() },
-        reply_to: mailbox.plus_addressing.then(|| mailbox.reply_address(message.case_number)),
+        from: Person { name: from_name, address: mailbox.settings.address.clone() },
+        reply_to: mailbox.settings.plus_addressing.then(|| mailbox.settings.reply_address(message.case_number)),
         to: vec![to],
         cc: message.copies.iter().filter_map(email_of).collect(),
         subject: subject(message),

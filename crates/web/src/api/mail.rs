@@ -77,15 +77,15 @@ impl From<&Mailbox> for MailboxView {
         Self {
             id: m.id.0,
             name: m.name.clone(),
-            address: m.address.clone(),
-            sender_name: m.sender_name.clone(),
-            imap: m.imap.as_ref().map(ServerView::from),
-            imap_folder: m.imap_folder.clone(),
-            imap_archive_folder: m.imap_archive_folder.clone(),
-            smtp: m.smtp.as_ref().map(ServerView::from),
-            accept_invalid_certs: m.accept_invalid_certs,
-            acknowledge: m.acknowledge,
-            plus_addressing: m.plus_addressing,
+            address: m.settings.address.clone(),
+            sender_name: m.settings.sender_name.clone(),
+            imap: m.settings.imap.as_ref().map(ServerView::from),
+            imap_folder: m.settings.imap_folder.clone(),
+            imap_archive_folder: m.settings.imap_archive_folder.clone(),
+            smtp: m.settings.smtp.as_ref().map(ServerView::from),
+            accept_invalid_certs: m.settings.accept_invalid_certs,
+            acknowledge: m.settings.acknowledge,
+            plus_addressing: m.settings.plus_addressing,
             active: m.active,
             is_default: m.is_default,
             fetch_error: m.fetch_error.clone(),
@@ -165,12 +165,12 @@ fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<Mailbo
     let text = |given: &Option<String>, stored: Option<&String>| given.as_deref().or(stored.map(String::as_str)).unwrap_or("").to_owned();
     let (name, address, sender_name) = (
         text(&input.name, current.map(|c| &c.name)),
-        text(&input.address, current.map(|c| &c.address)),
-        text(&input.sender_name, current.map(|c| &c.sender_name)),
+        text(&input.address, current.map(|c| &c.settings.address)),
+        text(&input.sender_name, current.map(|c| &c.settings.sender_name)),
     );
     let archive = match &input.imap_archive_folder {
         Some(folder) => folder.clone(),
-        None => current.and_then(|c| c.imap_archive_folder.clone()),
+        None => current.and_then(|c| c.settings.imap_archive_folder.clone()),
     };
     let flag = |given: Option<bool>, stored: Option<bool>, default: bool| given.or(stored).unwrap_or(default);
     let parsed = MailboxInput {
@@ -183,9 +183,9 @@ fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<Mailbo
             &input.imap_security,
             &input.imap_user,
             &input.imap_password,
-            current.and_then(|c| c.imap.as_ref()),
+            current.and_then(|c| c.settings.imap.as_ref()),
         ),
-        imap_folder: input.imap_folder.as_deref().or(current.map(|c| c.imap_folder.as_str())),
+        imap_folder: input.imap_folder.as_deref().or(current.map(|c| c.settings.imap_folder.as_str())),
         imap_archive_folder: archive.as_deref(),
         smtp: server_input(
             &input.smtp_host,
@@ -193,11 +193,11 @@ fn spec(input: &MailboxInputBody, current: Option<&Mailbox>) -> ApiResult<Mailbo
             &input.smtp_security,
             &input.smtp_user,
             &input.smtp_password,
-            current.and_then(|c| c.smtp.as_ref()),
+            current.and_then(|c| c.settings.smtp.as_ref()),
         ),
-        accept_invalid_certs: flag(input.accept_invalid_certs, current.map(|c| c.accept_invalid_certs), false),
-        acknowledge: flag(input.acknowledge, current.map(|c| c.acknowledge), true),
-        plus_addressing: flag(input.plus_addressing, current.map(|c| c.plus_addressing), false),
+        accept_invalid_certs: flag(input.accept_invalid_certs, current.map(|c| c.settings.accept_invalid_certs), false),
+        acknowledge: flag(input.acknowledge, current.map(|c| c.settings.acknowledge), true),
+        plus_addressing: flag(input.plus_addressing, current.map(|c| c.settings.plus_addressing), false),
         active: flag(input.active, current.map(|c| c.active), true),
         is_default: flag(input.is_default, current.map(|c| c.is_default), false),
     }
