@@ -112,7 +112,7 @@ pub(crate) struct Core {
 }
 
 /// Every job kind Opora runs, registered here; each handler lives beside the use case it serves.
-fn standard_jobs(webhook_client: std::result::Result<opora_channels::webhook::Client, String>) -> Jobs {
+fn standard_jobs(webhook_client: opora_channels::webhook::LazyClient) -> Jobs {
     let mut jobs = Jobs::new(webhook_client);
     for handler in [cases::deadline::job(), webhooks::job(), outbound::job()] {
         jobs.register(handler);
@@ -128,8 +128,10 @@ pub struct App {
 
 impl App {
     pub fn new(store: Store, config: AppConfig, texts: Arc<dyn Texts>) -> App {
-        let webhook_client =
-            opora_channels::webhook::client(std::time::Duration::from_millis(config.webhook_timeout_ms), config.webhooks_allow_internal);
+        let webhook_client = opora_channels::webhook::LazyClient::new(
+            std::time::Duration::from_millis(config.webhook_timeout_ms),
+            config.webhooks_allow_internal,
+        );
         let core = Core {
             store,
             listeners: Listeners::standard(),

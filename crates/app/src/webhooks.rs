@@ -129,9 +129,9 @@ async fn deliver(app: &App, delivery: WebhookDelivery, attempt: i64) -> Outcome 
         Ok(_) | Err(Error::Domain(_)) => return Outcome::Done,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    let client = match &app.core.jobs.webhook_client {
+    let client = match app.core.jobs.webhook_client.get() {
         Ok(client) => client,
-        Err(e) => return Outcome::Retry(format!("no HTTP client: {e}")),
+        Err(reason) => return Outcome::Retry(reason),
     };
     let allow_internal = app.config().webhooks_allow_internal;
     let sent =

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unreadable};
-use crate::webhook::{self, Client};
+use crate::webhook::{self, LazyClient};
 
 /// What an API channel stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,14 +50,14 @@ impl Settings {
 }
 
 pub struct Api {
-    client: Result<Client, String>,
+    client: LazyClient,
     allow_internal: bool,
     max_file_bytes: usize,
 }
 
 impl Api {
     pub fn new(timeout: Duration, allow_internal: bool, max_file_bytes: usize) -> Self {
-        Self { client: webhook::client(timeout, allow_internal), allow_internal, max_file_bytes }
+        Self { client: LazyClient::new(timeout, allow_internal), allow_internal, max_file_bytes }
     }
 }
 
@@ -372,9 +372,9 @@ impl Driver for Api {
                 Err(reason) => return Verdict::Failed { reason },
             };
             let Some(url) = settings.url else { return Verdict::Failed { reason: "channel_without_url".into() } };
-            let client = match &self.client {
+            let client = match self.client.get() {
                 Ok(client) => client,
-                Err(e) => return Verdict::Retry { reason: format!("no HTTP client: {e}"), after: None },
+                Err(reason) => return Verdict::Retry { reason, after: None },
             };
             let body = payload(channel.id, message).to_string();
             let sent =
@@ -397,9 +397,9 @@ impl Driver for Api {
                 None => Vec::new(),
                 Some(url) => {
                     // A check is a signed, empty ping: receivers may answer it with any 2xx.
-                    let client = match &self.client {
+                    let client = match self.client.get() {
                         Ok(client) => client,
-                        Err(e) => return vec![CheckStep { name: "webhook", ok: false, error: Some(e.clone()) }],
+                        Err(error) => return vec![CheckStep { name: "webhook", ok: false, error: Some(error) }],
                     };
                     let secret = Settings::of(channel).map(|s| s.secret).unwrap_or_default();
                     let body = json!({"type": "channel.check", "timestamp": Timestamp::now(), "data": {}}).to_string();

@@ -155,6 +155,24 @@ pub fn client(timeout: Duration, allow_internal: bool) -> Result<Client, String>
         .map_err(|e| e.to_string())
 }
 
+/// A [`client`] made on first use: building one reads the system's certificates, which a
+/// short-lived process (`opora mail ingest`, run once per message) must not pay for.
+pub struct LazyClient {
+    timeout: Duration,
+    allow_internal: bool,
+    made: std::sync::OnceLock<Result<Client, String>>,
+}
+
+impl LazyClient {
+    pub fn new(timeout: Duration, allow_internal: bool) -> Self {
+        Self { timeout, allow_internal, made: std::sync::OnceLock::new() }
+    }
+
+    pub fn get(&self) -> Result<&Client, String> {
+        self.made.get_or_init(|| client(self.timeout, self.allow_internal)).as_ref().map_err(|e| format!("no HTTP client: {e}"))
+    }
+}
+
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {

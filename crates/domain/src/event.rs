@@ -354,6 +354,10 @@ pub enum EventData {
     CaseFollowUp(FollowUp),
     #[serde(rename = "case.linked")]
     CaseLinked(CaseLinked),
+    /// A stored payload of a known kind that no longer reads as its type (written by hand, by
+    /// an older release or an import): kept and shown as it is, never a failed timeline.
+    #[serde(skip)]
+    Stored { kind: EventKind, data: Value },
 }
 
 impl EventData {
@@ -386,23 +390,29 @@ impl EventData {
             D::CaseParticipantAdded(_) => K::CaseParticipantAdded,
             D::CaseFollowUp(_) => K::CaseFollowUp,
             D::CaseLinked(_) => K::CaseLinked,
+            D::Stored { kind, .. } => *kind,
         }
     }
 
     /// The payload alone, as the wire and the `events.data` column carry it.
     pub fn payload(&self) -> Value {
+        if let EventData::Stored { data, .. } = self {
+            return data.clone();
+        }
         match serde_json::to_value(self) {
             Ok(Value::Object(mut tagged)) => tagged.remove("data").unwrap_or(Value::Null),
             _ => Value::Null,
         }
     }
 
-    /// Reads a stored event back from its kind and payload.
-    pub fn from_parts(kind: &str, payload: Value) -> Result<Self, serde_json::Error> {
+    /// Reads a stored event back from its kind and payload. Only a kind this release does not
+    /// know is an error; a payload that does not fit its kind is kept as [`EventData::Stored`].
+    pub fn from_parts(kind: &str, payload: Value) -> Result<Self, String> {
+        let known = EventKind::parse(kind).ok_or_else(|| format!("unknown event kind {kind:?}"))?;
         let mut tagged = serde_json::Map::new();
         tagged.insert("kind".into(), Value::String(kind.to_owned()));
-        tagged.insert("data".into(), payload);
-        serde_json::from_value(Value::Object(tagged))
+        tagged.insert("data".into(), payload.clone());
+        Ok(serde_json::from_value(Value::Object(tagged)).unwrap_or(EventData::Stored { kind: known, data: payload }))
     }
 }
 
@@ -457,5 +467,13 @@ mod tests {
         }
         let old = EventData::from_parts("case.owner_assigned", json!({"owner_id": 3})).expect("older shape reads");
         assert_eq!(old, EventData::CaseOwnerAssigned(OwnerAssigned { number: 0, owner_id: AgentId(3) }));
+    }
+
+    #[test]
+    fn a_payload_that_no_longer_fits_is_kept_as_it_is() {
+        let odd = json!({"number": "not a number"});
+        let read = EventData::from_parts("case.created", odd.clone()).expect("a known kind reads");
+        assert_eq!((read.kind(), read.payload()), (EventKind::CaseCreated, odd));
+        assert!(EventData::from_parts("case.teleported", json!({})).is_err(), "an unknown kind is refused");
     }
 }

@@ -167,7 +167,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 /// The use cases over the configured database, with the configured mailboxes in place.
 async fn use_cases(config: &Config) -> anyhow::Result<App> {
     let store = server::open_store(config).await?;
-    let (app, _) = server::use_cases(config, store)?;
+    let app = server::use_cases(config, store);
     server::sync_mailboxes(&app, config).await?;
     Ok(app)
 }
@@ -175,7 +175,7 @@ async fn use_cases(config: &Config) -> anyhow::Result<App> {
 async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
     let store = server::open_store(config).await?;
     if demo {
-        let (app, _) = server::use_cases(config, store.clone())?;
+        let app = server::use_cases(config, store.clone());
         server::sync_mailboxes(&app, config).await?;
         if app.staff().agent_count().await? == 0 {
             load_demo(&app, false).await?;
@@ -213,7 +213,7 @@ async fn ingest(config: &Config, mailbox: Option<&str>, recipients: Vec<String>)
         );
     }
     let store = server::open_store(config).await.map_err(|e| temporary(e.to_string()))?;
-    let (app, _) = server::use_cases(config, store).map_err(|e| temporary(e.to_string()))?;
+    let app = server::use_cases(config, store);
     let recipients: Vec<String> = recipients.iter().map(|r| r.trim().to_ascii_lowercase()).collect();
     let chosen = app.mail().choose_mailbox(mailbox.map(str::to_owned), recipients.clone()).await.map_err(|e| match e {
         opora_app::Error::Domain(_) => temporary(format!("no mailbox named {:?}", mailbox.unwrap_or_default())),

@@ -26,14 +26,22 @@ pub fn install_crypto() {
 
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The customer-facing texts the use cases send, from the translation files.
-struct Texts(Arc<I18n>);
+/// The customer-facing texts the use cases send, from the translation files. They are parsed
+/// on first use: `opora mail ingest` runs once per message and never needs them.
+#[derive(Default)]
+struct Texts(std::sync::OnceLock<Result<I18n, String>>);
 
 impl opora_app::Texts for Texts {
     fn acknowledgement(&self, language: Language, case: &Case) -> Body {
         let args = [("number", json!(case.number.to_string())), ("subject", json!(case.subject))];
         let borrowed: Vec<(&str, &serde_json::Value)> = args.iter().map(|(k, v)| (*k, v)).collect();
-        Body { text: self.0.text(language, "mail-ack-body", &borrowed), html: None }
+        let text = match self.0.get_or_init(I18n::load) {
+            Ok(i18n) => i18n.text(language, "mail-ack-body", &borrowed),
+            // The translations are built in and parsed by the tests; should they ever fail, the
+            // customer still learns the case number.
+            Err(_) => format!("[#{}] {}", case.number, case.subject),
+        };
+        Body { text, html: None }
     }
 }
 
@@ -79,10 +87,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 }
 
 /// The use cases over an open store, with the translations their texts come from.
-pub fn use_cases(config: &Config, store: Store) -> anyhow::Result<(App, Arc<I18n>)> {
-    let i18n = Arc::new(I18n::load().map_err(|e| anyhow::anyhow!(e))?);
-    let app = App::new(store, config.app(), Arc::new(Texts(i18n.clone())));
-    Ok((app, i18n))
+pub fn use_cases(config: &Config, store: Store) -> App {
+    App::new(store, config.app(), Arc::new(Texts::default()))
 }
 
 /// Creates or updates the mailboxes the configuration names; others are left alone.
@@ -97,7 +103,7 @@ pub async fn sync_mailboxes(app: &App, config: &Config) -> anyhow::Result<()> {
 pub async fn start(config: &Config, store: Store) -> anyhow::Result<Running> {
     install_crypto();
     let (shutdown, signal) = watch::channel(false);
-    let (app, _) = use_cases(config, store)?;
+    let app = use_cases(config, store);
     sync_mailboxes(&app, config).await?;
     let state = AppState::new(app.clone(), config.web(), signal.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let listener = TcpListener::bind(&config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

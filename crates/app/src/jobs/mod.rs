@@ -84,12 +84,12 @@ where
 /// The job handlers, by kind.
 pub struct Jobs {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
-    pub(crate) webhook_client: Result<opora_channels::webhook::Client, String>,
+    pub(crate) webhook_client: opora_channels::webhook::LazyClient,
 }
 
 impl Jobs {
     /// No handlers yet: `App::new` registers every kind.
-    pub fn new(webhook_client: Result<opora_channels::webhook::Client, String>) -> Self {
+    pub fn new(webhook_client: opora_channels::webhook::LazyClient) -> Self {
         Jobs { handlers: HashMap::new(), webhook_client }
     }
 
