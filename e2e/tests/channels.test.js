@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { Opora, browser, signIn, screenshot } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
 
 let opora, chrome, admin, receiver;
 const received = [];
@@ -21,7 +21,7 @@ before(async () => {
   chrome = await browser();
   admin = { email: "admin@e2e.test", password: "admin-password-1" };
 });
-after(async () => { await chrome?.close(); opora?.stop(); receiver?.close(); });
+after(() => shutdown(chrome, opora, receiver));
 
 /** Standard Webhooks: HMAC-SHA256 over `id.timestamp.body` with the secret's decoded key. */
 function signature(secret, id, timestamp, body) {

@@ -50,7 +50,17 @@ export class Opora {
     this.server = server;
   }
 
-  stop() { this.server.kill("SIGTERM"); }
+  /** Stops the server; one that does not exit within five seconds is killed. */
+  async stop() {
+    if (this.server.exitCode !== null || this.server.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.server.once("exit", resolve));
+    this.server.kill("SIGTERM");
+    if (!(await settles(exited, 5000))) {
+      console.error("opora did not stop on SIGTERM within 5 s; killing it");
+      this.server.kill("SIGKILL");
+      await exited;
+    }
+  }
 
   async api(method, path, body, token = this.token) {
     const response = await fetch(this.base + path, {
@@ -121,6 +131,26 @@ export class Opora {
       ...extra,
     });
   }
+}
+
+/** Whether `promise` settles within `ms`. */
+async function settles(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const done = promise.then(() => true, () => true);
+  const result = await Promise.race([done, late]);
+  clearTimeout(timer);
+  return result;
+}
+
+/**
+ * Ends a test file: the browser (given ten seconds to close), the servers. A teardown never
+ * hangs the run: whatever does not close in time is left to the process's exit.
+ */
+export async function shutdown(chrome, opora, ...others) {
+  if (chrome && !(await settles(chrome.close(), 10_000))) console.error("Chromium did not close within 10 s");
+  await opora?.stop();
+  for (const other of others) other?.close?.();
 }
 
 export async function browser() {

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Opora, browser, signIn, screenshot } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
 
 let opora, chrome, admin;
 before(async () => {
@@ -11,7 +11,7 @@ before(async () => {
   chrome = await browser();
   admin = { email: "admin@e2e.test", password: "admin-password-1" };
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 function letter({ from, to = "support@localhost", cc, subject, id, inReplyTo, body }) {
   const head = [`From: ${from}`, `To: ${to}`, `Subject: =?utf-8?b?${Buffer.from(subject).toString("base64")}?=`,

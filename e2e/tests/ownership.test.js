@@ -2,7 +2,7 @@
 // pull a colleague in (who sees it live), hand it over with a reason, edit its properties.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn } from "./harness.js";
+import { Opora, browser, signIn, shutdown } from "./harness.js";
 
 let opora, chrome, owner, colleague;
 before(async () => {
@@ -12,7 +12,7 @@ before(async () => {
   colleague = await opora.agent("Дмитрий Специалист");
   await opora.api("POST", "/api/v1/reply-templates", { name: "Извинение", body: "Здравствуйте, {{customer.name}}! По обращению #{{case.number}} уже работаем. {{agent.name}}" });
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 test("take a case, reply with a template and an attachment, add a note", async () => {
   const kase = await opora.newCase("Не приехал курьер");

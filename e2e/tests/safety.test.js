@@ -2,7 +2,7 @@
 // names and attachment names are shown as text.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn } from "./harness.js";
+import { Opora, browser, signIn, shutdown } from "./harness.js";
 
 let opora, chrome, agent;
 before(async () => {
@@ -10,7 +10,7 @@ before(async () => {
   chrome = await browser();
   agent = await opora.agent("Анна Безопасная");
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 const PAYLOAD = `<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>"'><svg onload=window.pwned=3>`;
 

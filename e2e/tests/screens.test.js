@@ -1,7 +1,7 @@
 // What the workspace looks like, in both languages, on a desktop and on a phone; keyboard use.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, screenshot } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
 
 let opora, chrome, ru, en, kase;
 before(async () => {
@@ -18,7 +18,7 @@ before(async () => {
   await opora.api("POST", `/api/v1/cases/${kase.id}/messages`, { kind: "note", body_text: "Курьер в пробке на МКАД, ETA 16:20." });
   await opora.api("POST", `/api/v1/cases/${kase.id}/compensations`, { kind: "discount", amount: "500", note: "Скидка на доставку" });
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 for (const [language, who, viewTitle] of [["ru", () => ru, "Все открытые"], ["en", () => en, "All open"]]) {
   test(`inbox and case page in ${language}, desktop and phone`, async () => {

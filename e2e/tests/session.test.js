@@ -1,7 +1,7 @@
 // Signing in and out, in Russian and in English; errors next to the field; an expired session.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn } from "./harness.js";
+import { Opora, browser, signIn, shutdown } from "./harness.js";
 
 let opora, chrome, ru, en;
 before(async () => {
@@ -10,7 +10,7 @@ before(async () => {
   ru = await opora.agent("Мария Русская", { language: "ru" });
   en = await opora.agent("Emma English", { language: "en" });
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 test("the sign-in page follows the browser's language", async () => {
   for (const [locale, button, email] of [["ru-RU", "Войти", "Почта"], ["en-GB", "Sign in", "E-mail"]]) {

@@ -2,7 +2,7 @@
 // and the admin pages where a team sets Opora up.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn } from "./harness.js";
+import { Opora, browser, signIn, shutdown } from "./harness.js";
 
 let opora, chrome, first, second, admin;
 before(async () => {
@@ -12,7 +12,7 @@ before(async () => {
   second = await opora.agent("Второй Сотрудник", { language: "en" });
   admin = { email: "admin@e2e.test", password: "admin-password-1" };
 });
-after(async () => { await chrome?.close(); opora?.stop(); });
+after(() => shutdown(chrome, opora));
 
 test("two agents on one case see each other, and who is typing", async () => {
   const kase = await opora.newCase("Столкновение");

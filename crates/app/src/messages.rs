@@ -31,7 +31,8 @@ pub(crate) fn add(u: &mut Unit<'_, '_>, case: &Case, new: NewMessage, actor: Act
 }
 
 /// Stores an outbound message and queues it on the case's channel, when the case has one that
-/// can send; otherwise it stays on the case marked "not applicable". No author: the system's.
+/// sends; otherwise (no channel, or a receive-only one) it stays on the case marked "not
+/// applicable". No author: the system's.
 pub(crate) fn send(
     u: &mut Unit<'_, '_>,
     case: &Case,
@@ -39,11 +40,14 @@ pub(crate) fn send(
     body: Body,
     attachments: Vec<NewAttachment>,
 ) -> opora_store::Result<Message> {
-    let channel = crate::outbound::route(u, case)?;
+    let route = crate::outbound::route(u, case)?;
+    let receive_only = route.as_ref().is_some_and(|c| u.drivers().of(c.kind).is_some_and(|d| d.profile(c).receive_only));
+    let channel_id = route.as_ref().map(|c| c.id);
+    let channel = route.filter(|_| !receive_only);
     let new = NewMessage {
         direction: Direction::Outbound,
         channel_kind: case.channel_kind,
-        channel_id: channel.as_ref().map(|c| c.id),
+        channel_id,
         author_agent_id: author,
         author_customer_id: None,
         subject: None,

@@ -145,6 +145,10 @@ async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> 
             Err(e) => return Outcome::Retry(format!("attachment {}: {e}", file.filename)),
         }
     }
+    if !channel.active {
+        // Nothing leaves through a channel an admin switched off; the agent sees why.
+        return finish(app, id, Verdict::Failed { reason: "channel_switched_off".into() }, attempt, max_attempts).await;
+    }
     let Some(driver) = app.core.drivers.of(channel.kind).cloned() else {
         return finish(app, id, Verdict::Failed { reason: format!("no driver for {} channels", channel.kind) }, attempt, max_attempts)
             .await;

@@ -66,8 +66,10 @@ pub fn external_identity(channel: ChannelId, id: &str) -> String {
     format!("{channel}:{id}")
 }
 
+// Each kind of key has its own word after the channel, so no id a system sends can name another
+// kind's key (a message id of "out:5" is not our reply 5).
 fn message_key(channel: ChannelId, id: &str) -> String {
-    format!("api:{channel}:{id}")
+    format!("api:{channel}:msg:{id}")
 }
 
 fn outbound_key(channel: ChannelId, message: MessageId) -> String {
@@ -76,6 +78,10 @@ fn outbound_key(channel: ChannelId, message: MessageId) -> String {
 
 fn conversation_key(channel: ChannelId, conversation: &str) -> String {
     format!("api:{channel}:conversation:{conversation}")
+}
+
+fn status_key(channel: ChannelId, sha256: &str) -> String {
+    format!("api:{channel}:status:{sha256}")
 }
 
 #[derive(Debug, Deserialize)]
@@ -326,6 +332,7 @@ impl Driver for Api {
         let settings = Settings::of(channel).ok();
         Profile {
             can_send: settings.as_ref().is_some_and(|s| s.url.is_some()),
+            receive_only: settings.as_ref().is_some_and(|s| s.url.is_none()),
             acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
             conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
             subject_window_ms: 0,
@@ -352,7 +359,7 @@ impl Driver for Api {
         match envelope.kind.as_str() {
             "message.created" => Ok(vec![Inbound::Message(self.message(channel, typed("data", envelope.data)?)?)]),
             "message.status" => {
-                let key = format!("api:{channel}:status:{}", payload.sha256);
+                let key = status_key(channel, &payload.sha256);
                 Ok(vec![Inbound::Status(Api::status(channel, typed("data", envelope.data)?, key)?)])
             }
             _ => {
@@ -421,9 +428,10 @@ impl Driver for Api {
 
 /// A reply as the external system receives it.
 fn payload(channel: ChannelId, message: &Outbound) -> Value {
-    let prefix = format!("{channel}:");
-    let customer_id = message.customer.identity(IdentityKind::External).and_then(|v| v.strip_prefix(&prefix)).map(str::to_owned);
-    let conversation_prefix = format!("api:{channel}:conversation:");
+    // The customer's id in this system: a customer known to several systems has one per channel.
+    let prefix = external_identity(channel, "");
+    let customer_id = message.customer.identities_of(IdentityKind::External).find_map(|v| v.strip_prefix(&prefix)).map(str::to_owned);
+    let conversation_prefix = conversation_key(channel, "");
     let conversation = message.thread.iter().rev().find_map(|r| r.key.strip_prefix(&conversation_prefix).map(str::to_owned));
     let attachments: Vec<Value> = message
         .attachments

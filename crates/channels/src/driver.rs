@@ -78,6 +78,10 @@ pub enum Refusal {
 pub struct Profile {
     /// Replies can leave through it (an e-mail channel needs an SMTP server).
     pub can_send: bool,
+    /// It only receives by design (an API channel without an address: its system reads replies
+    /// from events): replies on it are recorded, not sent. A channel that should send but cannot
+    /// (a mailbox without SMTP) is not receive-only: its replies fail where the agent sees why.
+    pub receive_only: bool,
     /// A new case gets an automatic acknowledgement (rate-limited per sender).
     pub acknowledge: bool,
     /// When a conversation's new message opens a new case.

@@ -3,7 +3,7 @@
 //! HTTP client that can never be pointed at internal addresses (the SSRF guard), whose answer
 //! is read as done, gone (410), retry later (with `Retry-After`) or refused.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,7 +63,7 @@ pub fn verify(
     let timestamp = timestamp.ok_or(Unverified::Missing("webhook-timestamp"))?;
     let signatures = signatures.ok_or(Unverified::Missing("webhook-signature"))?;
     let at: i64 = timestamp.trim().parse().map_err(|_| Unverified::Missing("webhook-timestamp"))?;
-    if (now_secs - at).abs() > TOLERANCE_SECS {
+    if now_secs.abs_diff(at) > TOLERANCE_SECS.unsigned_abs() {
         return Err(Unverified::Stale);
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(&key(secret).map_err(|_| Unverified::Mismatch)?).map_err(|_| Unverified::Mismatch)?;
@@ -80,24 +80,36 @@ pub fn verify(
     Err(Unverified::Mismatch)
 }
 
-/// Loopback, private, link-local, carrier-grade NAT and unspecified addresses: where an outgoing
-/// request must never go unless the operator allowed it.
+/// Loopback, private, link-local, carrier-grade NAT, benchmarking, reserved, multicast and
+/// unspecified addresses, and IPv6 forms that carry one of those IPv4 addresses (mapped,
+/// compatible, NAT64, 6to4): where an outgoing request must never go unless the operator
+/// allowed it.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || a == 100 && (64..128).contains(&b)
+                || a == 192 && b == 0 && c == 0
+                || a == 198 && (18..20).contains(&b)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let embedded = |high: u16, low: u16| Ipv4Addr::new((high >> 8) as u8, high as u8, (low >> 8) as u8, low as u8);
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || v6.to_ipv4().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) && is_internal(IpAddr::V4(embedded(s[6], s[7])))
+                || s[0] == 0x2002 && is_internal(IpAddr::V4(embedded(s[1], s[2])))
         }
     }
 }
@@ -106,7 +118,7 @@ pub fn is_internal(ip: IpAddr) -> bool {
 /// allowed) no internal address or `localhost` name.
 pub fn check_url(field: &str, raw: &str, allow_internal: bool) -> Result<String, FieldError> {
     let url = url::Url::parse(raw.trim()).map_err(|_| FieldError::new(field, "invalid_url"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
         return Err(FieldError::new(field, "invalid_url"));
     }
     let literal = match url.host() {
@@ -213,6 +225,21 @@ impl Attempt {
     }
 }
 
+/// How much of a receiver's answer is read: enough for an id, never a flood.
+const ANSWER_LIMIT: usize = 64 * 1024;
+
+/// The answer's body up to `limit` bytes; the rest is never downloaded.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            _ => break,
+        }
+    }
+    body
+}
+
 /// POSTs a signed JSON body. An internal literal address is refused unless allowed (names are
 /// guarded by the client's resolver).
 pub async fn post(client: &Client, url: &str, secret: &str, id: &str, body: &[u8], allow_internal: bool) -> Attempt {
@@ -245,8 +272,7 @@ pub async fn post(client: &Client, url: &str, secret: &str, id: &str, body: &[u8
         Ok(response) => {
             let status = response.status().as_u16();
             let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()?.trim().parse().ok());
-            let mut body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-            body.truncate(64 * 1024);
+            let body = read_capped(response, ANSWER_LIMIT).await;
             Attempt { status: Some(status), error: None, duration_ms, retry_after, body }
         }
         Err(e) => Attempt { status: None, error: Some(e.to_string()), duration_ms, retry_after: None, body: Vec::new() },
@@ -275,6 +301,8 @@ mod tests {
         assert_eq!(verify(SECRET, Some(id), Some(at), Some(good), b"{}", now), Err(Unverified::Mismatch));
         assert_eq!(verify(SECRET, Some(id), Some(at), Some(good), BODY, now + 3600), Err(Unverified::Stale));
         assert_eq!(verify(SECRET, None, Some(at), Some(good), BODY, now), Err(Unverified::Missing("webhook-id")));
+        let far = i64::MIN.to_string();
+        assert_eq!(verify(SECRET, Some(id), Some(&far), Some(good), BODY, i64::MAX), Err(Unverified::Stale), "no overflow");
     }
 
     #[test]
@@ -286,10 +314,23 @@ mod tests {
             "http://localhost/",
             "http://169.254.169.254/latest",
             "ftp://example.com/",
+            "http://user:secret@hooks.example.com/",
+            "http://0.1.2.3/",
+            "http://198.18.0.1/",
+            "http://224.0.0.1/",
+            "http://240.0.0.1/",
+            "http://[ff02::1]/",
+            "http://[::ffff:10.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
+            "http://[fec0::1]/",
         ] {
             assert!(check_url("url", url, false).is_err(), "{url}");
         }
         assert!(check_url("url", "https://hooks.example.com/opora", false).is_ok());
+        for public in ["http://93.184.215.14/", "http://[2606:4700::1111]/", "http://[64:ff9b::5db8:d70e]/", "http://[2002:5db8:d70e::]/"] {
+            assert!(check_url("url", public, false).is_ok(), "{public} is a public address");
+        }
         assert!(check_url("url", "http://127.0.0.1:9000/x", true).is_ok());
     }
 }

@@ -17,7 +17,12 @@ pub struct Recipient {
 impl Recipient {
     /// The recipient's first identity of `kind`.
     pub fn identity(&self, kind: IdentityKind) -> Option<&str> {
-        self.identities.iter().find(|(k, _)| *k == kind).map(|(_, v)| v.as_str())
+        self.identities_of(kind).next()
+    }
+
+    /// All of the recipient's identities of `kind`, oldest first.
+    pub fn identities_of(&self, kind: IdentityKind) -> impl Iterator<Item = &str> {
+        self.identities.iter().filter(move |(k, _)| *k == kind).map(|(_, v)| v.as_str())
     }
 }
 

@@ -22,7 +22,7 @@ impl Timestamp {
     }
 
     pub fn plus_millis(self, millis: i64) -> Self {
-        Self(self.0 + millis)
+        Self(self.0.saturating_add(millis))
     }
 
     /// Parses RFC 3339 (`2026-11-22T15:04:05Z`, any offset) or a plain date (`2026-11-22`, taken

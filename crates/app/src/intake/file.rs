@@ -116,10 +116,37 @@ pub enum Filed {
 
 const MAX_PARTICIPANTS_PER_MESSAGE: usize = 20;
 
+/// What ties a payload to others that must be filed after it: the people in it (their customer
+/// records are found or made by identity) and every key (its own, the ones it refers to, its
+/// conversation).
+pub(crate) fn ties(items: &[Item]) -> Vec<String> {
+    let mut ties = Vec::new();
+    for item in items {
+        match item {
+            Item::Message(incoming) => {
+                let message = &incoming.message;
+                let people = std::iter::once(&message.sender).chain(&message.addressed);
+                ties.extend(people.flat_map(|p| &p.identities).map(|(kind, value)| format!("from:{kind}:{}", value.to_lowercase())));
+                ties.push(format!("key:{}", message.key));
+                ties.extend(message.thread.references.iter().map(|r| format!("key:{r}")));
+                ties.extend(message.thread.conversation.iter().map(|c| format!("key:{c}")));
+            }
+            Item::Status(report, _) => {
+                ties.push(format!("key:{}", report.key));
+                ties.push(format!("key:{}", report.about));
+            }
+        }
+    }
+    ties
+}
+
 /// Files a received payload. Its state changes in the same transaction, so a payload is filed
-/// exactly once. A payload usually holds one item; when it holds several (a batched webhook),
+/// exactly once; payloads of one sender or conversation are filed one at a time. A payload usually holds one item; when it holds several (a batched webhook),
 /// the payload records the last.
 pub(crate) fn file(u: &mut Unit<'_, '_>, payload_id: PayloadId, items: Vec<Item>, context: &Context) -> Result<Filed> {
+    // A pushed payload is filed as it arrives, beside the processor and other requests: two
+    // first messages of one new chat user must not both make the customer or the case.
+    u.tx().serialize(&ties(&items))?;
     let payload = payloads::get_for_update(u.tx(), payload_id)?;
     if payload.status != PayloadStatus::Received {
         return Ok(Filed::AlreadyDone);
@@ -157,8 +184,16 @@ fn file_item(u: &mut Unit<'_, '_>, payload: PayloadId, channel: &Channel, item: 
 /// reaches its owner through the event), and a report written for people is kept on the case.
 fn file_status(u: &mut Unit<'_, '_>, payload: PayloadId, channel: &Channel, report: StatusReport, note: Option<Incoming>) -> Result<Filed> {
     let about = thread_keys::known(u.conn(), &[report.about.as_str()])?.pop();
-    let Some(Known { case_id, message_row: Some(message), kind: KeyKind::Outbound, .. }) = about else {
-        let reason = "a delivery report about a message we did not send";
+    // Only the channel a message left through reports on it: another channel's report (a
+    // bounce sent to another mailbox, another system's status) is not about our message.
+    let ours = match &about {
+        Some(Known { message_row: Some(message), kind: KeyKind::Outbound, .. }) => {
+            messages::get(u.conn(), *message)?.channel_id == Some(channel.id)
+        }
+        _ => false,
+    };
+    let Some(Known { case_id, message_row: Some(message), kind: KeyKind::Outbound, .. }) = about.filter(|_| ours) else {
+        let reason = "a delivery report about a message we did not send through this channel";
         payloads::finish(u.tx(), payload, PayloadStatus::Ignored, Some(reason), Some(&report.key), None, None)?;
         return Ok(Filed::Ignored("unknown_report"));
     };
@@ -242,13 +277,12 @@ fn file_message(
         thread_keys::remember(u.tx(), conversation, case.id, None, KeyKind::Conversation)?;
     }
     add_participants(u, &case, customer, message)?;
-    let acknowledged = matches!(via, Via::NewCase | Via::FollowUp | Via::Linked)
-        && message.automatic.is_none()
-        && profile.acknowledge
-        && profile.can_send
-        && message.sender.identity().is_some_and(|(kind, value)| {
-            may_acknowledge(u, &format!("{kind}:{value}"), context.acknowledgements_per_hour).unwrap_or(false)
-        });
+    let wanted =
+        matches!(via, Via::NewCase | Via::FollowUp | Via::Linked) && message.automatic.is_none() && profile.acknowledge && profile.can_send;
+    let acknowledged = match message.sender.identity().filter(|_| wanted) {
+        Some((kind, value)) => may_acknowledge(u, &format!("{kind}:{value}"), context.acknowledgements_per_hour)?,
+        None => false,
+    };
     if acknowledged {
         let language = customers::get(u.conn(), customer)?.language.unwrap_or(incoming.language);
         let text = u.texts().acknowledgement(language, &case);

@@ -21,7 +21,7 @@ use opora_store::messages::NewAttachment;
 use opora_store::payloads::{self, Payload};
 use tokio::sync::watch;
 
-use super::file::{self, Context, Filed, Incoming, Item};
+use super::file::{self, Context, Filed, Incoming, Item, ties};
 use crate::App;
 
 pub const NAME: &str = "intake";
@@ -133,6 +133,11 @@ pub(crate) async fn settle(
                 Context { channels, drivers: app.core.drivers.clone(), acknowledgements_per_hour: app.config().acknowledgements_per_hour };
             match app.write(move |u| file::file(u, id, items, &context)).await {
                 Ok(filed) => Ok(Some(filed)),
+                // Another change took the same identity or key at the same moment: filing again
+                // finds it.
+                Err(crate::Error::Domain(opora_domain::DomainError::Conflict(clash))) => {
+                    postpone(app, payload, &format!("clashed with a simultaneous change: {clash}")).await
+                }
                 Err(crate::Error::Domain(e)) => {
                     let reason = format!("cannot be filed: {e}");
                     store.write(move |tx| payloads::quarantine(tx, id, &reason)).await.map(|_| None)
@@ -159,28 +164,6 @@ async fn postpone(app: &App, payload: &Payload, reason: &str) -> Result<Option<F
             Ok(None)
         })
         .await
-}
-
-/// What ties a prepared payload to others that must be filed after it: its sender and every key
-/// (its own, the ones it refers to, its conversation).
-fn ties(items: &[Item]) -> Vec<String> {
-    let mut ties = Vec::new();
-    for item in items {
-        match item {
-            Item::Message(incoming) => {
-                let message = &incoming.message;
-                ties.extend(message.sender.identities.iter().map(|(kind, value)| format!("from:{kind}:{}", value.to_lowercase())));
-                ties.push(format!("key:{}", message.key));
-                ties.extend(message.thread.references.iter().map(|r| format!("key:{r}")));
-                ties.extend(message.thread.conversation.iter().map(|c| format!("key:{c}")));
-            }
-            Item::Status(report, _) => {
-                ties.push(format!("key:{}", report.key));
-                ties.push(format!("key:{}", report.about));
-            }
-        }
-    }
-    ties
 }
 
 /// Splits a batch into conversations that must be filed in order: payloads that share a sender

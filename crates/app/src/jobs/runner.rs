@@ -82,7 +82,7 @@ async fn finish(app: &App, job: Job) {
             store.write(move |tx| jobs::fail(tx, &job, &error, at)).await
         }
         Outcome::RetryAfter(error, after) => {
-            let (error, at) = retry(error, backoff.max(after.as_millis() as i64));
+            let (error, at) = retry(error, wait_ms(backoff, after, settings.retry_cap_ms));
             store.write(move |tx| jobs::fail(tx, &job, &error, at)).await
         }
     };
@@ -91,5 +91,23 @@ async fn finish(app: &App, job: Job) {
         Ok(false) => {}
         // The lease runs out and the job is claimed again: nothing is lost.
         Err(e) => tracing::error!(job = id.0, error = %e, "could not record a job's outcome"),
+    }
+}
+
+/// How long a job waits after the other side asked it to (`Retry-After`): at least its own
+/// backoff, and never longer than the longest wait we ever make, whatever was asked.
+fn wait_ms(backoff_ms: i64, asked: Duration, cap_ms: i64) -> i64 {
+    backoff_ms.max(i64::try_from(asked.as_millis()).unwrap_or(i64::MAX).min(cap_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_requested_wait_is_honoured_up_to_the_cap() {
+        assert_eq!(wait_ms(2_000, Duration::from_secs(30), 3_600_000), 30_000);
+        assert_eq!(wait_ms(2_000, Duration::from_millis(10), 3_600_000), 2_000, "never sooner than the backoff");
+        assert_eq!(wait_ms(2_000, Duration::from_secs(u64::MAX), 3_600_000), 3_600_000, "a huge Retry-After is capped");
     }
 }

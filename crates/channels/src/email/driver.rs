@@ -112,6 +112,7 @@ impl Driver for Email {
         let settings = Settings::of(channel).ok();
         Profile {
             can_send: settings.as_ref().is_some_and(|s| s.smtp.is_some()),
+            receive_only: false,
             acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
             conversation: ConversationPolicy::Ongoing,
             subject_window_ms: self.config.subject_window_ms,
@@ -148,7 +149,14 @@ impl Driver for Email {
 
     fn outbound_key(&self, channel: &Channel, case_number: i64, message: MessageId, now: Timestamp) -> Option<String> {
         let domain = Mailbox::from_channel(channel).map(|m| m.settings.domain().to_owned()).unwrap_or_else(|_| "localhost".into());
-        Some(format!("opora.{case_number}.{}.{}@{domain}", message.0, now.millis()))
+        // The random part makes it unguessable: whoever can name one of our messages (in a forged
+        // bounce, say) must have received it.
+        let mut random = [0u8; 8];
+        let nonce = match getrandom::fill(&mut random) {
+            Ok(()) => u64::from_be_bytes(random),
+            Err(_) => now.millis() as u64,
+        };
+        Some(format!("opora.{case_number}.{}.{nonce:016x}@{domain}", message.0))
     }
 
     fn send<'a>(&'a self, channel: &'a Channel, message: &'a Outbound) -> BoxFuture<'a, Verdict> {

@@ -17,7 +17,11 @@ pub struct Integration {
 
 impl Integration {
     pub async fn create(app: &TestApp, url: Option<&str>) -> Self {
-        let created = app.post("/api/v1/channels", json!({"kind": "api", "name": "CRM", "settings": {"url": url}})).await;
+        Self::named(app, "CRM", url).await
+    }
+
+    pub async fn named(app: &TestApp, name: &str, url: Option<&str>) -> Self {
+        let created = app.post("/api/v1/channels", json!({"kind": "api", "name": name, "settings": {"url": url}})).await;
         let body = created.ok(201);
         assert_eq!(body["kind"], "api");
         assert_eq!(body["settings"]["secret_set"], true);
@@ -57,7 +61,7 @@ pub fn message(id: &str, customer: &str, text: &str) -> Value {
 }
 
 /// The agents' reply on a case.
-async fn outbound(app: &TestApp, case: i64) -> Option<Value> {
+pub async fn outbound(app: &TestApp, case: i64) -> Option<Value> {
     let list = app.get(&format!("/api/v1/cases/{case}/messages")).await.ok(200).clone();
     list.as_array().expect("list").iter().find(|m| m["direction"] == "outbound").cloned()
 }

@@ -336,15 +336,24 @@ async fn refusals_retries_and_bounces_show_on_the_message() {
         .find(|m| m["id"] == message)
         .and_then(|m| m["external_id"].as_str().map(str::to_owned))
         .expect("Message-ID");
-    let bounce = format!(
-        "From: Mail Delivery System <MAILER-DAEMON@mx.example.ru>\r\nTo: {SUPPORT}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
-         Message-ID: <bounce1@mx.example.ru>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+    let bounce = |to: &str, id: &str| {
+        format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.ru>\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+         Message-ID: <{id}@mx.example.ru>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
          --b\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver your message.\r\n\
          --b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.ru\r\n\r\nFinal-Recipient: rfc822; later@example.ru\r\n\
          Action: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n\
          --b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{ours}>\r\nSubject: Re: Вопрос\r\n\r\n--b--\r\n"
-    );
-    let raw = settled(&app, crate::mail::lmtp(&app, SUPPORT, &[bounce.into_bytes()]).await[0]).await;
+        )
+    };
+    // A report that reaches another mailbox is not about our message: nobody can fail it (or put
+    // words on its case) from outside by naming its Message-ID.
+    app.post("/api/v1/mailboxes", json!({"name": "sales", "address": "sales@opora.test"})).await.ok(201);
+    let elsewhere =
+        settled(&app, crate::mail::lmtp(&app, "sales@opora.test", &[bounce("sales@opora.test", "forged").into_bytes()]).await[0]).await;
+    assert_eq!(elsewhere.status.as_str(), "ignored", "{:?}", elsewhere.error);
+    assert_eq!(delivery(&app, case, message).await["delivery_status"], "sent");
+    let raw = settled(&app, crate::mail::lmtp(&app, SUPPORT, &[bounce(SUPPORT, "bounce1").into_bytes()]).await[0]).await;
     assert_eq!(raw.case_id.map(|c| c.0), Some(case), "the bounce is kept on the case");
     let bounced = messages(&app, case).await.into_iter().find(|m| m["id"] == message).expect("message");
     assert_eq!(bounced["delivery_status"], "failed");

@@ -11,6 +11,7 @@ mod customers;
 mod docs;
 mod errors;
 mod flow;
+mod integrations;
 mod jobs;
 mod layers;
 mod mail;

@@ -171,6 +171,7 @@ delivery-failed = не доставлено
 delivery-failed-because = Ответ не доставлен: { $error }
 delivery-error-mailbox_without_smtp = у почтового ящика нет SMTP-сервера для отправки ответов
 delivery-error-channel_without_url = у канала нет адреса, куда доставлять ответы
+delivery-error-channel_switched_off = канал выключен
 remote-images-blocked = Картинки с других сайтов скрыты: они могут сообщить отправителю, что письмо открыли.
 remote-images-show = Показать картинки
 remote-images-shown = Картинки с других сайтов показаны.

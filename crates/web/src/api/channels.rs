@@ -205,11 +205,23 @@ impl Default for InboundLimits {
 
 impl InboundLimits {
     fn allows(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_none_or(|ip| self.by_ip.check_key(&ip).is_ok())
+        ip.is_none_or(|ip| self.by_ip.check_key(&network(ip)).is_ok())
     }
 
     pub fn forget_stale(&self) {
         self.by_ip.retain_recent();
+    }
+}
+
+/// The network a client is counted by: its IPv4 address, or its IPv6 /64 (one subscriber's
+/// whole allocation, so walking through its addresses buys nothing).
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -219,7 +231,8 @@ pub struct InboundView {
     /// The stored payload (it can be downloaded and processed again by an admin).
     pub payload_id: i64,
     /// `processed` (filed), `duplicate` (seen before), `ignored` (e.g. a report on a message we
-    /// did not send) or `received` (stored; filed shortly).
+    /// did not send), `received` (stored; filed shortly) or `quarantined` (stored; an admin
+    /// looks at it).
     #[schema(value_type = crate::docs::RawStatusChoice)]
     pub status: String,
     pub case_id: Option<i64>,
@@ -237,7 +250,7 @@ pub struct InboundView {
 #[utoipa::path(post, path = "/api/v1/channels/{id}/inbound", tag = "channels", params(("id" = i64, Path)),
     request_body(content = Object, description = "The provider's payload, as signed"),
     responses((status = 201, body = InboundView, description = "Filed into a case"), (status = 200, body = InboundView, description = "Seen before, or nothing to file"),
-              (status = 202, body = InboundView, description = "Stored; filed shortly"), (status = 400, body = crate::docs::Problem),
+              (status = 202, body = InboundView, description = "Stored; filed shortly, or kept for an admin"), (status = 400, body = crate::docs::Problem),
               (status = 401, body = crate::docs::Problem), (status = 404, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem),
               (status = 429, body = crate::docs::Problem)),
     security(()))]
@@ -266,7 +279,8 @@ pub async fn inbound(
     };
     let status = match accepted.status {
         PayloadStatus::Processed => StatusCode::CREATED,
-        PayloadStatus::Received => StatusCode::ACCEPTED,
+        // Stored, but not filed yet (postponed) or waiting for an admin (quarantined).
+        PayloadStatus::Received | PayloadStatus::Quarantined => StatusCode::ACCEPTED,
         _ => StatusCode::OK,
     };
     let view = InboundView {
@@ -277,4 +291,22 @@ pub async fn inbound(
         message_id: accepted.message.map(|m| m.0),
     };
     Ok((status, Json(view)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_ipv6_subscriber_is_one_client() {
+        let limits = InboundLimits::default();
+        let mut allowed = 0;
+        for host in 0..200u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{host:x}").parse().expect("an address");
+            allowed += usize::from(limits.allows(Some(ip)));
+        }
+        assert!(allowed <= 60, "addresses of one /64 share a budget: {allowed} allowed");
+        assert!(limits.allows(Some("2001:db8:1:3::1".parse().expect("an address"))), "the next /64 is someone else");
+        assert_eq!(network("::ffff:192.0.2.7".parse().expect("an address")), "192.0.2.7".parse::<IpAddr>().expect("an address"));
+    }
 }
