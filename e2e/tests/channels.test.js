@@ -107,7 +107,8 @@ test("an admin connects a system over the API; its customer's message becomes a 
 test("the channels page reads in English, and switching a channel off shows it", async () => {
   const created = await opora.api("POST", "/api/v1/channels", { kind: "api", name: "Shop" });
   const page = await signIn(chrome, opora, admin, { locale: "en-US" });
-  await page.goto(`${opora.base}/lang/en`);
+  await page.click(".usermenu summary");
+  await Promise.all([page.waitForURL("**/me"), page.click(".usermenu button[data-language=en]")]);
   await page.goto(`${opora.base}/admin/channels`);
   const row = "tr[data-channel=Shop]";
   assert.match(await page.textContent(row), /API[\s\S]*receive only/);

@@ -60,7 +60,7 @@ test("a wrong password and a malformed e-mail are explained next to the form", a
   await page.fill("#password", "wrong password");
   await page.click("button[type=submit]");
   assert.equal((await page.textContent("#login-error")).trim(), "Неверная почта или пароль");
-  await page.click("a[lang=en]");
+  await Promise.all([page.waitForURL("**/login**"), page.click(".language-switch button[lang=en]")]);
   assert.equal((await page.textContent("button[type=submit]")).trim(), "Sign in", "the language switch works before signing in");
   await context.close();
 });
@@ -83,7 +83,7 @@ test("the agent switches language from the menu and changes their password", asy
   const agent = await opora.agent("Смена Настроек");
   const page = await signIn(chrome, opora, agent, { locale: "ru-RU" });
   await page.click(".usermenu summary");
-  await Promise.all([page.waitForURL("**/me"), page.click(".usermenu a[data-language=en]")]);
+  await Promise.all([page.waitForURL("**/me"), page.click(".usermenu button[data-language=en]")]);
   assert.equal(await page.getAttribute("html", "lang"), "en");
   assert.equal((await page.textContent("h1")).trim(), "Profile");
   assert.equal((await opora.api("GET", `/api/v1/agents/${agent.id}`)).language, "en", "the choice is the agent's, not the browser's");

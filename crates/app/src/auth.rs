@@ -76,12 +76,17 @@ impl Auth<'_> {
     }
 
     /// Sets a new password hash; every other session of the agent ends.
-    pub async fn set_password(&self, agent: AgentId, hash: String, keep_session: Option<String>) -> Result<Agent> {
+    /// A new password signs out every other session of the agent's and, when asked, revokes
+    /// their API tokens too (a password that leaked may have made some).
+    pub async fn set_password(&self, agent: AgentId, hash: String, keep_session: Option<String>, revoke_tokens: bool) -> Result<Agent> {
         self.0
             .write(move |u| {
                 let change = AgentChange { password_hash: Some(hash), ..Default::default() };
                 let updated = crate::staff::update(u, agent, change, Actor::agent(agent))?;
                 auth::delete_other_sessions(u.tx(), agent, keep_session.as_deref())?;
+                if revoke_tokens {
+                    auth::revoke_tokens_of(u.tx(), agent)?;
+                }
                 Ok(updated)
             })
             .await

@@ -50,16 +50,14 @@ impl Workspace<'_> {
         self.0.write(move |u| notifications::mark_read(u.tx(), agent, ids.as_deref()).map(|_| ())).await
     }
 
-    /// Opening a case reads what concerned the agent about it.
-    pub async fn read_case(&self, agent: AgentId, case: CaseId) -> Result<()> {
-        self.0.write(move |u| notifications::mark_case_read(u.tx(), agent, case).map(|_| ())).await
-    }
-
-    /// Records that `agent` is on the case (typing or not) and returns the others there now.
+    /// Records that `agent` is on the case (typing or not) and returns the others there now. What
+    /// concerned them about the case is read now: they have it open. (Opening the page itself, a
+    /// GET, changes nothing: a link or an image elsewhere could make it.)
     pub async fn report_presence(&self, agent: AgentId, case: CaseId, typing: bool) -> Result<Vec<Viewer>> {
         self.0
             .write(move |u| {
                 cases::get(u.conn(), case)?;
+                notifications::mark_case_read(u.tx(), agent, case)?;
                 presence::report(u.tx(), case, agent, typing)
             })
             .await

@@ -126,7 +126,9 @@ pub fn check_url(field: &str, raw: &str, allow_internal: bool) -> Result<String,
         Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
         _ => None,
     };
-    let local_name = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("localhost") || h.ends_with(".localhost"));
+    // `localhost.` is `localhost` to a resolver.
+    let name = url.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase());
+    let local_name = name.is_some_and(|h| h == "localhost" || h.ends_with(".localhost"));
     if !allow_internal && (literal.is_some_and(is_internal) || local_name) {
         return Err(FieldError::new(field, "forbidden_address"));
     }
@@ -324,6 +326,9 @@ mod tests {
             "http://[64:ff9b::a9fe:a9fe]/",
             "http://[2002:7f00:1::]/",
             "http://[fec0::1]/",
+            "http://localhost./",
+            "http://LocalHost/",
+            "http://[::127.0.0.1]/",
         ] {
             assert!(check_url("url", url, false).is_err(), "{url}");
         }

@@ -25,6 +25,9 @@ string_enum! {
 /// Normalises an identity value for its kind, so the same address always finds the same customer.
 pub fn parse_identity(field: &str, kind: IdentityKind, value: &str) -> Result<String, FieldError> {
     let value = value.trim();
+    if value.chars().any(crate::validate::is_invisible) {
+        return Err(FieldError::new(field, "invalid_characters"));
+    }
     match kind {
         IdentityKind::Email => EmailAddress::parse(field, value).map(EmailAddress::into_string),
         IdentityKind::Phone => PhoneNumber::parse(field, value).map(|p| p.as_str().to_owned()),
@@ -146,5 +149,9 @@ mod tests {
         assert!(parse_identity("v", IdentityKind::Telegram, "@abc").is_err());
         assert!(parse_identity("v", IdentityKind::Vk, "id42").is_err());
         assert!(parse_identity("v", IdentityKind::Web, "a b").is_err());
+        for hidden in ["ivan\u{200b}@example.ru", "ivan@exa\u{202e}mple.ru"] {
+            assert_eq!(parse_identity("v", IdentityKind::Email, hidden).map_err(|e| e.code), Err("invalid_characters"), "{hidden}");
+        }
+        assert!(parse_identity("v", IdentityKind::External, "3:crm\u{2066}-1").is_err());
     }
 }

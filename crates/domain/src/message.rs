@@ -127,7 +127,7 @@ pub struct Message {
 /// Cleans an uploaded file name: no paths, no control characters, at most 255 characters.
 pub fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(255).collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && !crate::validate::is_invisible(*c)).take(255).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() { "file".to_owned() } else { cleaned }
 }
@@ -167,5 +167,7 @@ mod tests {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("C:\\Users\\Иван\\Акт.pdf"), "Акт.pdf");
         assert_eq!(clean_filename(".."), "file");
+        assert_eq!(clean_filename("invoice\u{202e}gnp.exe"), "invoicegnp.exe", "no direction override disguises the type");
+        assert_eq!(clean_filename("акт\u{200b}.pdf"), "акт.pdf");
     }
 }

@@ -22,7 +22,7 @@ pub fn sanitize_html(html: &str) -> String {
         .add_tag_attributes("span", ["lang"])
         .clean_content_tags(HashSet::from(["script", "style", "title", "head"]))
         .attribute_filter(|element, attribute, value| {
-            let ours = value.starts_with(ATTACHMENT_PATH);
+            let ours = is_our_attachment(value);
             let remote = value.starts_with("https://") || value.starts_with("http://");
             let image = element == "img" && attribute == "src" && !remote;
             let relative = matches!(attribute, "src" | "href") && is_relative(value);
@@ -47,6 +47,16 @@ pub fn guess_language(text: &str) -> crate::agent::Language {
         }
     }
     if letters > 0 && cyrillic * 3 >= letters { crate::agent::Language::Ru } else { crate::agent::Language::En }
+}
+
+/// Exactly an address the intake itself writes: `/api/v1/attachments/42`, or `…/cid-3` before
+/// the files are stored. Anything more (`…/../../lang/en`) could make the agent's browser do
+/// something when the message is shown.
+fn is_our_attachment(url: &str) -> bool {
+    url.strip_prefix(ATTACHMENT_PATH).is_some_and(|rest| {
+        let id = rest.strip_prefix("cid-").unwrap_or(rest);
+        !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// No scheme before the first slash: `x`, `/path`, `../up`, `//host` (protocol-relative).
@@ -210,6 +220,14 @@ mod tests {
         assert!(clean.contains(r#"<img src="/api/v1/attachments/7">"#), "inline images stay: {clean}");
         assert!(clean.contains(r#"rel="noopener noreferrer nofollow""#), "{clean}");
         assert!(clean.contains("Привет"));
+        for hostile in [
+            r#"<img src="/api/v1/attachments&#47;../../../lang/en">"#,
+            r#"<img src="/api/v1/attachments/7/../../../cases/5">"#,
+            r#"<a href="/api/v1/attachments/?x">a</a>"#,
+        ] {
+            let clean = sanitize_html(hostile);
+            assert!(!clean.contains("src=") && !clean.contains("href="), "only exact attachment addresses stay: {clean}");
+        }
     }
 
     #[test]

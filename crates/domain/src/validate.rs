@@ -10,6 +10,13 @@ pub fn line(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     check_len(field, cleaned, min, max)
 }
 
+/// Characters that show nothing yet change what is shown: bidirectional overrides and marks
+/// (`invoice\u{202e}gnp.exe` reads "invoiceexe.png"), zero-width spaces and joiners, the BOM.
+/// They have no place in a file name or an address.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
 /// Trims and checks a multi-line text (a message body, a note).
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let cleaned: String = value.trim().chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();

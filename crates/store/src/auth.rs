@@ -85,6 +85,12 @@ pub fn get_token(conn: &mut dyn Conn, id: TokenId) -> Result<TokenInfo> {
         .ok_or_else(|| DomainError::NotFound("token").into())
 }
 
+/// Revokes every live token of an agent; returns how many.
+pub fn revoke_tokens_of(tx: &mut Tx<'_>, agent: AgentId) -> Result<u64> {
+    let now = tx.now;
+    Ok(tx.execute("update api_tokens set revoked_at = $2 where agent_id = $1 and revoked_at is null", &[agent.into(), now.into()])?)
+}
+
 pub fn revoke_token(tx: &mut Tx<'_>, id: TokenId) -> Result<()> {
     let now = tx.now;
     if tx.execute("update api_tokens set revoked_at = $2 where id = $1 and revoked_at is null", &[id.into(), now.into()])? == 0 {

@@ -142,11 +142,17 @@ pub struct CustomerFilter {
 pub fn list(conn: &mut dyn Conn, filter: &CustomerFilter) -> Result<Vec<Customer>> {
     let mut conditions = vec!["merged_into is null".to_owned()];
     let mut params: Vec<Value<'_>> = Vec::new();
-    let pattern = filter.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace('ё', "е").replace(['%', '_'], "")));
+    // `%` and `_` typed by a person are themselves, not wildcards (`ivan_petrov` finds exactly that).
+    let pattern = filter.query.as_ref().map(|q| {
+        let wanted = q.to_lowercase().replace('ё', "е");
+        format!("%{}%", wanted.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+    });
     if let Some(pattern) = &pattern {
         params.push(pattern.as_str().into());
         let n = params.len();
-        conditions.push(format!("(search_key like ${n} or id in (select customer_id from identities where value like ${n}))"));
+        conditions.push(format!(
+            "(search_key like ${n} escape '\\' or id in (select customer_id from identities where value like ${n} escape '\\'))"
+        ));
     }
     if let Some((kind, value)) = &filter.identity {
         params.push(kind.as_str().into());

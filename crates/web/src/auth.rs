@@ -25,7 +25,7 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 /// `last_used_at` and sliding session expiry are written at most this often per credential.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
     Token(TokenId),
     Session { secret: String, csrf: String },
@@ -42,6 +42,16 @@ pub struct Caller {
 impl Caller {
     pub fn require(&self, action: Action) -> ApiResult<()> {
         if self.role.may(action) { Ok(()) } else { Err(ApiError::new("forbidden")) }
+    }
+
+    /// Whether the caller acts with less than its agent's role (a token made for a dashboard).
+    pub fn scoped(&self) -> bool {
+        self.role < self.agent.role
+    }
+
+    /// What only the agent in full may do: change their profile, password and other tokens.
+    pub fn require_unscoped(&self) -> ApiResult<()> {
+        if self.scoped() { Err(ApiError::new("forbidden")) } else { Ok(()) }
     }
 
     pub fn acting(&self) -> ActingAgent {

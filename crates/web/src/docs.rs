@@ -26,6 +26,8 @@ pub struct Problem {
     pub code: String,
     /// For validation errors: each field at fault.
     pub fields: Option<Vec<ProblemField>>,
+    /// How many more fields were at fault than are listed (at most 100 are).
+    pub fields_omitted: Option<u64>,
     pub request_id: Option<String>,
 }
 

@@ -206,6 +206,9 @@ fn bare_status_code(response: &Response) -> Option<&'static str> {
     })
 }
 
+/// How many field errors one answer lists.
+pub const MAX_FIELD_ERRORS: usize = 100;
+
 /// The problem document: RFC 9457 members plus our `code`, the fields at fault and the request id.
 pub fn problem(i18n: &I18n, error: &ApiError, status: StatusCode, language: Language, request_id: Option<&str>) -> Value {
     let args: Vec<(&str, &Value)> = error.args.iter().map(|(k, v)| (k.as_str(), v)).collect();
@@ -219,6 +222,8 @@ pub fn problem(i18n: &I18n, error: &ApiError, status: StatusCode, language: Lang
         let fields: Vec<Value> = error
             .fields
             .iter()
+            // Enough to fix a form; a body of 200,000 unknown keys must not get a 16 MB answer.
+            .take(MAX_FIELD_ERRORS)
             .map(|f| {
                 let args: Vec<(&str, &Value)> = f.params.iter().map(|(k, v)| (k.as_str(), v)).collect();
                 let mut field =
@@ -230,6 +235,9 @@ pub fn problem(i18n: &I18n, error: &ApiError, status: StatusCode, language: Lang
             })
             .collect();
         body["fields"] = Value::Array(fields);
+        if error.fields.len() > MAX_FIELD_ERRORS {
+            body["fields_omitted"] = json!(error.fields.len() - MAX_FIELD_ERRORS);
+        }
     }
     for (key, value) in &error.extra {
         body[key] = value.clone();

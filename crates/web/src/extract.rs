@@ -173,6 +173,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// The network a client is counted by in rate limits: its IPv4 address, or its IPv6 /64 (one
+/// subscriber's whole allocation, so walking through its addresses buys nothing).
+pub fn network(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+    }
+}
+
 /// A numeric id in the path. Anything else cannot name a resource: 404.
 pub struct PathId(pub i64);
 

@@ -574,12 +574,15 @@
     if (!wasTyping || !typingReported) reportPresence(true);
   }
 
+  let presenceReported = false;
   async function reportPresence(typing) {
     if (!caseId) return;
     const isTyping = typing ?? Date.now() < typingUntil;
     typingReported = isTyping;
     const result = await api("POST", `/api/v1/cases/${caseId}/presence`, { typing: isTyping });
     if (!result.ok) return;
+    // Being on the case reads what concerned me about it: the bell follows.
+    if (!presenceReported) { presenceReported = true; refreshCounts(); }
     const banner = $("#collision");
     if (!banner) return;
     const others = result.data;

@@ -177,21 +177,24 @@ impl Driver for Email {
             let limit = Duration::from_secs(self.config.timeout_seconds);
             let imap_check = async {
                 let account = account(&self.config, &mailbox)?;
-                let result = async {
+                let steps = async {
                     let mut session = imap::connect(&account).await.map_err(|e| e.to_string())?;
                     let opened =
                         imap::select(&mut session, &mailbox.settings.imap_folder, limit).await.map(|_| ()).map_err(|e| e.to_string());
                     imap::logout(session, limit).await;
                     opened
-                }
-                .await;
+                };
+                // The admin waits for the answer: the whole check, not only each step, is bounded.
+                let result = tokio::time::timeout(limit, steps)
+                    .await
+                    .unwrap_or_else(|_| Err(format!("IMAP: the check took longer than {}s", limit.as_secs())));
                 Some(step("imap", result))
             };
             let smtp_check = async {
                 mailbox.settings.smtp.as_ref()?;
                 let result = async {
                     let transport = smtp::transport(&smtp_account(&mailbox, limit).map_err(|e| e.text)?).map_err(|e| e.text)?;
-                    smtp::check(&transport).await.map_err(|e| e.text)
+                    smtp::check(&transport, limit).await.map_err(|e| e.text)
                 }
                 .await;
                 Some(step("smtp", result))

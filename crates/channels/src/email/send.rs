@@ -38,7 +38,8 @@ impl Transports {
     pub async fn send(&self, mailbox: &Mailbox, message: &Outbound, timeout: Duration) -> Verdict {
         let sent = match compose(mailbox, message) {
             Ok(composed) => match self.get(mailbox, timeout) {
-                Ok(transport) => smtp::send(&transport, composed).await,
+                // Each read and write has `timeout`; the whole message, however large, ten times it.
+                Ok(transport) => smtp::send(&transport, composed, timeout * 10).await,
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),

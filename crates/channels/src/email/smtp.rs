@@ -183,20 +183,29 @@ pub fn transport(account: &SmtpAccount) -> Result<Transport, SendError> {
 }
 
 /// Connects, says EHLO, upgrades to TLS and signs in, as sending would, without sending.
-pub async fn check(transport: &Transport) -> Result<(), SendError> {
-    match transport.test_connection().await {
+pub async fn check(transport: &Transport, limit: Duration) -> Result<(), SendError> {
+    match within(limit, "the connection check", transport.test_connection()).await? {
         Ok(true) => Ok(()),
         Ok(false) => Err(SendError::permanent("SMTP: the server did not answer")),
         Err(e) => Err(SendError { text: format!("SMTP: {e}"), permanent: e.is_permanent() }),
     }
 }
 
-/// Sends a composed message; returns the server's reply (its queue id, usually).
-pub async fn send(transport: &Transport, message: Message) -> Result<String, SendError> {
-    match transport.send(message).await {
+/// Sends a composed message; returns the server's reply (its queue id, usually). The whole
+/// conversation is bounded too: a server that accepts the connection and never greets (or
+/// stalls mid-way) must not hold the sender for ever.
+pub async fn send(transport: &Transport, message: Message, limit: Duration) -> Result<String, SendError> {
+    match within(limit, "sending", transport.send(message)).await? {
         Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),
         Err(e) => Err(SendError { text: format!("SMTP: {e}"), permanent: e.is_permanent() }),
     }
+}
+
+/// Runs an SMTP step under an overall limit (lettre's own timeout covers single reads and writes).
+async fn within<T>(limit: Duration, what: &str, step: impl Future<Output = T>) -> Result<T, SendError> {
+    tokio::time::timeout(limit, step)
+        .await
+        .map_err(|_| SendError { text: format!("SMTP: {what} took longer than {}s", limit.as_secs()), permanent: false })
 }
 
 #[cfg(test)]

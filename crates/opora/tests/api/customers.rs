@@ -19,6 +19,13 @@ both_engines! {
         }
         let by_name = app.get("/api/v1/customers?q=%D0%BF%D0%B5%D1%82%D1%80").await.ok(200).clone();
         assert_eq!(by_name["items"][0]["id"], id, "search by part of the name");
+        let count = |q: &'static str| {
+            let app = &app;
+            async move { app.get(&format!("/api/v1/customers?q={q}")).await.ok(200)["items"].as_array().map(Vec::len) }
+        };
+        assert_eq!(count("ivan_p").await, Some(1), "an underscore is itself");
+        assert_eq!(count("ivan%25p").await, Some(0), "a percent sign is itself, not a wildcard");
+        assert_eq!(count("_").await, Some(1), "only the customer whose identity has an underscore");
         assert_eq!(app.get("/api/v1/customers?our_client=true").await.ok(200)["items"].as_array().map(Vec::len), Some(1));
         let taken = app.post("/api/v1/customers", json!({"name": "Двойник", "identities": [{"kind": "email", "value": "ivan@mail.ru"}]})).await;
         taken.field("identities.0.value", "identity_taken");

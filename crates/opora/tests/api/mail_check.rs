@@ -49,3 +49,35 @@ async fn checking_a_mailbox_signs_in_to_its_servers() {
     assert_eq!(none.ok(200), &json!({"imap": null, "smtp": null}), "nothing to try without servers");
     app.post("/api/v1/mailboxes/999999/check", json!({})).await.problem(404, "mailbox_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_that_never_greet_are_given_up_on_in_time() {
+    // Servers that take the connection and never say a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let app = TestApp::start_with(crate::harness::Engine::Sqlite, move |config| {
+        mail_config(config);
+        config.mail.poll_seconds = 3600;
+        config.mail.timeout_seconds = 2;
+        let mailbox = &mut config.mail.mailboxes[0];
+        mailbox.imap_host = Some("127.0.0.1".into());
+        mailbox.imap_port = Some(i64::from(port));
+        mailbox.imap_security = Some("none".into());
+        mailbox.imap_user = Some(SUPPORT.into());
+        mailbox.imap_password = Some(PASSWORD.into());
+        mailbox.smtp_host = Some("127.0.0.1".into());
+        mailbox.smtp_port = Some(i64::from(port));
+        mailbox.smtp_security = Some("none".into());
+    })
+    .await;
+    let id = app.get("/api/v1/mailboxes").await.ok(200)[0]["id"].clone();
+    let started = std::time::Instant::now();
+    let stalled = app.post(&format!("/api/v1/mailboxes/{id}/check"), json!({})).await;
+    let stalled = stalled.ok(200).clone();
+    assert!(started.elapsed() < std::time::Duration::from_secs(6), "bounded by the 2 s timeout: {:?}", started.elapsed());
+    for server in ["imap", "smtp"] {
+        assert_eq!(stalled[server]["ok"], false, "{stalled}");
+        assert!(stalled[server]["error"].as_str().is_some_and(|e| e.contains("longer than 2s") || e.contains("timed out")), "{stalled}");
+    }
+    drop(silent);
+}

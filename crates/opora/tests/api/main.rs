@@ -19,6 +19,7 @@ mod mail_check;
 mod mail_pipe;
 mod mail_servers;
 mod schema;
+mod security;
 mod servers;
 mod strangers;
 mod upgrade;

@@ -321,3 +321,4 @@ password-change = Change password
 password-current = Current password
 password-new = New password
 password-hint = At least { $min } characters. Your other sessions will be signed out.
+password-revoke-tokens = Also revoke my API tokens

@@ -321,3 +321,4 @@ password-change = Сменить пароль
 password-current = Текущий пароль
 password-new = Новый пароль
 password-hint = Не короче { $min } символов. Другие ваши сеансы будут завершены.
+password-revoke-tokens = Отозвать и мои API-токены

@@ -19,13 +19,15 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::{Caller, MIN_PASSWORD_CHARS, SESSION_COOKIE, Via, hash_password, verify_password};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, ClientAddr, network};
 use crate::views::AgentView;
 
-/// Brute-force brakes: per client address and per account, in memory on each node.
+/// Brute-force brakes, in memory on each node: per client network, and per client network and
+/// account together, so guessing from one place stops while the owner, elsewhere, still gets in
+/// (a limit per account alone would let anyone lock anyone out).
 pub struct LoginLimits {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
+    by_account: DefaultKeyedRateLimiter<(Option<IpAddr>, String)>,
 }
 
 impl LoginLimits {
@@ -37,9 +39,11 @@ impl LoginLimits {
         }
     }
 
-    fn check(&self, ip: Option<IpAddr>, account: &str) -> bool {
-        let ip_ok = ip.is_none_or(|ip| self.by_ip.check_key(&ip).is_ok());
-        ip_ok && self.by_account.check_key(&account.to_owned()).is_ok()
+    /// Whether another attempt on `account` from `ip` may be checked now.
+    pub fn check(&self, ip: Option<IpAddr>, account: &str) -> bool {
+        let network = ip.map(network);
+        let ip_ok = network.is_none_or(|ip| self.by_ip.check_key(&ip).is_ok());
+        ip_ok && self.by_account.check_key(&(network, account.to_owned())).is_ok()
     }
 
     pub fn forget_stale(&self) {
@@ -148,6 +152,7 @@ pub struct UpdateMe {
 /// Change your own name, language or e-mail signature.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "auth", request_body = UpdateMe, responses((status = 200, body = AgentView), (status = 422, body = crate::docs::Problem)))]
 pub async fn update_me(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<UpdateMe>) -> ApiResult<Json<AgentView>> {
+    caller.require_unscoped()?;
     let mut errors = Errors::default();
     let change = AgentChange {
         name: input.name.as_deref().and_then(|n| errors.take(line("name", n, 1, 200))),
@@ -175,16 +180,26 @@ pub struct ChangePassword {
     pub current_password: Option<String>,
     #[schema(required)]
     pub new_password: Option<String>,
+    /// Also revoke every API token of yours (a password that leaked may have made some).
+    #[serde(default)]
+    pub revoke_tokens: bool,
 }
 
-/// Change your password; every other session of yours is signed out.
+/// Change your password; every other session of yours is signed out, and your API tokens are
+/// revoked when you ask. Attempts are limited like signing in.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = ChangePassword,
-    responses((status = 204), (status = 422, body = crate::docs::Problem)))]
+    responses((status = 204), (status = 403, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem), (status = 429, body = crate::docs::Problem)))]
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
     caller: Caller,
     ApiJson(input): ApiJson<ChangePassword>,
 ) -> ApiResult<StatusCode> {
+    caller.require_unscoped()?;
+    // Without a brake, the current-password check is a guessing oracle for whoever holds a token.
+    if !state.login_limits.check(peer.map(|p| p.ip()), &format!("#{}", caller.agent.id)) {
+        return Err(ApiError::new("rate_limited"));
+    }
     let new_password = input.new_password.unwrap_or_default();
     if new_password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::fields(vec![FieldError::new("new_password", "weak_password").with("min", MIN_PASSWORD_CHARS)]));
@@ -200,7 +215,27 @@ pub async fn change_password(
         Via::Session { secret, .. } => Some(secret.clone()),
         Via::Token(_) => None,
     };
-    state.app.auth().set_password(caller.agent.id, new_hash, keep).await?;
+    state.app.auth().set_password(caller.agent.id, new_hash, keep, input.revoke_tokens).await?;
     state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guessing_from_one_place_does_not_lock_the_owner_out() {
+        let limits = LoginLimits::new(3);
+        let attacker: IpAddr = "203.0.113.7".parse().expect("an address");
+        let owner: IpAddr = "198.51.100.20".parse().expect("an address");
+        let tries: Vec<bool> = (0..12).map(|_| limits.check(Some(attacker), "olga@example.ru")).collect();
+        assert!(tries.iter().filter(|ok| **ok).count() <= 3, "the attacker is slowed: {tries:?}");
+        assert!(limits.check(Some(owner), "olga@example.ru"), "the owner, elsewhere, still gets in");
+        let neighbour: IpAddr = "2001:db8:5:6::1".parse().expect("an address");
+        let same_subscriber: IpAddr = "2001:db8:5:6::ffff".parse().expect("an address");
+        let counted: Vec<bool> = (0..3).map(|_| limits.check(Some(neighbour), "anna@example.ru")).collect();
+        assert!(counted.iter().all(|ok| *ok));
+        assert!(!limits.check(Some(same_subscriber), "anna@example.ru"), "one IPv6 /64 is one client");
+    }
 }

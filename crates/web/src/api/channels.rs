@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr, PathId};
+use crate::extract::{ApiJson, ClientAddr, PathId, network};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelView {
@@ -210,18 +210,6 @@ impl InboundLimits {
 
     pub fn forget_stale(&self) {
         self.by_ip.retain_recent();
-    }
-}
-
-/// The network a client is counted by: its IPv4 address, or its IPv6 /64 (one subscriber's
-/// whole allocation, so walking through its addresses buys nothing).
-fn network(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
-        },
     }
 }
 

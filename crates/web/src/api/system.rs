@@ -20,14 +20,20 @@ pub struct HealthView {
     /// `ok` when the database answers and no worker is stuck; `degraded` otherwise.
     pub status: String,
     pub database: String,
-    pub version: String,
-    #[schema(value_type = Object)]
-    pub workers: std::collections::BTreeMap<&'static str, WorkerStatus>,
+    /// For signed-in callers only: a version tells an attacker which advisories apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// For signed-in callers only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub workers: Option<std::collections::BTreeMap<&'static str, WorkerStatus>>,
 }
 
-/// Health: 200 when the database answers, 503 when it does not.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = HealthView), (status = 503, body = HealthView)))]
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthView>) {
+/// Health: 200 when the database answers, 503 when it does not. Anyone may ask (load
+/// balancers do); the version and the workers' states are shown to signed-in callers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security((), ("bearer" = [])),
+    responses((status = 200, body = HealthView), (status = 503, body = HealthView)))]
+pub async fn healthz(State(state): State<AppState>, caller: Option<Caller>) -> (StatusCode, Json<HealthView>) {
     let database = match state.app.system().ping().await {
         Ok(()) => "ok".to_owned(),
         Err(e) => {
@@ -45,7 +51,11 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<HealthV
         "ok"
     };
     let code = if database == "ok" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(HealthView { status: status.into(), database, version: env!("CARGO_PKG_VERSION").into(), workers }))
+    let (version, workers) = match caller {
+        Some(_) => (Some(env!("CARGO_PKG_VERSION").to_owned()), Some(workers)),
+        None => (None, None),
+    };
+    (code, Json(HealthView { status: status.into(), database, version, workers }))
 }
 
 /// Prometheus metrics: requests, latency, cases by status, jobs by state, workers, memory.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::api::cases::parse_time;
-use crate::auth::Caller;
+use crate::auth::{Caller, Via};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, PathId};
 
@@ -97,6 +97,8 @@ pub async fn create(
     if role.is_some_and(|r| r > caller.role) {
         errors.push(FieldError::new("role", "role_too_high"));
     }
+    // A scoped token makes tokens of at most its own scope, never its agent's full role.
+    let role = role.or(caller.scoped().then_some(caller.role));
     let expires_at = input.expires_at.as_deref().and_then(|e| parse_time("expires_at", e, &mut errors));
     errors.finish()?;
     let agent = match input.agent_id {
@@ -118,6 +120,10 @@ pub async fn create(
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = crate::docs::Problem)))]
 pub async fn revoke(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<StatusCode> {
+    // A scoped token may end itself, not its agent's other tokens.
+    if caller.scoped() && caller.via != Via::Token(TokenId(id)) {
+        return Err(ApiError::new("forbidden"));
+    }
     let may_all = caller.role.may(Action::ManageAllTokens);
     state.app.auth().revoke_token(caller.agent.id, may_all, TokenId(id)).await?;
     state.auth_cache.clear();

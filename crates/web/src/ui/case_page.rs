@@ -107,9 +107,6 @@ pub async fn page(State(state): State<AppState>, agent: UiAgent, Path(id): Path<
         Ok(data) => data,
         Err(error) => return error_page(&state, Some(&agent), error),
     };
-    if let Err(e) = state.app.workspace().read_case(agent.caller.agent.id, id).await {
-        tracing::warn!(error = %e, "could not mark notifications read");
-    }
     let title = format!("#{} {}", data["case"]["number"], data["case"]["subject"].as_str().unwrap_or(""));
     let extra = json!({"remote_images_shown": images.shown()});
     let mut response = html(&state, "case.html", &with(with(agent.context(title, "case"), data), extra));

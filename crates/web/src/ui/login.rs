@@ -33,11 +33,21 @@ fn visitor_language(state: &AppState, headers: &HeaderMap) -> Language {
     chosen.or(browser).unwrap_or(state.config.default_language)
 }
 
-/// Only paths on this site: `//evil.example` or `https://…` would send people elsewhere.
+/// Only paths on this site, decided on the address as a browser would read it: `//evil.example`,
+/// `https://…`, `/\tab/host` (browsers drop the tab and see `//host`) or a line break would send
+/// people elsewhere or break the answer. What passes is re-serialised, so it is a valid header.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/inbox/mine".to_owned(),
+    const HOME: &str = "/inbox/mine";
+    let Some(path) = next.filter(|p| p.starts_with('/') && !p.chars().any(|c| c.is_control() || c == '\\')) else {
+        return HOME.to_owned();
+    };
+    let Ok(base) = url::Url::parse("http://opora.invalid/") else { return HOME.to_owned() };
+    match base.join(path) {
+        Ok(url) if url.origin() == base.origin() => match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        },
+        _ => HOME.to_owned(),
     }
 }
 
@@ -156,19 +166,28 @@ pub async fn logout(State(state): State<AppState>, agent: UiAgent, headers: Head
     response
 }
 
-/// Remembers a language choice; a signed-in agent's own setting changes too.
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    next: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// Remembers a language choice (a form posted from this site: no link or image elsewhere can
+/// change it); a signed-in agent's own setting changes too, with their CSRF token.
 pub async fn choose_language(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
-    Query(query): Query<NextQuery>,
+    Form(form): Form<LanguageForm>,
 ) -> Response {
-    let Some(language) = Language::parse(&code) else {
-        return Redirect::to(&safe_next(query.next.as_deref())).into_response();
+    let next = safe_next(form.next.as_deref());
+    let Some(language) = Language::parse(&code).filter(|_| same_origin(&headers)) else {
+        return Redirect::to(&next).into_response();
     };
     if let Some(secret) = session_cookie_of(&headers)
-        && same_origin(&headers)
         && let Ok(caller) = from_session(&state, secret).await
+        && let crate::auth::Via::Session { csrf, .. } = &caller.via
+        && constant_time_eq(form.csrf_token.unwrap_or_default().as_bytes(), csrf.as_bytes())
         && caller.agent.language != language
     {
         let id = caller.agent.id;
@@ -177,7 +196,7 @@ pub async fn choose_language(
             state.auth_cache.clear();
         }
     }
-    let mut response = Redirect::to(&safe_next(query.next.as_deref())).into_response();
+    let mut response = Redirect::to(&next).into_response();
     let cookie = format!("{LANGUAGE_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000", language.as_str());
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -192,7 +211,16 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/cases/5")), "/cases/5");
-        for hostile in ["//evil.example/x", "https://evil.example", "/\\evil.example", "cases"] {
+        assert_eq!(safe_next(Some("/inbox/open?page=2")), "/inbox/open?page=2");
+        for hostile in [
+            "//evil.example/x",
+            "https://evil.example",
+            "/\\evil.example",
+            "cases",
+            "/\t/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\u{b}/evil.example",
+        ] {
             assert_eq!(safe_next(Some(hostile)), "/inbox/mine", "{hostile}");
         }
     }

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/inbox/mine") }))
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/lang/{code}", get(login::choose_language))
+        .route("/lang/{code}", post(login::choose_language))
         .route("/inbox/{view}", get(inbox::page))
         .route("/ui/counts", get(inbox::counts))
         .route("/cases/{id}", get(case_page::page))
