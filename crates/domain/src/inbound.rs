@@ -59,6 +59,9 @@ pub struct InboundMessage {
     pub thread: ThreadHints,
     /// Why the message is automatic (an auto-reply, a list): recorded, never answered.
     pub automatic: Option<String>,
+    /// Why the sender may not be who the message says (the receiving server's failed checks):
+    /// filed as theirs, shown with a warning.
+    pub sender_doubt: Option<String>,
 }
 
 /// A report on a message we sent: delivered, read, failed (a bounce).
@@ -77,7 +80,7 @@ pub struct StatusReport {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
-    Message(InboundMessage),
+    Message(Box<InboundMessage>),
     Status(StatusReport),
 }
 

@@ -122,6 +122,9 @@ pub struct Message {
     pub delivery_status: DeliveryStatus,
     pub delivery_error: Option<String>,
     pub created_at: Timestamp,
+    /// For a received message: why its sender may not be who the message says (`spf=fail,
+    /// dmarc=fail`, as the receiving mail server found).
+    pub sender_doubt: Option<String>,
 }
 
 /// Cleans an uploaded file name: no paths, no control characters, at most 255 characters.

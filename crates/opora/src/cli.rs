@@ -8,6 +8,7 @@ use opora_app::staff::NewAgent;
 use opora_domain::agent::{Language, Role};
 use opora_domain::validate::{EmailAddress, line};
 use opora_store::migrate;
+use opora_store::secrets::KEY_FILE;
 
 use crate::config::{Config, Overrides};
 use crate::server;
@@ -64,6 +65,17 @@ pub enum Command {
     /// E-mail: take a message from an MTA's pipe.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The key stored secrets (mailbox passwords, signing secrets) are sealed with.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Make a new key and seal every stored secret with it. Run it with the server stopped (or
+    /// restart the server after). The old key moves to `secret.key.retired`: backups made
+    /// before need it.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +168,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::Backup { to } => backup(&config, to).await,
         Command::Mail(MailCommand::Ingest { mailbox, recipient }) => ingest(&config, mailbox.as_deref(), recipient).await,
+        Command::Secrets(SecretsCommand::Rotate) => rotate_key(&config).await,
         Command::CheckConfig => {
             print!("{}", config.describe());
             println!("# configuration is valid");
@@ -303,6 +316,30 @@ async fn create_token(config: &Config, email: &str, name: &str, role: Option<&st
     Ok(())
 }
 
+async fn rotate_key(config: &Config) -> anyhow::Result<()> {
+    use opora_store::secrets::{new_key, write_private};
+    let new = new_key().map_err(|e| anyhow::anyhow!(e))?;
+    if !config.security.secret_key.trim().is_empty() {
+        println!(
+            "The keys come from security.secret_key. Put this new key first, the current one after it, and restart every node\n\
+             (each seals the stored secrets anew at start); then remove the old key:\n{new}"
+        );
+        return Ok(());
+    }
+    let path = config.data_dir.join(KEY_FILE);
+    let old = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // Both keys while the secrets are sealed anew: the new one seals, the old one still opens.
+    write_private(&path, &format!("{new}\n{old}"))?;
+    let store = server::open_store(config).await?;
+    drop(store);
+    let retired = path.with_extension("key.retired");
+    let earlier = std::fs::read_to_string(&retired).unwrap_or_default();
+    write_private(&retired, &format!("{earlier}{old}"))?;
+    write_private(&path, &format!("{new}\n"))?;
+    println!("Stored secrets are sealed with a new key in {}; the old one is in {}.", path.display(), retired.display());
+    Ok(())
+}
+
 async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
     let store = server::open_store(config).await?;
     let target = match to {
@@ -330,5 +367,9 @@ async fn backup(config: &Config, to: Option<PathBuf>) -> anyhow::Result<()> {
     let absolute = std::path::absolute(&target)?;
     store.backup(absolute.clone()).await?;
     println!("{}", absolute.display());
+    eprintln!(
+        "Keep {} with your backups (apart from them): the stored secrets open only with it.",
+        config.data_dir.join(KEY_FILE).display()
+    );
     Ok(())
 }

@@ -156,6 +156,10 @@ pub struct MetricsConfig {
 pub struct SecurityConfig {
     /// Sign-in attempts allowed per minute from one address.
     pub login_attempts_per_minute: u32,
+    /// The keys stored secrets are sealed with (base64, comma-separated, the first seals); empty:
+    /// the key file `secret.key` in the data folder, made on first start. Set it (the same on
+    /// every node) when several nodes share a PostgreSQL database.
+    pub secret_key: String,
 }
 
 impl Default for Config {
@@ -230,7 +234,7 @@ impl Default for WebhookConfig {
 }
 impl Default for SecurityConfig {
     fn default() -> Self {
-        Self { login_attempts_per_minute: 10 }
+        Self { login_attempts_per_minute: 10, secret_key: String::new() }
     }
 }
 
@@ -306,7 +310,12 @@ impl Config {
     }
 
     pub fn store(&self) -> opora_store::StoreConfig {
-        opora_store::StoreConfig { url: self.database_url.clone(), data_dir: self.data_dir.clone(), pool_size: self.database.pool_size }
+        opora_store::StoreConfig {
+            url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            pool_size: self.database.pool_size,
+            secret_key: Some(self.security.secret_key.clone()).filter(|k| !k.trim().is_empty()),
+        }
     }
 
     pub fn web(&self) -> opora_web::WebConfig {
@@ -362,6 +371,17 @@ impl Config {
             && let Some((user, _)) = credentials.split_once(':')
         {
             shown.database_url = format!("{scheme}://{user}:***@{host}");
+        }
+        let hide = |secret: &mut String| {
+            if !secret.is_empty() {
+                *secret = "***".into();
+            }
+        };
+        hide(&mut shown.security.secret_key);
+        for mailbox in &mut shown.mail.mailboxes {
+            for password in [&mut mailbox.imap_password, &mut mailbox.smtp_password].into_iter().flatten() {
+                hide(password);
+            }
         }
         toml::to_string_pretty(&shown).unwrap_or_default()
     }

@@ -38,7 +38,8 @@ impl Blobs {
         std::fs::create_dir_all(dir)?;
         let temp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
         {
-            let mut file = std::fs::File::create(&temp)?;
+            // Customers' files: readable by the service's user only.
+            let mut file = crate::secrets::private_file(&temp)?;
             file.write_all(content)?;
             file.sync_all()?;
         }

@@ -10,13 +10,13 @@ use crate::{Result, StoreError, Tx};
 
 const COLUMNS: &str = "id, kind, name, settings, active, is_default, state, error, checked_at, created_at, updated_at";
 
-fn from_row(r: &Row<'_>) -> Result<Channel, DbError> {
-    let settings: String = r.get(3)?;
-    Ok(Channel {
+/// A row, its settings still as stored (sealed).
+fn from_row(r: &Row<'_>) -> Result<(Channel, String), DbError> {
+    let channel = Channel {
         id: r.get(0)?,
         kind: r.parse(1, ChannelKind::parse)?,
         name: r.get(2)?,
-        settings: serde_json::from_str(&settings).map_err(|e| DbError::new(format!("channel settings: {e}")))?,
+        settings: Value::Null,
         active: r.get(4)?,
         is_default: r.get(5)?,
         state: r.parse(6, ChannelState::parse)?,
@@ -24,30 +24,41 @@ fn from_row(r: &Row<'_>) -> Result<Channel, DbError> {
         checked_at: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
-    })
+    };
+    Ok((channel, r.get(3)?))
+}
+
+/// Channels `where` selects, their settings opened.
+fn select(conn: &mut dyn Conn, condition: &str, params: &[crate::db::Value<'_>]) -> Result<Vec<Channel>> {
+    let sealer = conn.sealer();
+    let rows = conn.all(&format!("select {COLUMNS} from channels {condition} order by id"), params, from_row)?;
+    let open = |(mut channel, stored): (Channel, String)| {
+        let settings = sealer.open(&stored)?;
+        channel.settings = serde_json::from_str(&settings).map_err(|e| DbError::new(format!("channel settings: {e}")))?;
+        Ok(channel)
+    };
+    rows.into_iter().map(open).collect()
 }
 
 pub fn list(conn: &mut dyn Conn) -> Result<Vec<Channel>> {
-    Ok(conn.all(&format!("select {COLUMNS} from channels order by id"), &[], from_row)?)
+    select(conn, "", &[])
 }
 
 pub fn of_kind(conn: &mut dyn Conn, kind: ChannelKind) -> Result<Vec<Channel>> {
-    Ok(conn.all(&format!("select {COLUMNS} from channels where kind = $1 order by id"), &[kind.as_str().into()], from_row)?)
+    select(conn, "where kind = $1", &[kind.as_str().into()])
 }
 
 pub fn get(conn: &mut dyn Conn, id: ChannelId) -> Result<Channel> {
-    conn.opt(&format!("select {COLUMNS} from channels where id = $1"), &[id.into()], from_row)?
-        .ok_or_else(|| DomainError::NotFound("channel").into())
+    select(conn, "where id = $1", &[id.into()])?.pop().ok_or_else(|| DomainError::NotFound("channel").into())
 }
 
 pub fn by_name(conn: &mut dyn Conn, name: &str) -> Result<Option<Channel>> {
-    Ok(conn.opt(&format!("select {COLUMNS} from channels where name = $1"), &[name.into()], from_row)?)
+    Ok(select(conn, "where name = $1", &[name.into()])?.pop())
 }
 
 /// The channel of a kind that takes what names no other (the default mailbox).
 pub fn default_of(conn: &mut dyn Conn, kind: ChannelKind) -> Result<Option<Channel>> {
-    let sql = format!("select {COLUMNS} from channels where kind = $1 and is_default = $2");
-    Ok(conn.opt(&sql, &[kind.as_str().into(), true.into()], from_row)?)
+    Ok(select(conn, "where kind = $1 and is_default = $2", &[kind.as_str().into(), true.into()])?.pop())
 }
 
 /// A channel to insert or write over one, every property decided.
@@ -78,7 +89,7 @@ fn take_default(tx: &mut Tx<'_>, spec: &ChannelSpec, except: Option<ChannelId>) 
 pub fn insert(tx: &mut Tx<'_>, spec: &ChannelSpec) -> Result<Channel> {
     take_default(tx, spec, None)?;
     let now = tx.now;
-    let settings = spec.settings.to_string();
+    let settings = tx.sealer().seal(&spec.settings.to_string())?;
     let id = tx
         .int(
             "insert into channels (kind, name, settings, active, is_default, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning id",
@@ -93,11 +104,21 @@ pub fn insert(tx: &mut Tx<'_>, spec: &ChannelSpec) -> Result<Channel> {
 pub fn update(tx: &mut Tx<'_>, id: ChannelId, spec: &ChannelSpec) -> Result<Channel> {
     take_default(tx, spec, Some(id))?;
     let now = tx.now;
-    let settings = spec.settings.to_string();
+    // Settings are compared opened: sealing the same ones twice never gives the same text.
+    let pointed_elsewhere = get(&mut **tx, id)?.settings != spec.settings;
+    let settings = tx.sealer().seal(&spec.settings.to_string())?;
     tx.execute(
-        "update channels set name = $2, cursor = case when settings = $3 then cursor else null end, settings = $3, active = $4,
+        "update channels set name = $2, cursor = case when $7 then null else cursor end, settings = $3, active = $4,
                 is_default = $5, state = 'ok', error = null, updated_at = $6 where id = $1",
-        &[id.into(), spec.name.as_str().into(), settings.as_str().into(), spec.active.into(), spec.is_default.into(), now.into()],
+        &[
+            id.into(),
+            spec.name.as_str().into(),
+            settings.as_str().into(),
+            spec.active.into(),
+            spec.is_default.into(),
+            now.into(),
+            pointed_elsewhere.into(),
+        ],
     )
     .map_err(name_taken)?;
     get(&mut **tx, id)

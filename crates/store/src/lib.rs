@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod payloads;
 mod pg_listener;
 pub mod presence;
+pub mod secrets;
 pub mod templates;
 pub mod thread_keys;
 pub mod tx;
@@ -65,6 +66,8 @@ pub struct StoreConfig {
     pub url: String,
     pub data_dir: PathBuf,
     pub pool_size: usize,
+    /// The keys secrets are sealed with (`security.secret_key`); none: the data folder's key file.
+    pub secret_key: Option<String>,
 }
 
 /// The database a URL names.
@@ -117,6 +120,7 @@ impl Store {
     pub async fn open(config: &StoreConfig) -> Result<Store> {
         let location = Location::parse(&config.url, &config.data_dir).map_err(StoreError::Io)?;
         std::fs::create_dir_all(&config.data_dir)?;
+        let sealer = Arc::new(secrets::Sealer::load(config.secret_key.as_deref(), &config.data_dir).map_err(StoreError::Io)?);
         let blobs = Blobs::new(config.data_dir.join("blobs"));
         let bus = EventBus::new();
         let alive = Arc::new(());
@@ -125,9 +129,19 @@ impl Store {
                 if let Some(parent) = path.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
+                // The database and its WAL and shared-memory files (SQLite gives them the
+                // database's mode) are the service user's alone.
+                if !path.exists() {
+                    secrets::private_file(&path)?;
+                }
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    secrets::make_private(Path::new(&file))?;
+                }
                 let readers = config.pool_size.max(1);
                 let engine =
-                    tokio::task::spawn_blocking(move || SqliteEngine::start(&path, readers, |conn| migrate::run(conn).map(|_| ())))
+                    tokio::task::spawn_blocking(move || SqliteEngine::start(&path, readers, sealer, |conn| migrate::run(conn).map(|_| ())))
                         .await
                         .map_err(|e| StoreError::Io(e.to_string()))??;
                 Engine::Sqlite(engine)
@@ -135,14 +149,19 @@ impl Store {
             Location::Postgres(url) => {
                 let pool = {
                     let url = url.clone();
-                    Pool::new(config.pool_size.max(2), move || PgConn::connect(&url))
+                    Pool::new(config.pool_size.max(2), move || Ok(PgConn::connect(&url)?.sealing(sealer.clone())))
                 };
                 pool.run(|conn| migrate::run(conn)).await??;
                 pg_listener::start(url, bus.clone(), Arc::downgrade(&alive));
                 Engine::Postgres(pool)
             }
         };
-        Ok(Store { inner: Arc::new(Inner { engine, bus, jobs_wake: Notify::new(), blobs, _alive: alive }) })
+        let store = Store { inner: Arc::new(Inner { engine, bus, jobs_wake: Notify::new(), blobs, _alive: alive }) };
+        let resealed = store.write(secrets::reseal).await?;
+        if resealed > 0 {
+            tracing::info!(resealed, "sealed stored secrets with the current key");
+        }
+        Ok(store)
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -12,7 +12,7 @@ use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, subject, body_text, body_html, \
-     external_id, delivery_status, delivery_error, created_at, channel_id";
+     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt";
 
 fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
     Ok(Message {
@@ -31,6 +31,7 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
         delivery_status: r.parse(10, DeliveryStatus::parse)?,
         delivery_error: r.get(11)?,
         created_at: r.get(12)?,
+        sender_doubt: r.get(14)?,
     })
 }
 
@@ -70,6 +71,12 @@ pub struct NewMessage {
     pub attachments: Vec<NewAttachment>,
     pub external_id: Option<String>,
     pub delivery_status: DeliveryStatus,
+}
+
+/// Records why a received message's sender is in doubt (the mail server's failed checks).
+pub fn set_sender_doubt(tx: &mut Tx<'_>, id: MessageId, doubt: &str) -> Result<()> {
+    tx.execute("update messages set sender_doubt = $2 where id = $1", &[id.into(), doubt.into()])?;
+    Ok(())
 }
 
 /// Stores a message with its attachments (their content is already in the blob store).

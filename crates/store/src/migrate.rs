@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_channels.sql"),
         postgres: include_str!("../migrations/postgres/0004_channels.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sender_doubt",
+        sqlite: include_str!("../migrations/sqlite/0005_sender_doubt.sql"),
+        postgres: include_str!("../migrations/postgres/0005_sender_doubt.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

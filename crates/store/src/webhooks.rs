@@ -45,18 +45,29 @@ fn from_row(r: &Row<'_>) -> Result<Webhook, DbError> {
     })
 }
 
+/// Webhooks `condition` selects, their secrets opened.
+fn select(conn: &mut dyn Conn, condition: &str, params: &[crate::db::Value<'_>]) -> Result<Vec<Webhook>> {
+    let sealer = conn.sealer();
+    let rows = conn.all(&format!("select {COLUMNS} from webhooks {condition} order by id"), params, from_row)?;
+    rows.into_iter()
+        .map(|mut webhook| {
+            webhook.secret = sealer.open(&webhook.secret)?;
+            Ok(webhook)
+        })
+        .collect()
+}
+
 pub fn list(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
-    Ok(conn.all(&format!("select {COLUMNS} from webhooks order by id"), &[], from_row)?)
+    select(conn, "", &[])
 }
 
 pub fn get(conn: &mut dyn Conn, id: WebhookId) -> Result<Webhook> {
-    conn.opt(&format!("select {COLUMNS} from webhooks where id = $1"), &[id.into()], from_row)?
-        .ok_or_else(|| DomainError::NotFound("webhook").into())
+    select(conn, "where id = $1", &[id.into()])?.pop().ok_or_else(|| DomainError::NotFound("webhook").into())
 }
 
 /// The active endpoints.
 pub fn active(conn: &mut dyn Conn) -> Result<Vec<Webhook>> {
-    Ok(conn.all(&format!("select {COLUMNS} from webhooks where active = $1"), &[true.into()], from_row)?)
+    select(conn, "where active = $1", &[true.into()])
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +80,8 @@ pub struct WebhookSpec {
 
 pub fn insert(tx: &mut Tx<'_>, spec: &WebhookSpec, secret: &str) -> Result<Webhook> {
     let now = tx.now;
+    let secret = tx.sealer().seal(secret)?;
+    let secret = secret.as_str();
     let id = WebhookId(tx.int(
         "insert into webhooks (url, secret, events, description, active, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $6) returning id",
         &[spec.url.as_str().into(), secret.into(), spec.events.join(",").as_str().into(), spec.description.as_str().into(), spec.active.into(), now.into()],

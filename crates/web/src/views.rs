@@ -168,6 +168,7 @@ impl Names {
             delivery_error: message.delivery_error.clone(),
             external_id: message.external_id.clone(),
             created_at: message.created_at.to_rfc3339(),
+            sender_doubt: message.sender_doubt.clone(),
         }
     }
 
@@ -228,6 +229,9 @@ pub struct MessageView {
     /// The channel's own id for the message: the e-mail Message-ID (without angle brackets).
     pub external_id: Option<String>,
     pub created_at: String,
+    /// A received message whose sender the receiving mail server could not verify: its checks
+    /// that failed (`spf=fail, dmarc=fail`). The From address may be forged.
+    pub sender_doubt: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

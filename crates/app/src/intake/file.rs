@@ -266,6 +266,9 @@ fn file_message(
     };
     let (stored, case) = crate::messages::inbound(u, case.id, new, Actor::customer(customer))?;
     link_inline_images(u, &stored)?;
+    if let Some(doubt) = &message.sender_doubt {
+        messages::set_sender_doubt(u.tx(), stored.id, doubt)?;
+    }
 
     thread_keys::remember(u.tx(), &message.key, case.id, Some(stored.id), KeyKind::Inbound)?;
     for reference in &message.thread.references {

@@ -82,7 +82,7 @@ pub(crate) fn prepare(blobs: &Blobs, items: Vec<Inbound>) -> std::io::Result<Vec
     items
         .into_iter()
         .map(|item| match item {
-            Inbound::Message(message) => Ok(Item::Message(incoming(blobs, message)?)),
+            Inbound::Message(message) => Ok(Item::Message(incoming(blobs, *message)?)),
             Inbound::Status(mut report) => {
                 let note = report.note.take().map(|note| incoming(blobs, *note)).transpose()?;
                 Ok(Item::Status(report, note))

@@ -90,6 +90,7 @@ fn message(parsed: &ParsedEmail, payload: &RawPayload, ours: &[Mailbox]) -> Inbo
             })
             .collect(),
         automatic: parsed.automatic.clone(),
+        sender_doubt: parsed.sender_doubt.clone(),
     }
 }
 
@@ -143,7 +144,7 @@ impl Driver for Email {
                 ),
                 note: Some(Box::new(message)),
             }),
-            None => Inbound::Message(message),
+            None => Inbound::Message(Box::new(message)),
         }])
     }
 

@@ -53,6 +53,9 @@ pub struct ParsedEmail {
     /// Why the message is automatic (`auto-submitted`, `precedence: bulk` …): never answered.
     pub automatic: Option<String>,
     pub bounce: Option<Bounce>,
+    /// What our receiving server found wrong with the sender (`spf=fail, dmarc=fail`): the
+    /// From address may be forged.
+    pub sender_doubt: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -149,6 +152,31 @@ fn part_text(raw: &[u8], part: &MessagePart<'_>, decoded: &str, tld: Option<&str
 
 fn header_text<'a>(message: &'a Message<'_>, name: &'static str) -> Option<&'a str> {
     message.header_raw(name).map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The receiving server's verdict on the sender (RFC 8601 `Authentication-Results`), when it is
+/// a failure: DMARC failed, or SPF failed with no passing DKIM signature. Only the topmost header
+/// counts: our own MTA adds it last, anything below came with the message and may be forged.
+fn sender_doubt(message: &Message<'_>) -> Option<String> {
+    // `header_raw` would give the last one; the first is the one written last, on our side.
+    let header = message.headers().iter().find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))?;
+    let raw = message.raw_message().get(header.offset_start() as usize..header.offset_end() as usize)?;
+    let results = std::str::from_utf8(raw).ok()?;
+    let mut verdicts: Vec<(String, String)> = Vec::new();
+    // The first part is the server that checked; then `method=result (comment) property=value`.
+    for part in results.split(';').skip(1) {
+        let Some((method, rest)) = part.trim().split_once('=') else { continue };
+        let result: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        verdicts.push((method.trim().to_ascii_lowercase(), result.to_ascii_lowercase()));
+    }
+    let said = |method: &str, results: &[&str]| verdicts.iter().any(|(m, r)| m == method && results.contains(&r.as_str()));
+    let doubtful = said("dmarc", &["fail"]) || (said("spf", &["fail", "softfail"]) && !said("dkim", &["pass"]));
+    let failures: Vec<String> = verdicts
+        .iter()
+        .filter(|(m, r)| ["spf", "dkim", "dmarc"].contains(&m.as_str()) && ["fail", "softfail"].contains(&r.as_str()))
+        .map(|(m, r)| format!("{m}={r}"))
+        .collect();
+    doubtful.then(|| failures.join(", "))
 }
 
 /// RFC 3834 and the conventions mail systems actually use for automatic mail.
@@ -422,6 +450,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, ParseError> {
     let reply_to = mailboxes(message.reply_to()).into_iter().next();
     let automatic = automatic(&message, from.as_ref(), &subject);
     let bounce = bounce(&message, raw, from.as_ref(), automatic.as_deref());
+    let sender_doubt = sender_doubt(&message);
 
     let tld = sender_tld(raw);
     let mut texts = Vec::new();
@@ -468,6 +497,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, ParseError> {
         attachments,
         automatic,
         bounce,
+        sender_doubt,
     })
 }
 
@@ -488,6 +518,28 @@ mod tests {
     fn undeclared_8bit_is_guessed() {
         let raw = b"From: a@example.ru\r\nSubject: x\r\n\r\n\xcf\xf0\xe8\xe2\xe5\xf2, \xec\xe8\xf0\r\n";
         assert_eq!(parse(raw).expect("parses").text, "Привет, мир");
+    }
+
+    #[test]
+    fn a_sender_our_server_could_not_verify_is_in_doubt() {
+        let mail = |results: &[&str]| {
+            let headers: String = results.iter().map(|r| format!("Authentication-Results: {r}\r\n")).collect();
+            parse(format!("{headers}From: ivan@example.ru\r\nSubject: x\r\n\r\nhi\r\n").as_bytes()).expect("parses").sender_doubt
+        };
+        assert_eq!(
+            mail(&["mx.opora.test; spf=fail smtp.mailfrom=example.ru; dkim=none; dmarc=fail (p=reject) header.from=example.ru"]).as_deref(),
+            Some("spf=fail, dmarc=fail")
+        );
+        assert_eq!(mail(&["mx.opora.test; spf=softfail smtp.mailfrom=example.ru"]).as_deref(), Some("spf=softfail"));
+        assert_eq!(
+            mail(&["mx.opora.test; spf=fail smtp.mailfrom=example.ru; dkim=pass header.d=example.ru; dmarc=pass"]),
+            None,
+            "DKIM vouches for a forwarded message"
+        );
+        assert_eq!(mail(&["mx.opora.test; spf=pass; dkim=pass; dmarc=pass"]), None);
+        assert_eq!(mail(&[]), None);
+        // Only the topmost header is our server's; one the sender wrote further down counts for nothing.
+        assert_eq!(mail(&["mx.opora.test; spf=pass; dmarc=pass", "forged.example; spf=fail; dmarc=fail"]), None);
     }
 
     #[test]

@@ -59,7 +59,9 @@ impl Database {
     }
 
     pub async fn store(&self) -> Store {
-        Store::open(&StoreConfig { url: self.url.clone(), data_dir: self.data_dir.clone(), pool_size: 4 }).await.expect("open")
+        Store::open(&StoreConfig { url: self.url.clone(), data_dir: self.data_dir.clone(), pool_size: 4, secret_key: None })
+            .await
+            .expect("open")
     }
 }
 

@@ -56,11 +56,29 @@ async fn agents_tokens_and_backups_from_the_command_line() {
     assert!(backup.starts_with(data.join("backups")) && backup.exists(), "{path}");
     let restored = tempfile::tempdir().expect("temp dir");
     std::fs::copy(&backup, restored.path().join("opora.db")).expect("copy");
+    // Without its key the copy's stored secrets cannot be opened: the server says so and stops.
+    let (ok, _, error) = opora(restored.path(), &["migrate"]);
+    assert!(!ok && error.contains("not configured"), "{error}");
+    std::fs::remove_file(restored.path().join("secret.key")).expect("the key made by that attempt");
+    std::fs::copy(data.join("secret.key"), restored.path().join("secret.key")).expect("the key goes with the backup");
     let copy = TestApp::start_with(Engine::Sqlite, |config| config.data_dir = restored.path().to_owned()).await;
     let cases = copy.get_as(&token, "/api/v1/cases").await;
     assert_eq!(cases.ok(200)["items"][0]["subject"], "Для резервной копии", "the backup holds the data taken while the server ran");
     let (ok, _, error) = opora(data, &["backup", "--to", backup.to_str().expect("path")]);
     assert!(!ok && error.contains("already exists"), "{error}");
+
+    // A new key: every stored secret is sealed anew, the old key is kept for older backups.
+    let before = std::fs::read_to_string(data.join("secret.key")).expect("key");
+    drop(copy);
+    drop(app);
+    let (ok, out, error) = opora(data, &["secrets", "rotate"]);
+    assert!(ok, "{error}");
+    assert!(out.contains("secret.key.retired"), "{out}");
+    let after = std::fs::read_to_string(data.join("secret.key")).expect("key");
+    assert_ne!(before.trim(), after.trim());
+    assert_eq!(std::fs::read_to_string(data.join("secret.key.retired")).expect("retired").trim(), before.trim());
+    let app = TestApp::start_with(Engine::Sqlite, |config| config.data_dir = data.to_owned()).await;
+    assert_eq!(app.get("/api/v1/mailboxes").await.ok(200).as_array().map(Vec::len), Some(1), "secrets open with the new key");
 }
 
 #[test]

@@ -243,6 +243,8 @@ impl std::error::Error for DbError {}
 /// A connection (or a connection inside a transaction) of either engine.
 pub trait Conn: Send {
     fn dialect(&self) -> Dialect;
+    /// What seals and opens secrets stored through this connection.
+    fn sealer(&self) -> std::sync::Arc<crate::secrets::Sealer>;
     fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, DbError>;
     fn query(&mut self, sql: &str, params: &[Value<'_>], each: &mut dyn FnMut(&Row<'_>) -> Result<(), DbError>) -> Result<(), DbError>;
     /// Runs statements without parameters (transaction control, migrations).

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::error::Error;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
@@ -10,10 +11,12 @@ use postgres::{Client, NoTls, Statement};
 
 use super::pool::Pooled;
 use super::{Conn, DbError, Dialect, Row, Value, ValueRef};
+use crate::secrets::Sealer;
 
 pub struct PgConn {
     client: Option<Client>,
     statements: HashMap<String, Statement>,
+    sealer: Arc<Sealer>,
 }
 
 /// The synchronous client closes its connection by blocking on its own runtime, which tokio
@@ -44,7 +47,13 @@ impl From<postgres::Error> for DbError {
 impl PgConn {
     pub fn connect(url: &str) -> Result<Self, DbError> {
         let client = Client::connect(url, NoTls)?;
-        Ok(Self { client: Some(client), statements: HashMap::new() })
+        Ok(Self { client: Some(client), statements: HashMap::new(), sealer: Arc::new(Sealer::none()) })
+    }
+
+    /// The same connection, sealing secrets with `sealer`.
+    pub fn sealing(mut self, sealer: Arc<Sealer>) -> Self {
+        self.sealer = sealer;
+        self
     }
 
     fn statement(&mut self, sql: &str) -> Result<Statement, DbError> {
@@ -74,6 +83,10 @@ impl Pooled for PgConn {
 impl Conn for PgConn {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn sealer(&self) -> Arc<Sealer> {
+        self.sealer.clone()
     }
 
     fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, DbError> {

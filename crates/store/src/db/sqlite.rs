@@ -2,7 +2,7 @@
 //! pool of read-only connections.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef as SqlValueRef;
@@ -10,9 +10,11 @@ use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::pool::{Pool, Pooled};
 use super::{Conn, DbError, Dialect, Row, Value, ValueRef, sqlite_placeholders};
+use crate::secrets::Sealer;
 
 pub struct SqliteConn {
     conn: Connection,
+    sealer: Arc<Sealer>,
 }
 
 impl From<rusqlite::Error> for DbError {
@@ -40,7 +42,12 @@ impl SqliteConn {
             "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma temp_store = memory;",
         )?;
         conn.set_prepared_statement_cache_capacity(128);
-        Ok(Self { conn })
+        Ok(Self { conn, sealer: Arc::new(Sealer::none()) })
+    }
+
+    /// The same connection, sealing secrets with `sealer`.
+    pub fn sealing(self, sealer: Arc<Sealer>) -> Self {
+        Self { sealer, ..self }
     }
 
     /// Online backup into a new file, consistent while the server keeps running.
@@ -71,6 +78,10 @@ fn bind<'a>(value: &'a Value<'a>) -> &'a dyn ToSql {
 impl Conn for SqliteConn {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+
+    fn sealer(&self) -> Arc<Sealer> {
+        self.sealer.clone()
     }
 
     fn execute(&mut self, sql: &str, params: &[Value<'_>]) -> Result<u64, DbError> {
@@ -120,8 +131,13 @@ pub struct SqliteEngine {
 impl SqliteEngine {
     /// Opens the database (created if missing), runs `setup` on the writer connection (migrations)
     /// and starts the writer thread.
-    pub fn start(path: &Path, readers: usize, setup: impl FnOnce(&mut SqliteConn) -> Result<(), DbError>) -> Result<Self, DbError> {
-        let mut writer_conn = SqliteConn::open(path, false)?;
+    pub fn start(
+        path: &Path,
+        readers: usize,
+        sealer: Arc<Sealer>,
+        setup: impl FnOnce(&mut SqliteConn) -> Result<(), DbError>,
+    ) -> Result<Self, DbError> {
+        let mut writer_conn = SqliteConn::open(path, false)?.sealing(sealer.clone());
         setup(&mut writer_conn)?;
         let (sender, receiver) = mpsc::channel::<WriteJob>();
         std::thread::Builder::new()
@@ -129,7 +145,7 @@ impl SqliteEngine {
             .spawn(move || write_loop(writer_conn, receiver))
             .map_err(|e| DbError::new(format!("cannot start the writer thread: {e}")))?;
         let path = path.to_owned();
-        let readers = Pool::new(readers, move || SqliteConn::open(&path, true));
+        let readers = Pool::new(readers, move || Ok(SqliteConn::open(&path, true)?.sealing(sealer.clone())));
         Ok(Self { writer: sender, readers })
     }
 

@@ -172,6 +172,7 @@ delivery-failed-because = The reply was not delivered: { $error }
 delivery-error-mailbox_without_smtp = the mailbox has no SMTP server to send replies through
 delivery-error-channel_without_url = the channel has no address to deliver replies to
 delivery-error-channel_switched_off = the channel is switched off
+sender-doubt = The sender is not verified: the mail server's checks failed ({ $checks }). The address may be forged — confirm by another channel before acting on it.
 remote-images-blocked = Images from other sites are hidden: they can tell the sender the mail was opened.
 remote-images-show = Show images
 remote-images-shown = Images from other sites are shown.

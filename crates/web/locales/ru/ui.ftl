@@ -172,6 +172,7 @@ delivery-failed-because = Ответ не доставлен: { $error }
 delivery-error-mailbox_without_smtp = у почтового ящика нет SMTP-сервера для отправки ответов
 delivery-error-channel_without_url = у канала нет адреса, куда доставлять ответы
 delivery-error-channel_switched_off = канал выключен
+sender-doubt = Отправитель не подтверждён: проверки почтового сервера не прошли ({ $checks }). Адрес может быть подделан — прежде чем действовать, уточните другим каналом.
 remote-images-blocked = Картинки с других сайтов скрыты: они могут сообщить отправителю, что письмо открыли.
 remote-images-show = Показать картинки
 remote-images-shown = Картинки с других сайтов показаны.

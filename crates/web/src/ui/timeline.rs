@@ -143,6 +143,7 @@ pub fn thread(i18n: &I18n, language: Language, names: &Names, messages: &[Messag
             json!({"type": "message", "id": view.id, "direction": view.direction, "channel": view.channel, "author": view.author,
                    "body_text": view.body_text, "body_html": view.body_html, "attachments": attachments,
                    "delivery_status": view.delivery_status, "delivery_error": delivery_error, "created_at": view.created_at,
+                   "sender_doubt": view.sender_doubt,
                    "remote_images": view.body_html.as_deref().is_some_and(opora_domain::text::has_remote_images)}),
         ));
     }

@@ -3,3 +3,5 @@
 
 mod accounts;
 mod requests;
+mod secrets;
+mod spoofing;
