@@ -7,7 +7,8 @@ import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
 
 let opora, chrome, admin;
 before(async () => {
-  opora = await Opora.start({ lmtp: true });
+  // Replies to more than two people wait for the agent's confirmation (10 by default).
+  opora = await Opora.start({ lmtp: true, settings: { OPORA_CONVERSATIONS_CONFIRM_RECIPIENTS_OVER: "2" } });
   chrome = await browser();
   admin = { email: "admin@e2e.test", password: "admin-password-1" };
 });
@@ -125,6 +126,27 @@ test("a mail thread shows who joined it and whether a reply was delivered", asyn
   assert.match(side, /Бухгалтерия/);
   assert.match(await page.textContent(".thread"), /В переписку вступил\(а\) Мария Петрова/);
   assert.match(await page.textContent(".thread"), /Мария Петрова[\s\S]*Подтверждаю/, "the second writer is named on her message");
+  assert.match(side, /maria@example\.ru/, "each person in the conversation is shown with the address");
+
+  // Ivan, Maria and accounting are three: the reply waits until the agent confirms it.
+  await page.fill("#composer-body", "Разбираемся, ответим сегодня.");
+  assert.equal(await page.isVisible("[data-confirm-recipients]"), false, "no confirmation asked before it is needed");
+  await page.click("#composer-send");
+  await page.waitForSelector("[data-confirm-recipients]", { state: "visible" });
+  assert.match(await page.textContent("[data-error-for=copies]"), /3 адресатам/);
+  assert.equal(await page.locator(".message-outbound").count(), 0, "nothing was sent yet");
+  await page.check("input[name=confirm_recipients]");
+  await page.click("#composer-send");
+  await page.waitForSelector(".message-outbound");
+  assert.equal(await page.isVisible("[data-confirm-recipients]"), false, "asked again only for the next such reply");
+
+  // Accounting is taken out: gone from the list and from the reply's copies, and on the record.
+  await page.click(`.participants button[aria-label$="Бухгалтерия"]`);
+  await page.waitForFunction(() => !document.querySelector(".participants")?.textContent.includes("Бухгалтерия"), null, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector(".thread").textContent.includes("из переписки: Бухгалтерия"), null, { timeout: 10000 });
+  assert.equal(await page.locator(".composer-copies input[name=copy]").count(), 1);
+  assert.match(await page.textContent(".composer-copies"), /Мария Петрова[\s\S]*maria@example\.ru/);
+  assert.doesNotMatch(await page.textContent(".composer-copies"), /Бухгалтерия/);
 
   // The default mailbox has no SMTP server: the reply is kept, marked undelivered, and says why.
   await page.fill("#composer-body", "Вернём деньги сегодня.");

@@ -398,7 +398,7 @@ fn add_story(
                 crate::messages::relay_inbound(u, case.id, body(text), Vec::new(), None)?;
             }
             Reply(text) => {
-                crate::messages::reply(u, case.id, acting(current_owner), body(text), Vec::new(), None)?;
+                crate::messages::reply(u, case.id, acting(current_owner), body(text), Vec::new(), Default::default())?;
             }
             Note(text) => {
                 crate::messages::note(u, case.id, acting(current_owner), body(text), Vec::new())?;

@@ -58,6 +58,10 @@ pub struct AppConfig {
     pub channels: opora_channels::Settings,
     /// Automatic acknowledgements per sender per hour, at most.
     pub acknowledgements_per_hour: i64,
+    /// How many people a case's conversation holds besides the customer, at most.
+    pub max_participants: usize,
+    /// A reply to more people than this is sent only when the agent confirms it.
+    pub confirm_recipients_over: usize,
 }
 
 impl Default for AppConfig {
@@ -70,6 +74,8 @@ impl Default for AppConfig {
             webhook_timeout_ms: 15_000,
             channels: opora_channels::Settings::default(),
             acknowledgements_per_hour: 3,
+            max_participants: 20,
+            confirm_recipients_over: 10,
         }
     }
 }

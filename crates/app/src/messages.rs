@@ -7,7 +7,7 @@ use opora_domain::channel::ChannelKind;
 use opora_domain::event::{Actor, EventData, MessageAdded};
 use opora_domain::message::Attachment;
 use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
-use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, MessageId};
+use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError, MessageId};
 use opora_store::messages::{self, NewMessage};
 
 pub use opora_store::messages::NewAttachment;
@@ -70,19 +70,61 @@ fn touch_and_save(u: &mut Unit<'_, '_>, before: &Case, after: Case, actor: Actor
     cases::get(u.conn(), before.id)
 }
 
+/// Who a reply is copied to: the chosen people, each of whom must be in the conversation, or
+/// everyone in it. A reply to more people than the limit needs the agent's confirmation.
+fn copies(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<Vec<CustomerId>>, confirmed: bool) -> opora_store::Result<Vec<CustomerId>> {
+    let everyone: Vec<CustomerId> = cases::participants(u.conn(), case.id)?.into_iter().map(|(id, _)| id).collect();
+    let copies = match chosen {
+        None => everyone,
+        Some(chosen) => {
+            let strangers: Vec<FieldError> = chosen
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| !everyone.contains(id))
+                .map(|(index, _)| FieldError::new(format!("copies.{index}"), "not_a_participant"))
+                .collect();
+            if !strangers.is_empty() {
+                return Err(DomainError::Validation(strangers).into());
+            }
+            let mut unique = chosen;
+            unique.dedup();
+            unique
+        }
+    };
+    let recipients = copies.len() + 1;
+    if recipients > u.config().confirm_recipients_over && !confirmed {
+        let error = FieldError::new("copies", "confirm_recipients").with("count", recipients);
+        return Err(DomainError::Validation(vec![error]).into());
+    }
+    Ok(copies)
+}
+
+/// What the agent decided about a reply besides its text.
+#[derive(Debug, Clone, Default)]
+pub struct ReplyOptions {
+    /// "Send and set status": the case's status after the reply.
+    pub status_after: Option<Status>,
+    /// Who it is copied to (each must be in the conversation); none: everyone in it.
+    pub copies: Option<Vec<CustomerId>>,
+    /// The agent confirmed a reply to many people.
+    pub confirm_recipients: bool,
+}
+
 /// An agent's reply to the customer. An unowned case becomes the replying agent's; the first
 /// reply marks the first response; `status_after` is "send and set status". The reply leaves
-/// through the case's channel when it has one.
+/// through the case's channel when it has one, copied to whom the agent chose.
 pub(crate) fn reply(
     u: &mut Unit<'_, '_>,
     id: CaseId,
     agent: ActingAgent,
     body: Body,
     attachments: Vec<NewAttachment>,
-    status_after: Option<Status>,
+    options: ReplyOptions,
 ) -> opora_store::Result<(Message, Case)> {
     let mut case = cases::get(u.conn(), id)?;
     case.check_writable(agent)?;
+    let status_after = options.status_after;
+    let copies = copies(u, &case, options.copies, options.confirm_recipients)?;
     let actor = Actor::agent(agent.id);
     if case.owner_id.is_none() {
         case = crate::cases::assign(u, &case, agent.id, actor)?;
@@ -90,7 +132,9 @@ pub(crate) fn reply(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let message = send(u, &case, Some(agent.id), body, attachments)?;
+    let mut message = send(u, &case, Some(agent.id), body, attachments)?;
+    messages::set_copies(u.tx(), message.id, &copies)?;
+    message.copies = Some(copies);
     let mut after = case.clone();
     after.first_response_at = after.first_response_at.or(Some(u.now()));
     after.status = case.status.after_reply(status_after);
@@ -167,9 +211,7 @@ pub(crate) fn relay_inbound(
 /// What an agent posts on a case.
 #[derive(Debug, Clone)]
 pub enum Post {
-    Reply {
-        status_after: Option<Status>,
-    },
+    Reply(ReplyOptions),
     Note,
     /// A customer's message relayed by an integration.
     Inbound,
@@ -201,7 +243,7 @@ impl Messages<'_> {
         self.0
             .write(move |u| {
                 let (message, _) = match post {
-                    Post::Reply { status_after } => reply(u, case, acting, body, attachments, status_after)?,
+                    Post::Reply(options) => reply(u, case, acting, body, attachments, options)?,
                     Post::Note => note(u, case, acting, body, attachments)?,
                     Post::Inbound => {
                         cases::get(u.conn(), case)?.check_writable(acting)?;

@@ -77,7 +77,11 @@ fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(
         },
     };
     let customer = customers::get(conn, case.customer_id)?;
-    let ids: Vec<_> = cases::participants(conn, case.id)?.into_iter().map(|(id, _)| id).collect();
+    // The copies the agent chose for this reply, else everyone in the conversation now.
+    let ids = match &message.copies {
+        Some(chosen) => chosen.clone(),
+        None => cases::participants(conn, case.id)?.into_iter().map(|(id, _)| id).collect(),
+    };
     let copies = customers::get_many(conn, &ids)?.iter().map(recipient).collect();
     let author = match message.author_agent_id {
         Some(agent) => {

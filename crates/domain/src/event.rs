@@ -47,6 +47,7 @@ string_enum! {
         WebhookChanged => "webhook.changed",
         ChannelChanged => "channel.changed",
         CaseParticipantAdded => "case.participant_added",
+        CaseParticipantRemoved => "case.participant_removed",
         CaseFollowUp => "case.follow_up",
         CaseLinked => "case.linked",
     }
@@ -276,6 +277,12 @@ pub struct ParticipantAdded {
     pub role: ParticipantRole,
 }
 
+/// An agent took someone out of the conversation: replies no longer go to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParticipantRemoved {
+    pub customer_id: CustomerId,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FollowUp {
     pub previous_number: i64,
@@ -350,6 +357,8 @@ pub enum EventData {
     ChannelChanged(ChannelChanged),
     #[serde(rename = "case.participant_added")]
     CaseParticipantAdded(ParticipantAdded),
+    #[serde(rename = "case.participant_removed")]
+    CaseParticipantRemoved(ParticipantRemoved),
     #[serde(rename = "case.follow_up")]
     CaseFollowUp(FollowUp),
     #[serde(rename = "case.linked")]
@@ -388,6 +397,7 @@ impl EventData {
             D::WebhookChanged(_) => K::WebhookChanged,
             D::ChannelChanged(_) => K::ChannelChanged,
             D::CaseParticipantAdded(_) => K::CaseParticipantAdded,
+            D::CaseParticipantRemoved(_) => K::CaseParticipantRemoved,
             D::CaseFollowUp(_) => K::CaseFollowUp,
             D::CaseLinked(_) => K::CaseLinked,
             D::Stored { kind, .. } => *kind,

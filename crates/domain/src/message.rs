@@ -125,6 +125,8 @@ pub struct Message {
     /// For a received message: why its sender may not be who the message says (`spf=fail,
     /// dmarc=fail`, as the receiving mail server found).
     pub sender_doubt: Option<String>,
+    /// For a reply: who it was copied to, as the agent chose (none: the whole conversation).
+    pub copies: Option<Vec<CustomerId>>,
 }
 
 /// Cleans an uploaded file name: no paths, no control characters, at most 255 characters.

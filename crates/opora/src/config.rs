@@ -40,6 +40,24 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub security: SecurityConfig,
     pub mail: MailConfig,
+    pub conversations: ConversationsConfig,
+}
+
+/// Who replies go to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConversationsConfig {
+    /// People a case's conversation holds besides the customer, at most: past it, people copied
+    /// on new mail are not added (replies go to everyone in the conversation).
+    pub max_participants: usize,
+    /// A reply to more people than this is sent only when the agent confirms it.
+    pub confirm_recipients_over: usize,
+}
+
+impl Default for ConversationsConfig {
+    fn default() -> Self {
+        Self { max_participants: 20, confirm_recipients_over: 10 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -182,6 +200,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             security: SecurityConfig::default(),
             mail: MailConfig::default(),
+            conversations: ConversationsConfig::default(),
         }
     }
 }
@@ -360,6 +379,8 @@ impl Config {
                 max_file_bytes: self.attachments.max_size_mb * 1024 * 1024,
             },
             acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
+            max_participants: self.conversations.max_participants,
+            confirm_recipients_over: self.conversations.confirm_recipients_over,
         }
     }
 

@@ -244,6 +244,12 @@ pub fn add_participant(tx: &mut Tx<'_>, case: CaseId, customer: CustomerId, role
     Ok(added > 0)
 }
 
+/// Takes a person out of a case's conversation; false when they were not in it.
+pub fn remove_participant(tx: &mut Tx<'_>, case: CaseId, customer: CustomerId) -> Result<bool> {
+    let removed = tx.execute("delete from case_participants where case_id = $1 and customer_id = $2", &[case.into(), customer.into()])?;
+    Ok(removed > 0)
+}
+
 /// The agents working a case: its owner and its collaborators.
 pub fn workers(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<AgentId>> {
     Ok(conn.all(

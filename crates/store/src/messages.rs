@@ -12,7 +12,7 @@ use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, subject, body_text, body_html, \
-     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt";
+     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt, copies";
 
 fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
     Ok(Message {
@@ -32,6 +32,11 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
         delivery_error: r.get(11)?,
         created_at: r.get(12)?,
         sender_doubt: r.get(14)?,
+        copies: r
+            .get::<Option<String>>(15)?
+            .map(|c| serde_json::from_str(&c))
+            .transpose()
+            .map_err(|e| DbError::new(format!("copies: {e}")))?,
     })
 }
 
@@ -71,6 +76,13 @@ pub struct NewMessage {
     pub attachments: Vec<NewAttachment>,
     pub external_id: Option<String>,
     pub delivery_status: DeliveryStatus,
+}
+
+/// Records who a reply was copied to.
+pub fn set_copies(tx: &mut Tx<'_>, id: MessageId, copies: &[CustomerId]) -> Result<()> {
+    let copies = serde_json::to_string(copies).map_err(|e| DbError::new(e.to_string()))?;
+    tx.execute("update messages set copies = $2 where id = $1", &[id.into(), copies.as_str().into()])?;
+    Ok(())
 }
 
 /// Records why a received message's sender is in doubt (the mail server's failed checks).

@@ -36,9 +36,9 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        name: "sender_doubt",
-        sqlite: include_str!("../migrations/sqlite/0005_sender_doubt.sql"),
-        postgres: include_str!("../migrations/postgres/0005_sender_doubt.sql"),
+        name: "conversations",
+        sqlite: include_str!("../migrations/sqlite/0005_conversations.sql"),
+        postgres: include_str!("../migrations/postgres/0005_conversations.sql"),
     },
 ];
 

@@ -127,6 +127,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(case_work::transfer))
         .routes(routes!(case_work::add_collaborator))
         .routes(routes!(case_work::remove_collaborator))
+        .routes(routes!(case_work::participants))
+        .routes(routes!(case_work::remove_participant))
         .routes(routes!(case_work::grant, case_work::compensations))
         .routes(routes!(messages::post, messages::list))
         .routes(routes!(attachments::download))

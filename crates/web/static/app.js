@@ -218,6 +218,17 @@
       return;
     }
     if (target.closest("[data-close]")) { target.closest("dialog")?.close(); return; }
+    const takeOut = target.closest("[data-take-out]");
+    if (takeOut) {
+      const id = takeOut.dataset.takeOut;
+      const result = await api("DELETE", `/api/v1/cases/${caseId}/participants/${id}`);
+      if (!result.ok) { toast(result.data.title || i18n.failed); return; }
+      $(`input[name=copy][value="${CSS.escape(id)}"]`)?.closest("label")?.remove();
+      // Gone at once (the side panel is not redrawn under the focus; the button had it).
+      takeOut.closest("li")?.remove();
+      refreshCase();
+      return;
+    }
     if (target.closest("[data-take]")) {
       const result = await api("POST", `/api/v1/cases/${caseId}/take`, {});
       if (result.ok) refreshCase(); else toast(result.data.title || i18n.failed);
@@ -515,13 +526,23 @@
       form.append("body_text", bodyInput.value);
       const after = $("#status-after");
       if (composerKind === "reply" && after && after.value) form.append("status_after", after.value);
+      const copies = $$("input[name=copy]", composer);
+      if (composerKind === "reply" && copies.length) form.append("copies", copies.filter((c) => c.checked).map((c) => c.value).join(","));
+      const confirmed = $("input[name=confirm_recipients]", composer);
+      if (composerKind === "reply" && confirmed?.checked) form.append("confirm_recipients", "true");
       files.forEach((file) => form.append("attachments", file, file.name));
       const send = $("#composer-send");
       send.disabled = true;
       const result = await api("POST", `/api/v1/cases/${caseId}/messages`, form);
       send.disabled = false;
-      if (!result.ok) { showProblem(composer, result.data); return; }
+      if (!result.ok) {
+        showProblem(composer, result.data);
+        // Many recipients: the agent confirms before it goes.
+        if ((result.data.fields || []).some((f) => f.code === "confirm_recipients")) $("[data-confirm-recipients]", composer).hidden = false;
+        return;
+      }
       clearErrors(composer);
+      if (confirmed) { confirmed.checked = false; confirmed.closest("[data-confirm-recipients]").hidden = true; }
       bodyInput.value = "";
       files = [];
       renderFiles();

@@ -2,6 +2,7 @@
 //! the deadline check, and the reads the API and the workspace show.
 
 mod compensation;
+mod conversation;
 pub(crate) mod deadline;
 mod open;
 mod ownership;

@@ -200,7 +200,7 @@ fn open_requested(u: &mut Unit<'_, '_>, input: OpenCase, acting: ActingAgent) ->
     if let Some(first) = input.first {
         match first.direction {
             Direction::Outbound => {
-                messages::reply(u, case.id, acting, first.body, first.attachments, None)?;
+                messages::reply(u, case.id, acting, first.body, first.attachments, Default::default())?;
             }
             Direction::Internal => {
                 messages::note(u, case.id, acting, first.body, first.attachments)?;

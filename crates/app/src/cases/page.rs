@@ -85,7 +85,7 @@ pub struct CasePage {
     pub teams: Vec<Team>,
     pub fields: Vec<FieldDefinition>,
     /// People in the conversation besides the customer, with how they came in.
-    pub participants: Vec<(CustomerId, String)>,
+    pub participants: Vec<(Customer, String)>,
     /// Reply templates filled in for this case and agent: id, name, body.
     pub templates: Vec<(i64, String, String)>,
     pub names: Names,
@@ -142,12 +142,15 @@ impl Cases<'_> {
                 let everyone = agents::list(conn)?;
                 let teams = agents::list_teams(conn)?;
                 let fields = fields::list(conn)?;
-                let participants = cases::participants(conn, id)?;
+                let participants = super::conversation::people(conn, id)?;
+                let ids: Vec<CustomerId> = participants.iter().map(|(customer, _)| customer.id).collect();
                 let mut referenced: Vec<AgentId> = messages.iter().filter_map(|m| m.author_agent_id).collect();
                 referenced.extend(everyone.iter().map(|a| a.id));
                 let mut people = vec![case.customer_id];
                 people.extend(messages.iter().filter_map(|m| m.author_customer_id));
-                people.extend(participants.iter().map(|(customer, _)| *customer));
+                people.extend(ids);
+                // Whoever the timeline names (someone who joined, or was taken out, since).
+                people.extend(events.iter().filter_map(|e| e.customer_id));
                 let names = names::load(conn, &referenced, &people, true)?;
                 let values = [
                     ("customer.name", customer.name.clone()),

@@ -60,6 +60,7 @@ pub(crate) struct Context {
     pub channels: Vec<Channel>,
     pub drivers: Drivers,
     pub acknowledgements_per_hour: i64,
+    pub max_participants: usize,
 }
 
 impl Context {
@@ -279,7 +280,7 @@ fn file_message(
     if let Some(conversation) = message.thread.conversation.as_ref().filter(|_| via != Via::Linked) {
         thread_keys::remember(u.tx(), conversation, case.id, None, KeyKind::Conversation)?;
     }
-    add_participants(u, &case, customer, message)?;
+    add_participants(u, &case, customer, message, context.max_participants)?;
     let wanted =
         matches!(via, Via::NewCase | Via::FollowUp | Via::Linked) && message.automatic.is_none() && profile.acknowledge && profile.can_send;
     let acknowledged = match message.sender.identity().filter(|_| wanted) {
@@ -425,7 +426,7 @@ fn link_inline_images(u: &mut Unit<'_, '_>, message: &opora_domain::message::Mes
 }
 
 /// Whoever wrote in besides the customer, and whoever they addressed, joins the conversation.
-fn add_participants(u: &mut Unit<'_, '_>, case: &Case, author: CustomerId, message: &InboundMessage) -> Result<()> {
+fn add_participants(u: &mut Unit<'_, '_>, case: &Case, author: CustomerId, message: &InboundMessage, max: usize) -> Result<()> {
     let mut people: Vec<(CustomerId, ParticipantRole)> = Vec::new();
     if author != case.customer_id {
         people.push((author, ParticipantRole::Sender));
@@ -441,8 +442,15 @@ fn add_participants(u: &mut Unit<'_, '_>, case: &Case, author: CustomerId, messa
             people.push((id, ParticipantRole::Cc));
         }
     }
+    // Replies go to everyone in the conversation: past the limit, the copied are not added (a
+    // sender who writes in always is: they must hear back).
+    let mut room = max.saturating_sub(cases::participants(u.conn(), case.id)?.len());
     for (customer, role) in people {
+        if role == ParticipantRole::Cc && room == 0 {
+            continue;
+        }
         if cases::add_participant(u.tx(), case.id, customer, role.as_str())? {
+            room = room.saturating_sub(1);
             let data = ParticipantAdded { customer_id: customer, role };
             u.emit(Some(case.id), Some(customer), Actor::SYSTEM, EventData::CaseParticipantAdded(data))?;
         }
@@ -466,8 +474,9 @@ fn may_acknowledge(u: &mut Unit<'_, '_>, identity: &str, per_hour: i64) -> Resul
 }
 
 /// The acknowledgement is an outbound message of the case like any other, sent by the system,
-/// so the conversation shows what the customer was told.
+/// so the conversation shows what the customer was told. It goes to the sender alone: nobody
+/// copied on a first message hears from a robot.
 fn acknowledge(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
-    crate::messages::send(u, case, None, body, Vec::new())?;
-    Ok(())
+    let message = crate::messages::send(u, case, None, body, Vec::new())?;
+    messages::set_copies(u.tx(), message.id, &[])
 }

@@ -129,8 +129,12 @@ pub(crate) async fn settle(
     let store = &app.core.store;
     match prepared {
         Ok(items) => {
-            let context =
-                Context { channels, drivers: app.core.drivers.clone(), acknowledgements_per_hour: app.config().acknowledgements_per_hour };
+            let context = Context {
+                channels,
+                drivers: app.core.drivers.clone(),
+                acknowledgements_per_hour: app.config().acknowledgements_per_hour,
+                max_participants: app.config().max_participants,
+            };
             match app.write(move |u| file::file(u, id, items, &context)).await {
                 Ok(filed) => Ok(Some(filed)),
                 // Another change took the same identity or key at the same moment: filing again

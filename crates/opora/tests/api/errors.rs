@@ -20,6 +20,7 @@ async fn operations(app: &TestApp) -> Vec<(Method, String, bool)> {
                 .replace("/cases/{id}", &format!("/cases/{case_id}"))
                 .replace("/customers/{id}", &format!("/customers/{customer_id}"))
                 .replace("{agent_id}", &app.admin_id.to_string())
+                .replace("{customer_id}", &customer_id.to_string())
                 .replace("{identity_id}", "1")
                 .replace("{key}", "order_no")
                 .replace("{id}", "1");

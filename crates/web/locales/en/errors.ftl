@@ -62,6 +62,8 @@ field-too_short = At least { $min } { $min ->
        *[other] characters
     }
 field-invalid_characters = Contains characters that are not allowed
+field-confirm_recipients = The reply would go to { $count } people — confirm it or remove some copies
+field-not_a_participant = This person is not in the conversation
 field-invalid_email = Not a valid e-mail address
 field-invalid_phone = Not a valid phone number
 field-invalid_telegram_id = Not a valid Telegram id

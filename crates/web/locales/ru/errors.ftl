@@ -62,6 +62,8 @@ field-too_short = Не короче { $min } { $min ->
        *[other] символов
     }
 field-invalid_characters = Содержит недопустимые символы
+field-confirm_recipients = Ответ уйдёт { $count } адресатам — подтвердите отправку или уберите лишние копии
+field-not_a_participant = Этого человека нет в переписке
 field-invalid_email = Некорректный адрес почты
 field-invalid_phone = Некорректный номер телефона
 field-invalid_telegram_id = Некорректный идентификатор Telegram

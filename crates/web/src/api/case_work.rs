@@ -1,5 +1,5 @@
 //! Ownership and collaboration on a case: take it, hand it over with a reason, pull specialists
-//! in, grant compensation.
+//! in, grant compensation; who replies are copied to.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +9,8 @@ use opora_domain::agent::Action;
 use opora_domain::compensation::CompensationKind;
 use opora_domain::error::Errors;
 use opora_domain::validate::text;
-use opora_domain::{AgentId, CaseId, FieldError};
-use serde::Deserialize;
+use opora_domain::{AgentId, CaseId, CustomerId, FieldError};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -102,6 +102,33 @@ pub async fn remove_collaborator(State(state): State<AppState>, caller: Caller, 
     let acting = caller.acting();
     state.app.cases().release(acting, CaseId(id), AgentId(agent)).await?;
     Ok(Json(load_view(&state, CaseId(id)).await?))
+}
+
+/// Someone in a case's conversation besides its customer: replies are copied to them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantView {
+    pub customer: crate::views::CustomerView,
+    /// `sender` (wrote in) or `cc` (was copied).
+    pub role: String,
+}
+
+/// Who replies on the case are copied to.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/participants", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<ParticipantView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn participants(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<ParticipantView>>> {
+    caller.require(Action::ReadCases)?;
+    let people = state.app.cases().participants(CaseId(id)).await?;
+    Ok(Json(people.iter().map(|(customer, role)| ParticipantView { customer: customer.into(), role: role.clone() }).collect()))
+}
+
+/// Take someone out of the conversation: replies are no longer copied to them (until they
+/// write in again).
+#[utoipa::path(delete, path = "/api/v1/cases/{id}/participants/{customer_id}", tag = "messages",
+    params(("id" = i64, Path), ("customer_id" = i64, Path)), responses((status = 204), (status = 404, body = crate::docs::Problem)))]
+pub async fn remove_participant(State(state): State<AppState>, caller: Caller, PathIds(id, customer): PathIds) -> ApiResult<StatusCode> {
+    caller.require(Action::WorkCases)?;
+    state.app.cases().remove_participant(caller.acting(), CaseId(id), CustomerId(customer)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

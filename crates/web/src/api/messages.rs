@@ -4,12 +4,12 @@
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
-use opora_app::messages::Post;
+use opora_app::messages::{Post, ReplyOptions};
 use opora_domain::agent::Action;
 use opora_domain::case::Status;
 use opora_domain::error::Errors;
 use opora_domain::message::clean_filename;
-use opora_domain::{CaseId, FieldError};
+use opora_domain::{CaseId, CustomerId, FieldError};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -31,6 +31,13 @@ pub struct PostMessage {
     /// "Send and set status": the case's status after a reply.
     #[schema(value_type = Option<crate::docs::StatusChoice>)]
     pub status_after: Option<String>,
+    /// Who a reply is copied to: customer ids of people in the case's conversation (see the
+    /// case's `participants`); `[]` for nobody; omitted: everyone in it.
+    pub copies: Option<Vec<i64>>,
+    /// Send a reply to more people than the limit (`conversations.confirm_recipients_over`):
+    /// without it such a reply is refused with `confirm_recipients` and the count.
+    #[serde(default)]
+    pub confirm_recipients: bool,
     #[serde(default)]
     pub attachments: Vec<AttachmentInput>,
 }
@@ -67,6 +74,11 @@ async fn from_multipart(mut form: Multipart, max_bytes: usize, errors: &mut Erro
             "body_text" => input.body_text = Some(value),
             "body_html" => input.body_html = Some(value),
             "status_after" => input.status_after = Some(value).filter(|v| !v.is_empty()),
+            // The workspace sends the chosen copies as one comma-separated field ("" for none).
+            "copies" => {
+                input.copies = Some(value.split(',').filter(|v| !v.trim().is_empty()).filter_map(|v| v.trim().parse().ok()).collect())
+            }
+            "confirm_recipients" => input.confirm_recipients = value == "true",
             other => errors.push(FieldError::new(other, "unknown_field")),
         }
     }
@@ -113,6 +125,9 @@ pub async fn post(
     if status_after.is_some() && kind != Some(Kind::Reply) {
         errors.push(FieldError::new("status_after", "invalid_value"));
     }
+    if input.copies.is_some() && kind != Some(Kind::Reply) {
+        errors.push(FieldError::new("copies", "invalid_value"));
+    }
     let body = body("body", input.body_text.as_deref(), input.body_html.as_deref(), &mut errors);
     errors.finish()?;
     let (Some(kind), Some(body)) = (kind, body) else {
@@ -120,7 +135,11 @@ pub async fn post(
     };
     let attachments = store_uploads(&state, uploads).await?;
     let post = match kind {
-        Kind::Reply => Post::Reply { status_after },
+        Kind::Reply => Post::Reply(ReplyOptions {
+            status_after,
+            copies: input.copies.map(|ids| ids.into_iter().map(CustomerId).collect()),
+            confirm_recipients: input.confirm_recipients,
+        }),
         Kind::Note => Post::Note,
         Kind::Inbound => Post::Inbound,
     };

@@ -70,7 +70,13 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         "ledger": ledger,
         "custom": custom,
         "customer": customer_view(&customer),
-        "participants": participants.iter().map(|(c, role)| json!({"name": names.customer(*c).name, "role": role})).collect::<Vec<_>>(),
+        "participants": participants
+            .iter()
+            .map(|(c, role)| {
+                let addresses: Vec<&str> = c.identities.iter().map(|i| i.value.as_str()).collect();
+                json!({"id": c.id, "name": c.name, "addresses": addresses, "role": role})
+            })
+            .collect::<Vec<_>>(),
         "others": others.iter().map(|c| json!({"id": c.id, "number": c.number, "subject": c.subject, "status": c.status})).collect::<Vec<_>>(),
         "thread": thread(&state.i18n, language, &names, &messages, &events),
         "agents": everyone.iter().filter(|a| a.active && a.role.may(Action::WorkCases)).map(|a| json!({"id": a.id, "name": a.name})).collect::<Vec<_>>(),

@@ -93,6 +93,9 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
                 ("role", json!(label(i18n, language, "participant", data.role.as_str()))),
             ],
         ),
+        EventData::CaseParticipantRemoved(data) => {
+            text("timeline-participant-removed", &[("actor", json!(actor)), ("name", json!(names.customer(data.customer_id).name))])
+        }
         EventData::CaseFollowUp(data) => text("timeline-follow-up", &[("number", json!(data.previous_number))]),
         EventData::CaseLinked(data) => text("timeline-linked", &[("number", json!(data.linked_number))]),
         EventData::CaseUpdated(data) => {

@@ -2,6 +2,7 @@
 //! its fix, beside the defences that held. Run with every other test (`scripts/test`).
 
 mod accounts;
+mod fanout;
 mod requests;
 mod secrets;
 mod spoofing;
