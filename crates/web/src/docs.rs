@@ -88,6 +88,12 @@ fn problem_content() -> Value {
 /// server answers: errors are `application/problem+json`; protected operations may answer 401
 /// and 403, operations on a resource 404, operations taking input 422; ids are positive.
 pub fn apply_conventions(spec: &mut Value) {
+    let inputs = input_schemas(spec);
+    if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for (_, schema) in schemas.iter_mut().filter(|(name, _)| inputs.contains(*name)) {
+            exact_properties(schema);
+        }
+    }
     let Some(paths) = spec["paths"].as_object_mut() else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
@@ -131,6 +137,89 @@ pub fn apply_conventions(spec: &mut Value) {
             }
             add("400", "Malformed request");
             add("500", "Unexpected server error");
+        }
+    }
+}
+
+/// The schemas request bodies use, directly or inside one another (answers keep theirs: an
+/// error may name the field `""`).
+fn input_schemas(spec: &Value) -> std::collections::HashSet<String> {
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
+                    found.push(name.to_owned());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for item in spec["paths"].as_object().into_iter().flat_map(|paths| paths.values()) {
+        for operation in item.as_object().into_iter().flat_map(|ops| ops.values()) {
+            refs(&operation["requestBody"], &mut pending);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    while let Some(name) = pending.pop() {
+        if seen.insert(name.clone()) {
+            refs(&spec["components"]["schemas"][name.as_str()], &mut pending);
+        }
+    }
+    seen
+}
+
+/// What the server checks of every body, said in the schema: a required field is never null and,
+/// when text, never empty; an id (`id`, `…_id`, `ids`, `…_ids`) is at least 1.
+fn exact_properties(schema: &mut Value) {
+    let required: Vec<String> =
+        schema["required"].as_array().map(|r| r.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else { return };
+    for (name, property) in properties.iter_mut() {
+        if required.contains(name) {
+            not_null(property);
+            if property["type"] == "string" && property.get("minLength").is_none() && property.get("format").is_none() {
+                property["minLength"] = json!(1);
+            }
+        }
+        let is_id = name == "id" || name.ends_with("_id");
+        let is_ids = name == "ids" || name.ends_with("_ids");
+        if is_id && type_includes(property, "integer") {
+            property["minimum"] = json!(1);
+        }
+        if is_ids && let Some(items) = property.get_mut("items").filter(|i| i["type"] == "integer") {
+            items["minimum"] = json!(1);
+        }
+    }
+}
+
+fn type_includes(property: &Value, wanted: &str) -> bool {
+    property["type"] == wanted || property["type"].as_array().is_some_and(|t| t.iter().any(|t| t == wanted))
+}
+
+/// `["string", "null"]` becomes `"string"`; `oneOf: [X, {type: null}]` becomes X.
+fn not_null(property: &mut Value) {
+    if let Some(types) = property["type"].as_array() {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if kept.len() == 1 {
+            property["type"] = kept[0].clone();
+        } else {
+            property["type"] = Value::Array(kept);
+        }
+    }
+    let alternatives =
+        property.get("oneOf").and_then(Value::as_array).map(|all| all.iter().filter(|a| a["type"] != "null").cloned().collect::<Vec<_>>());
+    if let Some(kept) = alternatives
+        && kept.len() == 1
+        && let Some(object) = property.as_object_mut()
+    {
+        object.remove("oneOf");
+        if let Some(only) = kept[0].as_object() {
+            for (key, value) in only {
+                object.insert(key.clone(), value.clone());
+            }
         }
     }
 }

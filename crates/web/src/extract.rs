@@ -71,8 +71,44 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 problem.extra.insert("detail".into(), format!("line {}, column {}", inner.line(), inner.column()).into());
                 return Err(problem);
             }
+            // `5.0` is the integer 5 in JSON (and to JSON Schema); serde only takes `5`.
+            if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+                && integral_numbers(&mut value)
+                && let Ok(read) = serde_json::from_value::<T>(value)
+            {
+                return Ok(read);
+            }
             Err(ApiError::fields(vec![data_error(&path, &inner.to_string())]))
         }
+    }
+}
+
+/// Writes whole-valued floats (`5.0`) as integers; returns whether any was.
+fn integral_numbers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                *value = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => {
+            let mut changed = false;
+            for item in items {
+                changed |= integral_numbers(item);
+            }
+            changed
+        }
+        Value::Object(fields) => {
+            let mut changed = false;
+            for item in fields.values_mut() {
+                changed |= integral_numbers(item);
+            }
+            changed
+        }
+        _ => false,
     }
 }
 
@@ -124,10 +160,18 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
 }
 
 impl ApiQuery {
-    /// Refuses parameters other than `allowed`.
+    /// Refuses parameters other than `allowed`, and allowed ones given empty (`limit=`): a
+    /// parameter is either left out or has a value.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
-        let mut unknown: Vec<FieldError> =
-            self.0.keys().filter(|k| !allowed.contains(&k.as_str())).map(|k| FieldError::new(k.clone(), "unknown_field")).collect();
+        let mut unknown: Vec<FieldError> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| match allowed.contains(&k.as_str()) {
+                false => Some(FieldError::new(k.clone(), "unknown_field")),
+                true if v.is_empty() => Some(FieldError::new(k.clone(), "invalid_value")),
+                true => None,
+            })
+            .collect();
         if unknown.is_empty() {
             Ok(())
         } else {

@@ -3,13 +3,11 @@
 mod harness;
 
 mod api_channel;
-mod auth;
 mod cases;
 mod cli;
 mod crash;
 mod customers;
 mod docs;
-mod errors;
 mod flow;
 mod integrations;
 mod jobs;

@@ -295,14 +295,16 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
 /// `customer`, `tag`, `priority`, `collaborator` (`me` or an agent id), `updated_since`
 /// (RFC 3339). Pages of `limit` (1–200, default 50); pass `next_cursor` as `cursor`.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases",
-    params(("status" = Option<String>, Query, description = "Comma-separated statuses"),
-           ("owner" = Option<String>, Query, description = "`me`, `none` or an agent id"),
-           ("team" = Option<i64>, Query), ("customer" = Option<i64>, Query), ("tag" = Option<String>, Query),
-           ("priority" = Option<String>, Query), ("collaborator" = Option<String>, Query),
-           ("channel" = Option<String>, Query), ("our_client" = Option<bool>, Query, description = "Only customers on the \"our clients\" list"),
+    params(("status" = Option<String>, Query, description = "Comma-separated statuses", pattern = "^(new|open|pending_customer|pending_internal|on_hold|solved|closed)(,(new|open|pending_customer|pending_internal|on_hold|solved|closed))*$"),
+           ("owner" = Option<String>, Query, description = "`me`, `none` or an agent id", pattern = "^(me|none|[1-9][0-9]{0,17})$"),
+           ("team" = Option<i64>, Query, minimum = 1), ("customer" = Option<i64>, Query, minimum = 1),
+           ("tag" = Option<String>, Query, pattern = "^[\\w.:-][\\w .:-]{0,49}$"),
+           ("priority" = Option<crate::docs::PriorityChoice>, Query),
+           ("collaborator" = Option<String>, Query, description = "`me` or an agent id", pattern = "^(me|none|[1-9][0-9]{0,17})$"),
+           ("channel" = Option<crate::docs::ChannelChoice>, Query), ("our_client" = Option<bool>, Query, description = "Only customers on the \"our clients\" list"),
            ("overdue" = Option<bool>, Query, description = "Only cases past their deadline"),
-           ("sort" = Option<String>, Query, description = "`newest` (default), `oldest` or `deadline`"),
-           ("updated_since" = Option<String>, Query, description = "RFC 3339"),
+           ("sort" = Option<String>, Query, description = "`newest` (default), `oldest` or `deadline`", pattern = "^(newest|oldest|deadline)$"),
+           ("updated_since" = Option<String>, Query, format = DateTime, description = "RFC 3339"),
            ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<CaseView>), (status = 422, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CaseView>>> {

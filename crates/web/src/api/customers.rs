@@ -92,17 +92,21 @@ pub async fn create(
 /// `identity=kind:value` finds the customer owning that identity (`identity=email:olga@mail.ru`);
 /// `q` searches names, companies and identities; `our_client=true` lists the priority list.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
-    params(("q" = Option<String>, Query), ("identity" = Option<String>, Query, description = "`kind:value`"),
+    params(("q" = Option<String>, Query), ("identity" = Option<String>, Query, description = "`kind:value`", pattern = "^(email|phone|telegram|whatsapp|vk|web|external):\\S.*$"),
            ("our_client" = Option<bool>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<CustomerView>), (status = 422, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CustomerView>>> {
     caller.require(Action::ReadCases)?;
     query.only(&["q", "identity", "our_client", "limit", "cursor"])?;
     let mut errors = Errors::default();
+    // A value no identity of its kind can have (`email:x`) belongs to nobody: an empty page.
+    let mut nobody = false;
     let identity = query.text("identity").and_then(|v| match v.split_once(':') {
         Some((kind, value)) => {
             let kind = errors.take(IdentityKind::parse_field("identity", kind))?;
-            errors.take(parse_identity("identity", kind, value)).map(|value| (kind, value))
+            let value = parse_identity("identity", kind, value).ok();
+            nobody = value.is_none();
+            value.map(|value| (kind, value))
         }
         None => {
             errors.push(FieldError::new("identity", "invalid_value"));
@@ -122,7 +126,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
     let after_id = query.text("cursor").and_then(|c| errors.take(decode_cursor(c, 1))).map(|p| p[0]);
     errors.finish()?;
     let filter = CustomerFilter { query: query.text("q").map(str::to_owned), identity, our_client, after_id, limit: limit + 1 };
-    let mut found = state.app.customers().list(filter).await?;
+    let mut found = if nobody { Vec::new() } else { state.app.customers().list(filter).await? };
     let more = found.len() as i64 > limit;
     found.truncate(limit as usize);
     let next_cursor = if more { found.last().map(|c| encode_cursor(&[c.id.0])) } else { None };

@@ -14,7 +14,7 @@ use futures_util::{Stream, StreamExt};
 use opora_app::App;
 use opora_domain::agent::{Action, Role};
 use opora_domain::event::Event;
-use opora_domain::{CaseId, EventId};
+use opora_domain::{CaseId, EventId, FieldError};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::AppState;
@@ -104,14 +104,18 @@ fn resume_point(headers: &HeaderMap, query: &ApiQuery) -> ApiResult<Option<i64>>
     if let Some(id) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok()) {
         return Ok(Some(id));
     }
-    query.id("after").map_err(|e| ApiError::fields(vec![e]))
+    match query.id("after") {
+        Ok(Some(after)) if after < 0 => Err(ApiError::fields(vec![FieldError::new("after", "out_of_range").with("min", 0)])),
+        Ok(after) => Ok(after),
+        Err(e) => Err(ApiError::fields(vec![e])),
+    }
 }
 
 /// The live stream of everything the caller may see, as Server-Sent Events: `id` is the event
 /// id, `event` its kind, `data` the event as JSON. Reconnecting with `Last-Event-ID` (or
 /// `?after=`) replays what was missed.
 #[utoipa::path(get, path = "/api/v1/events/stream", tag = "events",
-    params(("after" = Option<i64>, Query, description = "Replay events after this id"), ("Last-Event-ID" = Option<i64>, Header)),
+    params(("after" = Option<i64>, Query, minimum = 0, description = "Replay events after this id (a `Last-Event-ID` header, as browsers send on reconnecting, wins)")),
     responses((status = 200, description = "An event stream", content_type = "text/event-stream")))]
 pub async fn stream(
     State(state): State<AppState>,

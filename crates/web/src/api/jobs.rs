@@ -46,7 +46,7 @@ impl From<&Job> for JobView {
 }
 
 /// Jobs in a state (`dead` by default).
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "operations", params(("state" = Option<String>, Query, description = "`queued`, `running` or `dead` (default)"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000)),
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "operations", params(("state" = Option<String>, Query, description = "`queued`, `running` or `dead` (default)", pattern = "^(queued|running|dead)$"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000)),
     responses((status = 200, body = Vec<JobView>), (status = 403, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Vec<JobView>>> {
     caller.require(Action::ViewOperations)?;

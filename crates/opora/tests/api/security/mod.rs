@@ -1,8 +1,14 @@
 //! The attack list, replayed: each finding of the security review as a test that failed before
-//! its fix, beside the defences that held. Run with every other test (`scripts/test`).
+//! its fix, beside the defences that held — the role × route matrix read from the OpenAPI
+//! document and malformed input on every operation (`errors`), sessions, CSRF and sign-in
+//! brakes (`sessions`), SSRF forms (`opora-channels` webhook tests and `integrations`), and
+//! hostile markup in a real browser (`e2e/tests/safety.test.js`). Run with every other test
+//! (`scripts/test`).
 
 mod accounts;
+mod errors;
 mod fanout;
 mod requests;
 mod secrets;
+mod sessions;
 mod spoofing;

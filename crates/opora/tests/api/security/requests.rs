@@ -70,3 +70,23 @@ async fn a_flood_of_bad_fields_gets_a_short_answer() {
     assert_eq!(answer.body["fields"].as_array().map(Vec::len), Some(100));
     assert_eq!(answer.body["fields_omitted"], 4900);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_takes_what_its_document_allows_and_nothing_else() {
+    let app = TestApp::start(Engine::Sqlite).await;
+    // `1.0` is an integer to JSON Schema, so to us.
+    let read = app.request(Method::POST, "/api/v1/notifications/read", Some(&app.admin_token), Some(&json!({"ids": [1.0, 2]}))).await;
+    assert_eq!(read.status, 204, "{}", read.body);
+    // A parameter is either left out or has a value.
+    app.get("/api/v1/cases?limit=").await.field("limit", "invalid_value");
+    app.get("/api/v1/cases?our_client=").await.field("our_client", "invalid_value");
+    app.get("/api/v1/events/stream?after=-5").await.field("after", "out_of_range");
+    // An address no customer can have finds nobody, rather than failing the lookup.
+    let nobody = app.get("/api/v1/customers?identity=email:not-an-address").await;
+    assert_eq!(nobody.ok(200)["items"].as_array().map(Vec::len), Some(0));
+    // The document says so: a required field is never null or empty, an id is at least 1.
+    let spec = app.get("/api/v1/openapi.json").await.ok(200).clone();
+    let token = &spec["components"]["schemas"]["CreateToken"]["properties"];
+    assert_eq!((token["name"]["type"].as_str(), token["name"]["minLength"].as_i64()), (Some("string"), Some(1)));
+    assert_eq!(token["agent_id"]["minimum"], 1);
+}
