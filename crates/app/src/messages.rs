@@ -86,8 +86,12 @@ fn copies(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<Vec<CustomerId>>, co
             if !strangers.is_empty() {
                 return Err(DomainError::Validation(strangers).into());
             }
-            let mut unique = chosen;
-            unique.dedup();
+            let mut unique = Vec::with_capacity(chosen.len());
+            for id in chosen {
+                if !unique.contains(&id) {
+                    unique.push(id);
+                }
+            }
             unique
         }
     };

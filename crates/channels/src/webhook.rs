@@ -109,6 +109,10 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || (s[0] & 0xffc0) == 0xfec0
                 || v6.to_ipv4().is_some_and(|v4| is_internal(IpAddr::V4(v4)))
                 || (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4]) && is_internal(IpAddr::V4(embedded(s[6], s[7])))
+                // Local-use NAT64 (RFC 8215) translates into the operator's own networks; Teredo
+                // hides an IPv4 address we cannot judge.
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                || (s[0] == 0x2001 && s[1] == 0)
                 || s[0] == 0x2002 && is_internal(IpAddr::V4(embedded(s[1], s[2])))
         }
     }
@@ -326,6 +330,8 @@ mod tests {
             "http://[64:ff9b::a9fe:a9fe]/",
             "http://[2002:7f00:1::]/",
             "http://[fec0::1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
             "http://localhost./",
             "http://LocalHost/",
             "http://[::127.0.0.1]/",

@@ -8,7 +8,7 @@ use opora_app::staff::NewAgent;
 use opora_domain::agent::{Language, Role};
 use opora_domain::validate::{EmailAddress, line};
 use opora_store::migrate;
-use opora_store::secrets::KEY_FILE;
+use opora_store::secrets::{KEY_FILE, RETIRED_FILE};
 
 use crate::config::{Config, Overrides};
 use crate::server;
@@ -72,9 +72,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
-    /// Make a new key and seal every stored secret with it. Run it with the server stopped (or
-    /// restart the server after). The old key moves to `secret.key.retired`: backups made
-    /// before need it.
+    /// Make a new key and seal every stored secret with it. Stop the server first (a running
+    /// server knows only the key it started with). The old key moves to `secret.key.retired`,
+    /// which still opens backups made before.
     Rotate,
 }
 
@@ -328,14 +328,16 @@ async fn rotate_key(config: &Config) -> anyhow::Result<()> {
     }
     let path = config.data_dir.join(KEY_FILE);
     let old = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // Both keys while the secrets are sealed anew: the new one seals, the old one still opens.
-    write_private(&path, &format!("{new}\n{old}"))?;
+    let old = old.trim();
+    // The old key is kept before anything changes: it opens older backups, and it opens what is
+    // still sealed with it should this stop half-way.
+    let retired = config.data_dir.join(RETIRED_FILE);
+    let earlier = std::fs::read_to_string(&retired).unwrap_or_default();
+    write_private(&retired, format!("{}\n{old}\n", earlier.trim_end()).trim_start())?;
+    // The new key seals; opening the store seals every secret anew with it.
+    write_private(&path, &format!("{new}\n"))?;
     let store = server::open_store(config).await?;
     drop(store);
-    let retired = path.with_extension("key.retired");
-    let earlier = std::fs::read_to_string(&retired).unwrap_or_default();
-    write_private(&retired, &format!("{earlier}{old}"))?;
-    write_private(&path, &format!("{new}\n"))?;
     println!("Stored secrets are sealed with a new key in {}; the old one is in {}.", path.display(), retired.display());
     Ok(())
 }

@@ -105,6 +105,9 @@ pub fn revoke_token(tx: &mut Tx<'_>, id: TokenId) -> Result<()> {
 pub struct TokenOwner {
     pub agent: Agent,
     pub role: Role,
+    /// The token was made with a role cap (for a dashboard, an integration), whatever the
+    /// agent's role is now.
+    pub capped: bool,
     pub token_id: TokenId,
     pub last_used_at: Option<Timestamp>,
 }
@@ -124,7 +127,7 @@ pub fn token_owner(conn: &mut dyn Conn, secret: &str, now: Timestamp) -> Result<
         return Ok(None);
     }
     let role = cap.as_deref().and_then(Role::parse).map_or(agent.role, |cap| cap.min(agent.role));
-    Ok(Some(TokenOwner { agent, role, token_id, last_used_at }))
+    Ok(Some(TokenOwner { agent, role, capped: cap.is_some(), token_id, last_used_at }))
 }
 
 pub fn mark_token_used(tx: &mut Tx<'_>, id: TokenId) -> Result<()> {

@@ -33,8 +33,18 @@ fn select(conn: &mut dyn Conn, condition: &str, params: &[crate::db::Value<'_>])
     let sealer = conn.sealer();
     let rows = conn.all(&format!("select {COLUMNS} from channels {condition} order by id"), params, from_row)?;
     let open = |(mut channel, stored): (Channel, String)| {
-        let settings = sealer.open(&stored)?;
-        channel.settings = serde_json::from_str(&settings).map_err(|e| DbError::new(format!("channel settings: {e}")))?;
+        match sealer.open(&stored) {
+            Ok(settings) => {
+                channel.settings = serde_json::from_str(&settings).map_err(|e| DbError::new(format!("channel settings: {e}")))?;
+            }
+            // Its key is not configured (a backup restored without it): the channel stays off and
+            // says why until an admin enters its settings again; the others work on.
+            Err(e) => {
+                channel.active = false;
+                channel.state = ChannelState::Broken;
+                channel.error = Some(e.to_string());
+            }
+        }
         Ok(channel)
     };
     rows.into_iter().map(open).collect()

@@ -21,6 +21,8 @@ use crate::db::DbError;
 /// Sealed values start with this, then the key's id, then base64 of nonce, ciphertext and tag.
 const PREFIX: &str = "sealed:v1:";
 pub const KEY_FILE: &str = "secret.key";
+/// Keys rotated out, one per line: they only open.
+pub const RETIRED_FILE: &str = "secret.key.retired";
 
 struct Key {
     id: String,
@@ -44,6 +46,8 @@ impl Key {
 /// Seals and opens secrets with the configured keys.
 pub struct Sealer {
     keys: Vec<Key>,
+    /// Keys rotated out (`secret.key.retired`): they still open what a restored backup holds.
+    retired: Vec<Key>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -62,7 +66,7 @@ pub fn new_key() -> Result<String, String> {
 impl Sealer {
     /// No key: values stored plain are read, nothing can be sealed (tools that only read).
     pub fn none() -> Self {
-        Self { keys: Vec::new() }
+        Self { keys: Vec::new(), retired: Vec::new() }
     }
 
     /// Keys from text: one or more base64 keys, one per line or comma-separated.
@@ -71,25 +75,36 @@ impl Sealer {
         if keys.is_empty() {
             return Err("no secret key given".into());
         }
-        Ok(Self { keys })
+        Ok(Self { keys, retired: Vec::new() })
     }
 
     /// The configured keys, else the data folder's key file, made (owner-only) when missing.
     pub fn load(configured: Option<&str>, data_dir: &Path) -> Result<Self, String> {
-        if let Some(keys) = configured.filter(|k| !k.trim().is_empty()) {
-            return Self::from_keys(keys);
+        let mut sealer = match configured.filter(|k| !k.trim().is_empty()) {
+            Some(keys) => Self::from_keys(keys)?,
+            None => Self::from_key_file(&data_dir.join(KEY_FILE))?,
+        };
+        let retired = data_dir.join(RETIRED_FILE);
+        if let Ok(text) = std::fs::read_to_string(&retired) {
+            sealer.retired = Self::from_keys(&text).map_err(|e| format!("{}: {e}", retired.display()))?.keys;
         }
-        let path = data_dir.join(KEY_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_keys(&text).map_err(|e| format!("{}: {e}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = new_key()?;
-                write_private(&path, &format!("{key}\n")).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                tracing::info!(file = %path.display(), "made a new secret key; back it up with the database");
-                Self::from_keys(&key)
-            }
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Ok(sealer)
+    }
+
+    fn from_key_file(path: &Path) -> Result<Self, String> {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return Self::from_keys(&text).map_err(|e| format!("{}: {e}", path.display()));
         }
+        // Made once, exclusively: two processes starting together (the server and a piped
+        // `opora mail ingest`) end up with the one key whichever made it.
+        let key = new_key()?;
+        match create_private(path, &format!("{key}\n")) {
+            Ok(()) => tracing::info!(file = %path.display(), "made a new secret key; back it up apart from the database"),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot write {}: {e}", path.display())),
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Self::from_keys(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// The id of the key that seals.
@@ -115,7 +130,7 @@ impl Sealer {
     pub fn open(&self, stored: &str) -> Result<String, DbError> {
         let Some(rest) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_owned()) };
         let (id, packed) = rest.split_once(':').ok_or_else(|| DbError::new("a sealed secret is damaged"))?;
-        let key = self.keys.iter().find(|k| k.id == id).ok_or_else(|| {
+        let key = self.keys.iter().chain(&self.retired).find(|k| k.id == id).ok_or_else(|| {
             DbError::new(format!("a secret was sealed with key {id}, which is not configured: restore its key file or security.secret_key"))
         })?;
         let packed = STANDARD.decode(packed).map_err(|_| DbError::new("a sealed secret is damaged"))?;
@@ -149,7 +164,16 @@ pub fn reseal(tx: &mut crate::Tx<'_>) -> crate::Result<usize> {
     for (table, column) in [("channels", "settings"), ("webhooks", "secret")] {
         let rows: Vec<(i64, String)> = tx.all(&format!("select id, {column} from {table}"), &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
         for (id, stored) in rows.into_iter().filter(|(_, stored)| !sealer.is_current(stored)) {
-            let sealed = sealer.seal(&sealer.open(&stored)?)?;
+            // One secret whose key is gone must not keep the service from starting: it stays as
+            // it is, and its channel reports the error when it is used.
+            let plain = match sealer.open(&stored) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    tracing::error!(table, id, error = %e, "a stored secret cannot be opened with any configured key");
+                    continue;
+                }
+            };
+            let sealed = sealer.seal(&plain)?;
             tx.execute(&format!("update {table} set {column} = $2 where id = $1"), &[id.into(), sealed.as_str().into()])?;
             changed += 1;
         }
@@ -180,13 +204,34 @@ pub fn make_private(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes a file only its owner may read, replacing it in one step.
+/// Writes a file only its owner may read, replacing it in one step that survives a power cut
+/// (the folder is synced after the rename).
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let partial = path.with_extension("partial");
+    let partial = path.with_extension(format!("partial-{}", std::process::id()));
     let mut file = private_file(&partial)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
-    std::fs::rename(&partial, path)
+    std::fs::rename(&partial, path)?;
+    sync_folder(path)
+}
+
+/// Creates a file only its owner may read; fails with `AlreadyExists` if there is one.
+fn create_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    sync_folder(path)
+}
+
+fn sync_folder(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => std::fs::File::open(folder)?.sync_all(),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

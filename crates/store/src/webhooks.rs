@@ -51,7 +51,15 @@ fn select(conn: &mut dyn Conn, condition: &str, params: &[crate::db::Value<'_>])
     let rows = conn.all(&format!("select {COLUMNS} from webhooks {condition} order by id"), params, from_row)?;
     rows.into_iter()
         .map(|mut webhook| {
-            webhook.secret = sealer.open(&webhook.secret)?;
+            match sealer.open(&webhook.secret) {
+                Ok(secret) => webhook.secret = secret,
+                // Its key is not configured: nothing is sent unsigned; it stays off until remade.
+                Err(e) => {
+                    webhook.secret = String::new();
+                    webhook.active = false;
+                    webhook.disabled_reason = Some(e.to_string());
+                }
+            }
             Ok(webhook)
         })
         .collect()

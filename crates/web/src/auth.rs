@@ -37,6 +37,8 @@ pub struct Caller {
     pub agent: Agent,
     pub role: Role,
     pub via: Via,
+    /// Acting through a token made with a role cap.
+    pub capped: bool,
 }
 
 impl Caller {
@@ -44,9 +46,10 @@ impl Caller {
         if self.role.may(action) { Ok(()) } else { Err(ApiError::new("forbidden")) }
     }
 
-    /// Whether the caller acts with less than its agent's role (a token made for a dashboard).
+    /// Whether the caller acts through a token with a role cap (one made for a dashboard), even
+    /// when the agent's role has since come down to the cap.
     pub fn scoped(&self) -> bool {
-        self.role < self.agent.role
+        self.capped || self.role < self.agent.role
     }
 
     /// What only the agent in full may do: change their profile, password and other tokens.
@@ -192,7 +195,7 @@ async fn from_token(state: &AppState, token: String) -> ApiResult<Caller> {
             }
         });
     }
-    Ok(Caller { agent: owner.agent, role: owner.role, via: Via::Token(owner.token_id) })
+    Ok(Caller { agent: owner.agent, role: owner.role, via: Via::Token(owner.token_id), capped: owner.capped })
 }
 
 pub(crate) async fn from_session(state: &AppState, secret: String) -> ApiResult<Caller> {
@@ -220,7 +223,7 @@ pub(crate) async fn from_session(state: &AppState, secret: String) -> ApiResult<
             }
         });
     }
-    Ok(Caller { role: session.agent.role, agent: session.agent, via: Via::Session { secret, csrf: session.csrf_token } })
+    Ok(Caller { role: session.agent.role, agent: session.agent, via: Via::Session { secret, csrf: session.csrf_token }, capped: false })
 }
 
 /// Argon2id with the OWASP baseline parameters (19 MiB, 2 passes), off the async threads.

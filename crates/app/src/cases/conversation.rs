@@ -43,8 +43,8 @@ impl Cases<'_> {
             .await
     }
 
-    /// Takes someone out of the conversation: replies stop going to them. A new message of
-    /// theirs brings them back.
+    /// Takes someone out of the conversation: replies stop going to them. A message of theirs
+    /// that names the case afterwards opens a case of their own, linked to this one.
     pub async fn remove_participant(&self, actor: ActingAgent, id: CaseId, customer: CustomerId) -> Result<()> {
         self.0.write(move |u| take_out(u, id, actor, customer)).await
     }

@@ -126,7 +126,9 @@ pub(crate) fn ties(items: &[Item]) -> Vec<String> {
         match item {
             Item::Message(incoming) => {
                 let message = &incoming.message;
-                let people = std::iter::once(&message.sender).chain(&message.addressed);
+                // Only those filing may add (a message copied to thousands must not take
+                // thousands of locks).
+                let people = std::iter::once(&message.sender).chain(message.addressed.iter().take(MAX_PARTICIPANTS_PER_MESSAGE));
                 ties.extend(people.flat_map(|p| &p.identities).map(|(kind, value)| format!("from:{kind}:{}", value.to_lowercase())));
                 ties.push(format!("key:{}", message.key));
                 ties.extend(message.thread.references.iter().map(|r| format!("key:{r}")));

@@ -157,24 +157,32 @@ fn header_text<'a>(message: &'a Message<'_>, name: &'static str) -> Option<&'a s
 /// The receiving server's verdict on the sender (RFC 8601 `Authentication-Results`), when it is
 /// a failure: DMARC failed, or SPF failed with no passing DKIM signature. Only the topmost header
 /// counts: our own MTA adds it last, anything below came with the message and may be forged.
-fn sender_doubt(message: &Message<'_>) -> Option<String> {
+fn sender_doubt(message: &Message<'_>, from: Option<&Person>) -> Option<String> {
     // `header_raw` would give the last one; the first is the one written last, on our side.
     let header = message.headers().iter().find(|h| h.name().eq_ignore_ascii_case("Authentication-Results"))?;
     let raw = message.raw_message().get(header.offset_start() as usize..header.offset_end() as usize)?;
     let results = std::str::from_utf8(raw).ok()?;
-    let mut verdicts: Vec<(String, String)> = Vec::new();
+    let from_domain = from.and_then(|p| p.address.rsplit_once('@')).map(|(_, d)| d.to_ascii_lowercase());
     // The first part is the server that checked; then `method=result (comment) property=value`.
+    let mut verdicts: Vec<(String, String, String)> = Vec::new();
     for part in results.split(';').skip(1) {
         let Some((method, rest)) = part.trim().split_once('=') else { continue };
-        let result: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-        verdicts.push((method.trim().to_ascii_lowercase(), result.to_ascii_lowercase()));
+        let result: String = rest.trim_start().chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        verdicts.push((method.trim().to_ascii_lowercase(), result.to_ascii_lowercase(), part.to_ascii_lowercase()));
     }
-    let said = |method: &str, results: &[&str]| verdicts.iter().any(|(m, r)| m == method && results.contains(&r.as_str()));
-    let doubtful = said("dmarc", &["fail"]) || (said("spf", &["fail", "softfail"]) && !said("dkim", &["pass"]));
+    let said = |method: &str, results: &[&str]| verdicts.iter().any(|(m, r, _)| m == method && results.contains(&r.as_str()));
+    // A DKIM signature vouches for the sender only when it is the From address's own domain's.
+    let aligned_dkim = verdicts.iter().any(|(m, r, part)| {
+        let signer = part.split_whitespace().find_map(|p| p.strip_prefix("header.d="));
+        m == "dkim"
+            && r == "pass"
+            && signer.zip(from_domain.as_deref()).is_some_and(|(d, from)| from == d || from.ends_with(&format!(".{d}")))
+    });
+    let doubtful = said("dmarc", &["fail"]) || (said("spf", &["fail", "softfail"]) && !aligned_dkim);
     let failures: Vec<String> = verdicts
         .iter()
-        .filter(|(m, r)| ["spf", "dkim", "dmarc"].contains(&m.as_str()) && ["fail", "softfail"].contains(&r.as_str()))
-        .map(|(m, r)| format!("{m}={r}"))
+        .filter(|(m, r, _)| ["spf", "dkim", "dmarc"].contains(&m.as_str()) && ["fail", "softfail"].contains(&r.as_str()))
+        .map(|(m, r, _)| format!("{m}={r}"))
         .collect();
     doubtful.then(|| failures.join(", "))
 }
@@ -450,7 +458,7 @@ pub fn parse(raw: &[u8]) -> Result<ParsedEmail, ParseError> {
     let reply_to = mailboxes(message.reply_to()).into_iter().next();
     let automatic = automatic(&message, from.as_ref(), &subject);
     let bounce = bounce(&message, raw, from.as_ref(), automatic.as_deref());
-    let sender_doubt = sender_doubt(&message);
+    let sender_doubt = sender_doubt(&message, from.as_ref());
 
     let tld = sender_tld(raw);
     let mut texts = Vec::new();
@@ -537,6 +545,13 @@ mod tests {
             "DKIM vouches for a forwarded message"
         );
         assert_eq!(mail(&["mx.opora.test; spf=pass; dkim=pass; dmarc=pass"]), None);
+        let foreign = mail(&["mx.opora.test; spf=fail; dkim=pass header.d=mallory.example"]);
+        assert_eq!(foreign.as_deref(), Some("spf=fail"), "another domain's signature vouches for nothing");
+        assert_eq!(
+            mail(&["mx.opora.test; spf = fail; dmarc = fail"]).as_deref(),
+            Some("spf=fail, dmarc=fail"),
+            "spaces around = are allowed"
+        );
         assert_eq!(mail(&[]), None);
         // Only the topmost header is our server's; one the sender wrote further down counts for nothing.
         assert_eq!(mail(&["mx.opora.test; spf=pass; dmarc=pass", "forged.example; spf=fail; dmarc=fail"]), None);

@@ -38,8 +38,11 @@ impl SqliteConn {
         conn.busy_timeout(Duration::from_secs(10))?;
         // WAL lets readers run beside the writer; NORMAL sync loses nothing on a process crash
         // (only the last transactions on power loss), which is SQLite's recommended pairing.
+        // Deleted content is zeroed where that costs no extra I/O: an overwritten secret does
+        // not linger in the page it lived in.
         conn.execute_batch(
-            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma temp_store = memory;",
+            "pragma journal_mode = wal; pragma synchronous = normal; pragma foreign_keys = on; pragma temp_store = memory;
+             pragma secure_delete = fast;",
         )?;
         conn.set_prepared_statement_cache_capacity(128);
         Ok(Self { conn, sealer: Arc::new(Sealer::none()) })
@@ -52,6 +55,8 @@ impl SqliteConn {
 
     /// Online backup into a new file, consistent while the server keeps running.
     pub fn backup_to(&mut self, target: &Path) -> Result<(), DbError> {
+        // An empty file made first (SQLite takes one) keeps the copy as private as the original.
+        crate::secrets::private_file(target).map_err(|e| DbError::new(format!("backup file: {e}")))?;
         let target = target.to_str().ok_or_else(|| DbError::new("backup path is not valid UTF-8"))?;
         self.conn.execute("vacuum into ?1", [target])?;
         Ok(())

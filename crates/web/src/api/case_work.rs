@@ -121,8 +121,8 @@ pub async fn participants(State(state): State<AppState>, caller: Caller, PathId(
     Ok(Json(people.iter().map(|(customer, role)| ParticipantView { customer: customer.into(), role: role.clone() }).collect()))
 }
 
-/// Take someone out of the conversation: replies are no longer copied to them (until they
-/// write in again).
+/// Take someone out of the conversation: replies are no longer copied to them, and a message
+/// of theirs naming the case opens a linked case of its own.
 #[utoipa::path(delete, path = "/api/v1/cases/{id}/participants/{customer_id}", tag = "messages",
     params(("id" = i64, Path), ("customer_id" = i64, Path)), responses((status = 204), (status = 404, body = crate::docs::Problem)))]
 pub async fn remove_participant(State(state): State<AppState>, caller: Caller, PathIds(id, customer): PathIds) -> ApiResult<StatusCode> {

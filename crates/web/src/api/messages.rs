@@ -76,7 +76,11 @@ async fn from_multipart(mut form: Multipart, max_bytes: usize, errors: &mut Erro
             "status_after" => input.status_after = Some(value).filter(|v| !v.is_empty()),
             // The workspace sends the chosen copies as one comma-separated field ("" for none).
             "copies" => {
-                input.copies = Some(value.split(',').filter(|v| !v.trim().is_empty()).filter_map(|v| v.trim().parse().ok()).collect())
+                let ids: Vec<Option<i64>> = value.split(',').filter(|v| !v.trim().is_empty()).map(|v| v.trim().parse().ok()).collect();
+                if ids.iter().any(Option::is_none) {
+                    errors.push(FieldError::new("copies", "invalid_value"));
+                }
+                input.copies = Some(ids.into_iter().flatten().collect());
             }
             "confirm_recipients" => input.confirm_recipients = value == "true",
             other => errors.push(FieldError::new(other, "unknown_field")),

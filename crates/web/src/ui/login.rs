@@ -43,7 +43,8 @@ fn safe_next(next: Option<&str>) -> String {
     };
     let Ok(base) = url::Url::parse("http://opora.invalid/") else { return HOME.to_owned() };
     match base.join(path) {
-        Ok(url) if url.origin() == base.origin() => match url.query() {
+        // `/.//host` resolves to the path `//host`, which a browser reads as another site.
+        Ok(url) if url.origin() == base.origin() && !url.path().starts_with("//") => match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         },
@@ -220,6 +221,9 @@ mod tests {
             "/\t/evil.example",
             "/\r\nSet-Cookie: x=1",
             "/\u{b}/evil.example",
+            "/.//evil.example",
+            "/..//evil.example",
+            "/%2e//evil.example",
         ] {
             assert_eq!(safe_next(Some(hostile)), "/inbox/mine", "{hostile}");
         }

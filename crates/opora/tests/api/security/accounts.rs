@@ -30,6 +30,14 @@ async fn a_scoped_token_cannot_mint_a_stronger_one() {
     as_token(&viewer_token, Method::POST, "/api/v1/me/password", change).await.problem(403, "forbidden");
     let other = app.post("/api/v1/tokens", json!({"name": "ci"})).await.ok(201)["id"].as_i64().expect("id");
     as_token(&viewer_token, Method::DELETE, &format!("/api/v1/tokens/{other}"), json!(null)).await.problem(403, "forbidden");
+    // A token made with a cap stays capped when its agent comes down to that role.
+    let (lead, lead_token) = app.agent("Capped Lead", "admin").await;
+    let capped =
+        as_token(&lead_token, Method::POST, "/api/v1/tokens", json!({"name": "board", "role": "supervisor"})).await.ok(201).clone();
+    app.patch(&format!("/api/v1/agents/{lead}"), json!({"role": "supervisor"})).await.ok(200);
+    let capped = capped["token"].as_str().expect("token").to_owned();
+    as_token(&capped, Method::PATCH, "/api/v1/me", json!({"name": "Взломщик"})).await.problem(403, "forbidden");
+
     let own = viewer["id"].as_i64().expect("id");
     assert_eq!(app.request(Method::DELETE, &format!("/api/v1/tokens/{own}"), Some(&viewer_token), None).await.status, 204);
     app.request(Method::GET, "/api/v1/me", Some(&viewer_token), None).await.problem(401, "unauthenticated");
