@@ -52,6 +52,12 @@ pub enum StoreError {
     Io(String),
 }
 
+impl From<secrets::SealError> for StoreError {
+    fn from(e: secrets::SealError) -> Self {
+        StoreError::Db(DbError::new(e.0))
+    }
+}
+
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
         StoreError::Io(e.to_string())
@@ -157,7 +163,7 @@ impl Store {
             }
         };
         let store = Store { inner: Arc::new(Inner { engine, bus, jobs_wake: Notify::new(), blobs, _alive: alive }) };
-        let resealed = store.write(secrets::reseal).await?;
+        let resealed = store.write(reseal).await?;
         if resealed > 0 {
             tracing::info!(resealed, "sealed stored secrets with the current key");
         }
@@ -280,4 +286,32 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Seals every stored secret with the key that seals now: those stored plain by an earlier
+/// release and those sealed with an older key. Runs at every start; returns how many changed.
+fn reseal(tx: &mut Tx<'_>) -> Result<usize> {
+    let sealer = tx.sealer();
+    if sealer.sealing_key_id().is_none() {
+        return Ok(0);
+    }
+    let mut changed = 0;
+    for (table, column) in [("channels", "settings"), ("webhooks", "secret")] {
+        let rows: Vec<(i64, String)> = tx.all(&format!("select id, {column} from {table}"), &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        for (id, stored) in rows.into_iter().filter(|(_, stored)| !sealer.is_current(stored)) {
+            // One secret whose key is gone must not keep the service from starting: it stays as
+            // it is, and its channel reports the error when it is used.
+            let plain = match sealer.open(&stored) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    tracing::error!(table, id, error = %e, "a stored secret cannot be opened with any configured key");
+                    continue;
+                }
+            };
+            let sealed = sealer.seal(&plain)?;
+            tx.execute(&format!("update {table} set {column} = $2 where id = $1"), &[id.into(), sealed.as_str().into()])?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -16,7 +16,16 @@ use base64::engine::general_purpose::STANDARD;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 
-use crate::db::DbError;
+/// Why a secret could not be sealed or opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SealError(pub String);
+
+impl SealError {
+    fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
 
 /// Sealed values start with this, then the key's id, then base64 of nonce, ciphertext and tag.
 const PREFIX: &str = "sealed:v1:";
@@ -38,8 +47,8 @@ impl Key {
         Ok(Self { id, raw })
     }
 
-    fn aead(&self) -> Result<LessSafeKey, DbError> {
-        UnboundKey::new(&CHACHA20_POLY1305, &self.raw).map(LessSafeKey::new).map_err(|_| DbError::new("the secret key is unusable"))
+    fn aead(&self) -> Result<LessSafeKey, SealError> {
+        UnboundKey::new(&CHACHA20_POLY1305, &self.raw).map(LessSafeKey::new).map_err(|_| SealError::new("the secret key is unusable"))
     }
 }
 
@@ -112,14 +121,14 @@ impl Sealer {
         self.keys.first().map(|k| k.id.as_str())
     }
 
-    pub fn seal(&self, plain: &str) -> Result<String, DbError> {
-        let key = self.keys.first().ok_or_else(|| DbError::new("no secret key is configured to seal secrets with"))?;
+    pub fn seal(&self, plain: &str) -> Result<String, SealError> {
+        let key = self.keys.first().ok_or_else(|| SealError::new("no secret key is configured to seal secrets with"))?;
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| DbError::new(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut nonce).map_err(|e| SealError::new(format!("no randomness: {e}")))?;
         let mut sealed = plain.as_bytes().to_vec();
         key.aead()?
             .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(key.id.as_bytes()), &mut sealed)
-            .map_err(|_| DbError::new("sealing failed"))?;
+            .map_err(|_| SealError::new("sealing failed"))?;
         let mut packed = nonce.to_vec();
         packed.extend_from_slice(&sealed);
         Ok(format!("{PREFIX}{}:{}", key.id, STANDARD.encode(packed)))
@@ -127,58 +136,32 @@ impl Sealer {
 
     /// The plain text of a stored value. A value stored before secrets were sealed is returned as
     /// it is (and sealed the next time it is written).
-    pub fn open(&self, stored: &str) -> Result<String, DbError> {
+    pub fn open(&self, stored: &str) -> Result<String, SealError> {
         let Some(rest) = stored.strip_prefix(PREFIX) else { return Ok(stored.to_owned()) };
-        let (id, packed) = rest.split_once(':').ok_or_else(|| DbError::new("a sealed secret is damaged"))?;
+        let (id, packed) = rest.split_once(':').ok_or_else(|| SealError::new("a sealed secret is damaged"))?;
         let key = self.keys.iter().chain(&self.retired).find(|k| k.id == id).ok_or_else(|| {
-            DbError::new(format!("a secret was sealed with key {id}, which is not configured: restore its key file or security.secret_key"))
+            SealError::new(format!(
+                "a secret was sealed with key {id}, which is not configured: restore its key file or security.secret_key"
+            ))
         })?;
-        let packed = STANDARD.decode(packed).map_err(|_| DbError::new("a sealed secret is damaged"))?;
+        let packed = STANDARD.decode(packed).map_err(|_| SealError::new("a sealed secret is damaged"))?;
         if packed.len() < NONCE_LEN {
-            return Err(DbError::new("a sealed secret is damaged"));
+            return Err(SealError::new("a sealed secret is damaged"));
         }
         let (nonce, sealed) = packed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| DbError::new("a sealed secret is damaged"))?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::new("a sealed secret is damaged"))?;
         let mut buffer = sealed.to_vec();
         let plain = key
             .aead()?
             .open_in_place(nonce, Aad::from(key.id.as_bytes()), &mut buffer)
-            .map_err(|_| DbError::new("a sealed secret does not open with its key"))?;
-        String::from_utf8(plain.to_vec()).map_err(|_| DbError::new("a sealed secret is damaged"))
+            .map_err(|_| SealError::new("a sealed secret does not open with its key"))?;
+        String::from_utf8(plain.to_vec()).map_err(|_| SealError::new("a sealed secret is damaged"))
     }
 
     /// Whether a stored value is sealed with the key that seals now.
     pub fn is_current(&self, stored: &str) -> bool {
         stored.strip_prefix(PREFIX).is_some_and(|rest| rest.split(':').next() == self.sealing_key_id())
     }
-}
-
-/// Seals every stored secret with the key that seals now: those stored plain by an earlier
-/// release and those sealed with an older key. Runs at every start; returns how many changed.
-pub fn reseal(tx: &mut crate::Tx<'_>) -> crate::Result<usize> {
-    let sealer = tx.sealer();
-    if sealer.sealing_key_id().is_none() {
-        return Ok(0);
-    }
-    let mut changed = 0;
-    for (table, column) in [("channels", "settings"), ("webhooks", "secret")] {
-        let rows: Vec<(i64, String)> = tx.all(&format!("select id, {column} from {table}"), &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for (id, stored) in rows.into_iter().filter(|(_, stored)| !sealer.is_current(stored)) {
-            // One secret whose key is gone must not keep the service from starting: it stays as
-            // it is, and its channel reports the error when it is used.
-            let plain = match sealer.open(&stored) {
-                Ok(plain) => plain,
-                Err(e) => {
-                    tracing::error!(table, id, error = %e, "a stored secret cannot be opened with any configured key");
-                    continue;
-                }
-            };
-            let sealed = sealer.seal(&plain)?;
-            tx.execute(&format!("update {table} set {column} = $2 where id = $1"), &[id.into(), sealed.as_str().into()])?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
 }
 
 /// Creates (or truncates) a file only its owner may read and write.

@@ -240,6 +240,12 @@ impl fmt::Display for DbError {
 
 impl std::error::Error for DbError {}
 
+impl From<crate::secrets::SealError> for DbError {
+    fn from(e: crate::secrets::SealError) -> Self {
+        DbError::new(e.0)
+    }
+}
+
 /// A connection (or a connection inside a transaction) of either engine.
 pub trait Conn: Send {
     fn dialect(&self) -> Dialect;
