@@ -54,7 +54,7 @@ pub enum StoreError {
 
 impl From<secrets::SealError> for StoreError {
     fn from(e: secrets::SealError) -> Self {
-        StoreError::Db(DbError::new(e.0))
+        StoreError::Db(e.into())
     }
 }
 
@@ -163,8 +163,10 @@ impl Store {
             }
         };
         let store = Store { inner: Arc::new(Inner { engine, bus, jobs_wake: Notify::new(), blobs, _alive: alive }) };
-        let resealed = store.write(reseal).await?;
-        if resealed > 0 {
+        // Read first: every start (one per piped message, too) checks, only a changed key writes.
+        let stale = store.read(stale_secrets).await?;
+        if !stale.is_empty() {
+            let resealed = store.write(move |tx| reseal(tx, stale)).await?;
             tracing::info!(resealed, "sealed stored secrets with the current key");
         }
         Ok(store)
@@ -288,30 +290,42 @@ impl Store {
     }
 }
 
-/// Seals every stored secret with the key that seals now: those stored plain by an earlier
-/// release and those sealed with an older key. Runs at every start; returns how many changed.
-fn reseal(tx: &mut Tx<'_>) -> Result<usize> {
-    let sealer = tx.sealer();
+/// Where secrets live: table and column.
+const SEALED: [(&str, &str); 2] = [("channels", "settings"), ("webhooks", "secret")];
+
+/// Stored secrets not sealed with the key that seals now (stored plain by an earlier release, or
+/// sealed with an older key): table index, row id, stored text.
+fn stale_secrets(conn: &mut dyn Conn) -> Result<Vec<(usize, i64, String)>> {
+    let sealer = conn.sealer();
     if sealer.sealing_key_id().is_none() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
+    let mut stale = Vec::new();
+    for (index, (table, column)) in SEALED.iter().enumerate() {
+        let rows: Vec<(i64, String)> = conn.all(&format!("select id, {column} from {table}"), &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        stale.extend(rows.into_iter().filter(|(_, stored)| !sealer.is_current(stored)).map(|(id, stored)| (index, id, stored)));
+    }
+    Ok(stale)
+}
+
+/// Seals the stale secrets with the current key; returns how many changed.
+fn reseal(tx: &mut Tx<'_>, stale: Vec<(usize, i64, String)>) -> Result<usize> {
+    let sealer = tx.sealer();
     let mut changed = 0;
-    for (table, column) in [("channels", "settings"), ("webhooks", "secret")] {
-        let rows: Vec<(i64, String)> = tx.all(&format!("select id, {column} from {table}"), &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        for (id, stored) in rows.into_iter().filter(|(_, stored)| !sealer.is_current(stored)) {
-            // One secret whose key is gone must not keep the service from starting: it stays as
-            // it is, and its channel reports the error when it is used.
-            let plain = match sealer.open(&stored) {
-                Ok(plain) => plain,
-                Err(e) => {
-                    tracing::error!(table, id, error = %e, "a stored secret cannot be opened with any configured key");
-                    continue;
-                }
-            };
-            let sealed = sealer.seal(&plain)?;
-            tx.execute(&format!("update {table} set {column} = $2 where id = $1"), &[id.into(), sealed.as_str().into()])?;
-            changed += 1;
-        }
+    for (index, id, stored) in stale {
+        let (table, column) = SEALED[index];
+        // One secret whose key is gone must not keep the service from starting: it stays as it
+        // is, and its channel (or webhook) is off with the reason until it is set up again.
+        let plain = match sealer.open(&stored) {
+            Ok(plain) => plain,
+            Err(e) => {
+                tracing::error!(table, id, error = %e, "a stored secret cannot be opened with any configured key");
+                continue;
+            }
+        };
+        let sealed = sealer.seal(&plain)?;
+        tx.execute(&format!("update {table} set {column} = $2 where id = $1"), &[id.into(), sealed.as_str().into()])?;
+        changed += 1;
     }
     Ok(changed)
 }

@@ -144,8 +144,9 @@ pub(crate) fn ties(items: &[Item]) -> Vec<String> {
 }
 
 /// Files a received payload. Its state changes in the same transaction, so a payload is filed
-/// exactly once; payloads of one sender or conversation are filed one at a time. A payload usually holds one item; when it holds several (a batched webhook),
-/// the payload records the last.
+/// exactly once; payloads of one sender or conversation are filed one at a time. A payload
+/// usually holds one item; when it holds several (a batched webhook), the payload records the
+/// last.
 pub(crate) fn file(u: &mut Unit<'_, '_>, payload_id: PayloadId, items: Vec<Item>, context: &Context) -> Result<Filed> {
     // A pushed payload is filed as it arrives, beside the processor and other requests: two
     // first messages of one new chat user must not both make the customer or the case.
@@ -443,6 +444,9 @@ fn add_participants(u: &mut Unit<'_, '_>, case: &Case, author: CustomerId, messa
         if id != case.customer_id && id != author {
             people.push((id, ParticipantRole::Cc));
         }
+    }
+    if people.is_empty() {
+        return Ok(());
     }
     // Replies go to everyone in the conversation: past the limit, the copied are not added (a
     // sender who writes in always is: they must hear back).

@@ -7,24 +7,29 @@ use crate::harness::TestApp;
 use crate::mail::{SUPPORT, mail_config};
 use crate::servers::{Dovecot, PASSWORD, SinkTls, SmtpSink, free_port};
 
+/// The default mailbox signing in to IMAP and SMTP on loopback at `ports`, with `security`.
+fn with_servers(config: &mut opora::config::Config, (imap_port, smtp_port): (u16, u16), security: &str) {
+    mail_config(config);
+    config.mail.poll_seconds = 3600;
+    let mailbox = &mut config.mail.mailboxes[0];
+    mailbox.imap_host = Some("127.0.0.1".into());
+    mailbox.imap_port = Some(i64::from(imap_port));
+    mailbox.imap_security = Some(security.into());
+    mailbox.imap_user = Some(SUPPORT.into());
+    mailbox.imap_password = Some(PASSWORD.into());
+    mailbox.smtp_host = Some("127.0.0.1".into());
+    mailbox.smtp_port = Some(i64::from(smtp_port));
+    mailbox.smtp_security = Some(security.into());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checking_a_mailbox_signs_in_to_its_servers() {
     let dovecot = Dovecot::start(&[SUPPORT]);
     let sink = SmtpSink::start(SinkTls::Starttls);
     let (imap_port, smtp_port) = (dovecot.imap_port, sink.port);
     let app = TestApp::start_with(crate::harness::Engine::Sqlite, move |config| {
-        mail_config(config);
-        config.mail.poll_seconds = 3600;
-        let mailbox = &mut config.mail.mailboxes[0];
-        mailbox.imap_host = Some("127.0.0.1".into());
-        mailbox.imap_port = Some(i64::from(imap_port));
-        mailbox.imap_security = Some("starttls".into());
-        mailbox.imap_user = Some(SUPPORT.into());
-        mailbox.imap_password = Some(PASSWORD.into());
-        mailbox.smtp_host = Some("127.0.0.1".into());
-        mailbox.smtp_port = Some(i64::from(smtp_port));
-        mailbox.smtp_security = Some("starttls".into());
-        mailbox.accept_invalid_certs = true;
+        with_servers(config, (imap_port, smtp_port), "starttls");
+        config.mail.mailboxes[0].accept_invalid_certs = true;
     })
     .await;
     let boxes = app.get("/api/v1/mailboxes").await;
@@ -56,18 +61,8 @@ async fn servers_that_never_greet_are_given_up_on_in_time() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = silent.local_addr().expect("addr").port();
     let app = TestApp::start_with(crate::harness::Engine::Sqlite, move |config| {
-        mail_config(config);
-        config.mail.poll_seconds = 3600;
+        with_servers(config, (port, port), "none");
         config.mail.timeout_seconds = 2;
-        let mailbox = &mut config.mail.mailboxes[0];
-        mailbox.imap_host = Some("127.0.0.1".into());
-        mailbox.imap_port = Some(i64::from(port));
-        mailbox.imap_security = Some("none".into());
-        mailbox.imap_user = Some(SUPPORT.into());
-        mailbox.imap_password = Some(PASSWORD.into());
-        mailbox.smtp_host = Some("127.0.0.1".into());
-        mailbox.smtp_port = Some(i64::from(port));
-        mailbox.smtp_security = Some("none".into());
     })
     .await;
     let id = app.get("/api/v1/mailboxes").await.ok(200)[0]["id"].clone();

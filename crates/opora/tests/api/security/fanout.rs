@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::harness::Engine;
+use crate::harness::{Engine, answer};
 use crate::mail::{case_of, deliver, letter};
 use crate::mail_servers::{sent, smtp_app_with};
 use crate::servers::{SinkTls, SmtpSink};
@@ -54,6 +54,16 @@ async fn replies_go_to_whom_the_agent_chose_and_many_need_confirming() {
     let mut copied: Vec<String> = mails[2].1.cc.iter().map(|p| p.address.clone()).collect();
     copied.sort();
     assert_eq!(copied, ["c1@example.ru", "c3@example.ru", "c4@example.ru", "c5@example.ru"]);
+    // As the workspace sends it: one comma-separated field, "" for nobody; unreadable ids refused.
+    let form = |copies: &str| reqwest::multipart::Form::new().text("body_text", "Только клиенту").text("copies", copies.to_owned());
+    let post = |copies: &str| {
+        let request = app.client.post(format!("{}/api/v1/cases/{case}/messages", app.base)).bearer_auth(&app.admin_token);
+        request.multipart(form(copies)).send()
+    };
+    answer(post("x,12").await.expect("sent")).await.field("copies", "invalid_value");
+    answer(post("").await.expect("sent")).await.ok(201);
+    let mails = sent(&app, &sink, 4).await;
+    assert!(mails[3].1.cc.is_empty(), "no copies chosen, none sent: {:?}", mails[3].1.cc);
     let events = app.get(&format!("/api/v1/cases/{case}/events")).await.ok(200).as_array().cloned().expect("events");
     assert!(events.iter().any(|e| e["kind"] == "case.participant_removed"), "taking someone out is on the record");
 }
