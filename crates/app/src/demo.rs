@@ -3,6 +3,7 @@
 //! hand-overs, collaborators and compensations, dated over the last two weeks, written through
 //! the same use cases agents use.
 
+use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Language, Role};
 use opora_domain::case::{ActingAgent, CaseKind, Priority, Status};
 use opora_domain::channel::ChannelKind;
@@ -385,7 +386,7 @@ fn add_story(
     };
     let case = crate::cases::open_case(u, new, Actor::agent(agents[0]))?;
     let owner = story.owner.map(|o| agents[o]).unwrap_or(agents[2]);
-    let acting = |index: AgentId| ActingAgent { id: index, role: Role::Supervisor };
+    let acting = |index: AgentId| ActingAgent { id: index, role: Role::Supervisor, access: CaseAccess::All };
     if story.owner.is_some() {
         crate::cases::take(u, case.id, acting(owner))?;
     }
@@ -449,6 +450,8 @@ pub async fn load(app: &App, password_hash: String) -> Result<&'static str> {
                 role: *role,
                 language: *language,
                 password_hash: Some(hash.clone()),
+                // The developers' liaison sees only their team's cases: access by team on show.
+                case_access: if *email == "alexey@demo.opora.dev" { CaseAccess::Teams } else { CaseAccess::All },
             };
             agent_ids.push(crate::staff::create(u, new, system)?.id);
         }

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use opora_domain::case::ActingAgent;
 use opora_domain::event::{ActorKind, Event};
 use opora_domain::{AgentId, CaseId, CustomerId, EventId};
-use opora_store::{cases, events, names};
+use opora_store::{case_list, events, names};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -47,10 +48,11 @@ impl App {
 
 impl Events<'_> {
     /// A case's timeline, oldest first.
-    pub async fn of_case(&self, case: CaseId) -> Result<(Vec<Event>, Names)> {
+    pub async fn of_case(&self, reader: ActingAgent, case: CaseId) -> Result<(Vec<Event>, Names)> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                cases::get(conn, case)?;
+                crate::cases::access::seen(conn, reader, case, rules)?;
                 let found = events::for_case(conn, case)?;
                 let names = actor_names(conn, &found)?;
                 Ok((found, names))
@@ -63,8 +65,23 @@ impl Events<'_> {
         self.0.read(move |conn| events::after(conn, after, limit)).await
     }
 
-    pub async fn names(&self, found: Vec<Event>) -> Result<(Vec<Event>, Names)> {
-        self.0.read(move |conn| Ok((actor_names(conn, &found)?, found)).map(|(n, f)| (f, n))).await
+    /// Of `found`, the events `reader` may see (those of cases they do not see are left out),
+    /// with the names of their actors.
+    pub async fn shown(&self, reader: ActingAgent, mut found: Vec<Event>) -> Result<(Vec<Event>, Names)> {
+        let sight = crate::cases::access::sight(reader, self.0.config().access);
+        self.0
+            .read(move |conn| {
+                if let Some(sight) = sight {
+                    let mut ids: Vec<CaseId> = found.iter().filter_map(|e| e.case_id).collect();
+                    ids.sort();
+                    ids.dedup();
+                    let seen = case_list::seen_ids(conn, &ids, sight)?;
+                    found.retain(|e| e.case_id.is_none_or(|id| seen.contains(&id)));
+                }
+                let names = actor_names(conn, &found)?;
+                Ok((found, names))
+            })
+            .await
     }
 
     pub async fn latest_id(&self) -> Result<EventId> {

@@ -62,6 +62,8 @@ pub struct AppConfig {
     pub max_participants: usize,
     /// A reply to more people than this is sent only when the agent confirms it.
     pub confirm_recipients_over: usize,
+    /// Who sees which cases and who may change them.
+    pub access: opora_domain::access::AccessRules,
 }
 
 impl Default for AppConfig {
@@ -76,6 +78,7 @@ impl Default for AppConfig {
             acknowledgements_per_hour: 3,
             max_participants: 20,
             confirm_recipients_over: 10,
+            access: Default::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use opora_domain::channel::ChannelKind;
 use opora_domain::event::{Actor, EventData, MessageAdded};
 use opora_domain::message::Attachment;
 use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
-use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError, MessageId};
+use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError};
 use opora_store::messages::{self, NewMessage};
 
 pub use opora_store::messages::NewAttachment;
@@ -125,8 +125,7 @@ pub(crate) fn reply(
     attachments: Vec<NewAttachment>,
     options: ReplyOptions,
 ) -> opora_store::Result<(Message, Case)> {
-    let mut case = cases::get(u.conn(), id)?;
-    case.check_writable(agent)?;
+    let mut case = crate::cases::access::editable(u, agent, id)?;
     let status_after = options.status_after;
     let copies = copies(u, &case, options.copies, options.confirm_recipients)?;
     let actor = Actor::agent(agent.id);
@@ -154,8 +153,7 @@ pub(crate) fn note(
     body: Body,
     attachments: Vec<NewAttachment>,
 ) -> opora_store::Result<(Message, Case)> {
-    let case = cases::get(u.conn(), id)?;
-    case.check_writable(agent)?;
+    let case = crate::cases::access::editable(u, agent, id)?;
     let new = NewMessage {
         direction: Direction::Internal,
         channel_kind: ChannelKind::Internal,
@@ -250,7 +248,7 @@ impl Messages<'_> {
                     Post::Reply(options) => reply(u, case, acting, body, attachments, options)?,
                     Post::Note => note(u, case, acting, body, attachments)?,
                     Post::Inbound => {
-                        cases::get(u.conn(), case)?.check_writable(acting)?;
+                        crate::cases::access::editable(u, acting, case)?;
                         relay_inbound(u, case, body, attachments, None)?
                     }
                 };
@@ -261,19 +259,16 @@ impl Messages<'_> {
     }
 
     /// The conversation of a case, oldest first, with its authors' names.
-    pub async fn of_case(&self, case: CaseId) -> Result<(Vec<Message>, Names)> {
+    pub async fn of_case(&self, reader: ActingAgent, case: CaseId) -> Result<(Vec<Message>, Names)> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                cases::get(conn, case)?;
+                crate::cases::access::seen(conn, reader, case, rules)?;
                 let found = messages::for_case(conn, case)?;
                 let names = names_of(conn, &found)?;
                 Ok((found, names))
             })
             .await
-    }
-
-    pub async fn get(&self, id: MessageId) -> Result<Message> {
-        self.0.read(move |conn| messages::get(conn, id)).await
     }
 
     /// Keeps uploaded files (name, type, bytes) in the blob store, before the transaction that
@@ -288,9 +283,20 @@ impl Messages<'_> {
         Ok(kept)
     }
 
-    /// An attachment, the case it belongs to, and its content.
-    pub async fn attachment(&self, id: AttachmentId) -> Result<(Attachment, CaseId, Vec<u8>)> {
-        let (attachment, case, _) = self.0.read(move |conn| messages::attachment(conn, id)).await?;
+    /// An attachment `reader` may see (one of a case they see), the case it belongs to, and
+    /// its content.
+    pub async fn attachment(&self, reader: ActingAgent, id: AttachmentId) -> Result<(Attachment, CaseId, Vec<u8>)> {
+        let rules = self.0.config().access;
+        let (attachment, case) = self
+            .0
+            .read(move |conn| {
+                let (attachment, case, _) = messages::attachment(conn, id)?;
+                if crate::cases::access::seen(conn, reader, case, rules).is_err() {
+                    return Err(DomainError::NotFound("attachment").into());
+                }
+                Ok((attachment, case))
+            })
+            .await?;
         let content = self
             .0
             .core

@@ -32,6 +32,7 @@ fn agent_changes(before: &Agent, after: &Agent, password: bool) -> BTreeMap<Stri
     pair("role", json!(before.role), json!(after.role));
     pair("language", json!(before.language), json!(after.language));
     pair("active", json!(before.active), json!(after.active));
+    pair("case_access", json!(before.case_access), json!(after.case_access));
     if before.signature != after.signature {
         changed.insert("signature".into(), json!("changed"));
     }

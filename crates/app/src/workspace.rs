@@ -1,12 +1,13 @@
 //! What the agent workspace needs beyond cases: notifications ("concerns me"), presence on a
 //! case (collision notices) and reply templates filled in for a case.
 
+use opora_domain::case::ActingAgent;
 use opora_domain::template::fill;
 use opora_domain::{AgentId, CaseId};
+use opora_store::customers;
 use opora_store::notifications::{self, Notification};
 use opora_store::presence::{self, Viewer};
 use opora_store::templates::{self, ReplyTemplate};
-use opora_store::{cases, customers};
 
 use crate::{App, Result};
 
@@ -26,15 +27,17 @@ impl App {
 }
 
 impl Workspace<'_> {
-    /// The unread count and the latest notifications of an agent.
-    pub async fn notifications(&self, agent: AgentId, limit: i64) -> Result<(i64, Vec<NotificationItem>)> {
+    /// The unread count and the latest notifications of an agent; a case they no longer see is
+    /// not named.
+    pub async fn notifications(&self, agent: ActingAgent, limit: i64) -> Result<(i64, Vec<NotificationItem>)> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let unread = notifications::unread_count(conn, agent)?;
+                let unread = notifications::unread_count(conn, agent.id)?;
                 let mut items = Vec::new();
-                for notification in notifications::recent(conn, agent, limit)? {
+                for notification in notifications::recent(conn, agent.id, limit)? {
                     let case = match notification.case_id {
-                        Some(id) => cases::get(conn, id).ok(),
+                        Some(id) => crate::cases::access::seen(conn, agent, id, rules).ok(),
                         None => None,
                     };
                     let (case_number, case_subject) = (case.as_ref().map(|c| c.number), case.map(|c| c.subject));
@@ -53,12 +56,13 @@ impl Workspace<'_> {
     /// Records that `agent` is on the case (typing or not) and returns the others there now. What
     /// concerned them about the case is read now: they have it open. (Opening the page itself, a
     /// GET, changes nothing: a link or an image elsewhere could make it.)
-    pub async fn report_presence(&self, agent: AgentId, case: CaseId, typing: bool) -> Result<Vec<Viewer>> {
+    pub async fn report_presence(&self, agent: ActingAgent, case: CaseId, typing: bool) -> Result<Vec<Viewer>> {
+        let rules = self.0.config().access;
         self.0
             .write(move |u| {
-                cases::get(u.conn(), case)?;
-                notifications::mark_case_read(u.tx(), agent, case)?;
-                presence::report(u.tx(), case, agent, typing)
+                crate::cases::access::seen(u.conn(), agent, case, rules)?;
+                notifications::mark_case_read(u.tx(), agent.id, case)?;
+                presence::report(u.tx(), case, agent.id, typing)
             })
             .await
     }
@@ -68,10 +72,11 @@ impl Workspace<'_> {
     }
 
     /// The reply templates with their variables filled in for this case and agent.
-    pub async fn templates_for(&self, case: CaseId, agent_name: String) -> Result<Vec<ReplyTemplate>> {
+    pub async fn templates_for(&self, reader: ActingAgent, case: CaseId, agent_name: String) -> Result<Vec<ReplyTemplate>> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let case = cases::get(conn, case)?;
+                let case = crate::cases::access::seen(conn, reader, case, rules)?;
                 let customer = customers::get(conn, case.customer_id)?;
                 let values = [
                     ("customer.name", customer.name),

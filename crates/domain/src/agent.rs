@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::access::CaseAccess;
 use crate::ids::{AgentId, TeamId};
 use crate::string_enum;
 use crate::time::Timestamp;
@@ -73,8 +74,17 @@ pub struct Agent {
     pub teams: Vec<TeamId>,
     /// Put under the agent's e-mail replies.
     pub signature: Option<String>,
+    /// Which cases the agent sees.
+    pub case_access: CaseAccess,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+impl Agent {
+    /// The agent acting with their full role (a signed-in session).
+    pub fn acting(&self) -> crate::case::ActingAgent {
+        crate::case::ActingAgent { id: self.id, role: self.role, access: self.case_access.effective(self.role) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

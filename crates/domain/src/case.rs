@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::access::CaseAccess;
 use crate::agent::{Action, Role};
 use crate::change::{Changes, note_change};
 use crate::channel::ChannelKind;
@@ -100,6 +101,16 @@ pub struct Case {
 pub struct ActingAgent {
     pub id: AgentId,
     pub role: Role,
+    /// Which cases this agent sees ([`crate::access`]).
+    pub access: CaseAccess,
+}
+
+impl ActingAgent {
+    /// The same agent seeing every case: for showing a case right after they changed it, even
+    /// when the change took it out of their sight (a hand-over to another team).
+    pub fn after_change(self) -> Self {
+        Self { access: CaseAccess::All, ..self }
+    }
 }
 
 impl Case {
@@ -210,7 +221,7 @@ impl Case {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample() -> Case {
@@ -241,9 +252,9 @@ mod tests {
         }
     }
 
-    const AGENT: ActingAgent = ActingAgent { id: AgentId(1), role: Role::Agent };
-    const OTHER: ActingAgent = ActingAgent { id: AgentId(2), role: Role::Agent };
-    const SUPERVISOR: ActingAgent = ActingAgent { id: AgentId(3), role: Role::Supervisor };
+    const AGENT: ActingAgent = ActingAgent { id: AgentId(1), role: Role::Agent, access: CaseAccess::All };
+    const OTHER: ActingAgent = ActingAgent { id: AgentId(2), role: Role::Agent, access: CaseAccess::All };
+    const SUPERVISOR: ActingAgent = ActingAgent { id: AgentId(3), role: Role::Supervisor, access: CaseAccess::All };
 
     #[test]
     fn solving_needs_an_owner() {
@@ -266,7 +277,7 @@ mod tests {
         case.owner_id = Some(AGENT.id);
         assert_eq!(case.take(AGENT), Ok(false));
         assert_eq!(case.take(OTHER), Err(DomainError::CaseAlreadyOwned { owner: AGENT.id }));
-        assert_eq!(case.take(ActingAgent { id: AgentId(9), role: Role::Viewer }), Err(DomainError::Forbidden));
+        assert_eq!(case.take(ActingAgent { id: AgentId(9), role: Role::Viewer, access: CaseAccess::All }), Err(DomainError::Forbidden));
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub enum DomainError {
     CaseAlreadyOwned { owner: AgentId },
     #[error("only the owner or a supervisor may do this")]
     NotCaseOwner,
+    #[error("only the owner, its collaborators or a supervisor may change this case")]
+    NotInvolved,
     #[error("the case is closed")]
     CaseClosed,
     #[error("the compensation exceeds the remaining budget")]
@@ -69,6 +71,7 @@ impl DomainError {
             Self::CaseNeedsOwner => "case_needs_owner",
             Self::CaseAlreadyOwned { .. } => "case_already_owned",
             Self::NotCaseOwner => "not_case_owner",
+            Self::NotInvolved => "not_involved",
             Self::CaseClosed => "case_closed",
             Self::OverBudget { .. } => "compensation_over_budget",
             Self::Forbidden => "forbidden",

@@ -2,6 +2,7 @@
 //! that govern them. Plain Rust with no I/O: the store persists what these types decide, the web
 //! layer translates their errors.
 
+pub mod access;
 pub mod agent;
 pub mod case;
 pub mod change;

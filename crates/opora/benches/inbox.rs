@@ -55,6 +55,7 @@ async fn load(store: &Store, cases: i64) {
                     role: opora_domain::agent::Role::Agent,
                     language: opora_domain::agent::Language::Ru,
                     password_hash: None,
+                    case_access: Default::default(),
                 };
                 opora_store::agents::insert(tx, &new)?;
             }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use opora_app::App;
 use opora_app::staff::NewAgent;
+use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Language, Role};
 use opora_domain::validate::{EmailAddress, line};
 use opora_store::migrate;
@@ -125,6 +126,9 @@ pub struct AgentAdd {
     /// Use this password instead of a generated one.
     #[arg(long)]
     pub password: Option<String>,
+    /// Which cases the agent sees: all, or teams (their teams' and their own).
+    #[arg(long, default_value = "all")]
+    pub case_access: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +281,7 @@ async fn add_agent(config: &Config, add: AgentAdd) -> anyhow::Result<()> {
     let role =
         Role::parse(&add.role).ok_or_else(|| anyhow::anyhow!("--role: {:?} is not one of viewer, agent, supervisor, admin", add.role))?;
     let language = Language::parse(&add.language).ok_or_else(|| anyhow::anyhow!("--language: use ru or en"))?;
+    let case_access = CaseAccess::parse(&add.case_access).ok_or_else(|| anyhow::anyhow!("--case-access: use all or teams"))?;
     if let Some(password) = &add.password
         && password.chars().count() < opora_web::auth::MIN_PASSWORD_CHARS
     {
@@ -289,7 +294,7 @@ async fn add_agent(config: &Config, add: AgentAdd) -> anyhow::Result<()> {
     };
     let hash = opora_web::auth::hash_password(password.clone()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let app = use_cases(config).await?;
-    let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(hash) };
+    let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(hash), case_access };
     let agent = app.staff().create_agent(opora_domain::event::Actor::SYSTEM, new).await.map_err(|e| match e {
         opora_app::Error::Domain(d) if d.code() == "agent_email_taken" => {
             anyhow::anyhow!("an agent with this e-mail already exists")

@@ -2,6 +2,7 @@
 //! flags. Every option has an environment name made from its path: `sla.urgent_hours` is
 //! `OPORA_SLA_URGENT_HOURS`. The result is passed explicitly, never kept in a global.
 
+use opora_domain::access::{AccessRules, EditPolicy};
 use std::path::{Path, PathBuf};
 
 use opora_app::channels::{MailboxInput, MailboxSpec, ServerInput};
@@ -41,6 +42,25 @@ pub struct Config {
     pub security: SecurityConfig,
     pub mail: MailConfig,
     pub conversations: ConversationsConfig,
+    pub access: AccessConfig,
+}
+
+/// Who sees which cases and who may change them (each agent's own access, all cases or their
+/// teams', is set on the agent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Who may change a case someone else owns: `anyone` (every agent who sees it) or
+    /// `involved` (its owner, its collaborators, supervisors and admins).
+    pub edit: EditPolicy,
+    /// Whether agents limited to their teams also see cases given to no team yet.
+    pub teams_see_unsorted: bool,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self { edit: EditPolicy::Anyone, teams_see_unsorted: true }
+    }
 }
 
 /// Who replies go to.
@@ -201,6 +221,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             mail: MailConfig::default(),
             conversations: ConversationsConfig::default(),
+            access: AccessConfig::default(),
         }
     }
 }
@@ -381,6 +402,7 @@ impl Config {
             acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
             max_participants: self.conversations.max_participants,
             confirm_recipients_over: self.conversations.confirm_recipients_over,
+            access: AccessRules { edit: self.access.edit, unsorted_visible: self.access.teams_see_unsorted },
         }
     }
 

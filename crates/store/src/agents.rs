@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
+use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Agent, Language, Role, Team};
 use opora_domain::{AgentId, DomainError, TeamId};
 
 use crate::db::{Conn, DbError, Row, placeholders};
 use crate::{Result, Tx};
 
-const COLUMNS: &str = "id, email, name, role, language, active, created_at, updated_at, signature";
+const COLUMNS: &str = "id, email, name, role, language, active, created_at, updated_at, signature, case_access";
 
 fn from_row(r: &Row<'_>) -> Result<Agent, DbError> {
     Ok(Agent {
@@ -22,6 +23,7 @@ fn from_row(r: &Row<'_>) -> Result<Agent, DbError> {
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
         signature: r.get(8)?,
+        case_access: r.parse(9, CaseAccess::parse)?,
     })
 }
 
@@ -49,14 +51,15 @@ pub struct NewAgent {
     pub role: Role,
     pub language: Language,
     pub password_hash: Option<String>,
+    pub case_access: CaseAccess,
 }
 
 pub fn insert(tx: &mut Tx<'_>, new: &NewAgent) -> Result<Agent> {
     let now = tx.now;
     let id = tx
         .int(
-            "insert into agents (email, name, role, language, password_hash, active, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
+            "insert into agents (email, name, role, language, password_hash, active, created_at, updated_at, case_access)
+             values ($1, $2, $3, $4, $5, $6, $7, $7, $8) returning id",
             &[
                 new.email.as_str().into(),
                 new.name.as_str().into(),
@@ -65,6 +68,7 @@ pub fn insert(tx: &mut Tx<'_>, new: &NewAgent) -> Result<Agent> {
                 new.password_hash.as_deref().into(),
                 true.into(),
                 now.into(),
+                new.case_access.as_str().into(),
             ],
         )
         .map_err(|e| if e.unique_violation { DomainError::Conflict("agent_email_taken").into() } else { crate::StoreError::from(e) })?;
@@ -80,7 +84,7 @@ pub fn get(conn: &mut dyn Conn, id: AgentId) -> Result<Agent> {
 /// The agent with this e-mail and their password hash, for login.
 pub fn by_email(conn: &mut dyn Conn, email: &str) -> Result<Option<(Agent, Option<String>)>> {
     Ok(conn.opt(&format!("select {COLUMNS}, password_hash from agents where email = $1"), &[email.into()], |r| {
-        Ok((from_row(r)?, r.get(9)?))
+        Ok((from_row(r)?, r.get(10)?))
     })?)
 }
 
@@ -100,6 +104,7 @@ pub struct AgentChange {
     pub language: Option<Language>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
+    pub case_access: Option<CaseAccess>,
     /// `Some(None)` removes it.
     pub signature: Option<Option<String>>,
 }
@@ -109,7 +114,8 @@ pub fn update(tx: &mut Tx<'_>, id: AgentId, change: &AgentChange) -> Result<Agen
     let now = tx.now;
     tx.execute(
         "update agents set name = coalesce($2, name), role = coalesce($3, role), language = coalesce($4, language),
-         active = coalesce($5, active), password_hash = coalesce($6, password_hash), updated_at = $7 where id = $1",
+         active = coalesce($5, active), password_hash = coalesce($6, password_hash), updated_at = $7,
+         case_access = coalesce($8, case_access) where id = $1",
         &[
             id.into(),
             change.name.as_deref().into(),
@@ -118,12 +124,18 @@ pub fn update(tx: &mut Tx<'_>, id: AgentId, change: &AgentChange) -> Result<Agen
             change.active.into(),
             change.password_hash.as_deref().into(),
             now.into(),
+            change.case_access.map(CaseAccess::as_str).into(),
         ],
     )?;
     if let Some(signature) = &change.signature {
         tx.execute("update agents set signature = $2 where id = $1", &[id.into(), signature.as_deref().into()])?;
     }
     get(&mut **tx, id)
+}
+
+/// The teams an agent belongs to.
+pub fn team_ids(conn: &mut dyn Conn, agent: AgentId) -> Result<Vec<TeamId>> {
+    Ok(conn.all("select team_id from team_members where agent_id = $1", &[agent.into()], |r| r.get(0))?)
 }
 
 /// Active admins: the last one may not be demoted or switched off.

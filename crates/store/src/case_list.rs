@@ -15,6 +15,14 @@ pub enum OwnerFilter {
     Nobody,
 }
 
+/// Keeps a list to the cases an agent limited to their teams sees: their teams' cases, the ones
+/// they own or were pulled into and, when `unsorted`, cases of no team (`domain::access`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sight {
+    pub agent: AgentId,
+    pub unsorted: bool,
+}
+
 /// The order of a list. Each has its own keyset, so deep pages cost what the first does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CaseSort {
@@ -87,6 +95,8 @@ pub struct CaseFilter {
     pub solved_since: Option<Timestamp>,
     /// A case number (`1042` or `#1042`).
     pub number: Option<i64>,
+    /// Who is looking, when they do not see every case.
+    pub sight: Option<Sight>,
     pub sort: CaseSort,
     /// Keyset cursor: the sort key and id of the last case of the previous page.
     pub after: Option<(i64, CaseId)>,
@@ -176,6 +186,9 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
             bind(&mut params, Value::Text(tag))
         ));
     }
+    if let Some(sight) = filter.sight {
+        conditions.push(sight_condition(sight, &mut params));
+    }
     if with_cursor && let Some((key, id)) = filter.after {
         let (column, op) = (filter.sort.column(), if filter.sort.descending() { "<" } else { ">" });
         let (k, i) = (bind(&mut params, key.into()), bind(&mut params, id.into()));
@@ -183,6 +196,16 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
     }
     let clause = if conditions.is_empty() { "1 = 1".to_owned() } else { conditions.join(" and ") };
     (clause, params)
+}
+
+fn sight_condition(sight: Sight, params: &mut Vec<Value<'_>>) -> String {
+    params.push(sight.agent.into());
+    let agent = format!("${}", params.len());
+    let unsorted = if sight.unsorted { " or team_id is null" } else { "" };
+    format!(
+        "(team_id in (select team_id from team_members where agent_id = {agent}) or owner_id = {agent} \
+         or id in (select case_id from case_collaborators where agent_id = {agent}){unsorted})"
+    )
 }
 
 pub fn list(conn: &mut dyn Conn, filter: &CaseFilter) -> Result<Vec<Case>> {
@@ -203,12 +226,28 @@ pub fn count(conn: &mut dyn Conn, filter: &CaseFilter, cap: i64) -> Result<i64> 
     Ok(conn.int(&sql, &params)?)
 }
 
-/// A customer's other cases, newest first, for the case page's customer panel.
-pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, except: CaseId, limit: i64) -> Result<Vec<Case>> {
-    let cases = conn.all(
-        &format!("select {COLUMNS} from cases where customer_id = $1 and id <> $2 order by updated_at desc, id desc limit $3"),
-        &[customer.into(), except.into(), limit.into()],
-        from_row,
-    )?;
-    Ok(cases)
+/// Of these cases, the ones `sight` allows.
+pub fn seen_ids(conn: &mut dyn Conn, ids: &[CaseId], sight: Sight) -> Result<Vec<CaseId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params: Vec<Value<'_>> = ids.iter().map(|id| (*id).into()).collect();
+    let list = crate::db::placeholders(1, params.len());
+    let seen = sight_condition(sight, &mut params);
+    Ok(conn.all(&format!("select id from cases where id in ({list}) and {seen}"), &params, |r| r.get(0))?)
+}
+
+/// A customer's other cases that `sight` allows, newest first, for the case page's customer panel.
+pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, except: CaseId, sight: Option<Sight>, limit: i64) -> Result<Vec<Case>> {
+    let mut params: Vec<Value<'_>> = vec![customer.into(), except.into()];
+    let seen = match sight {
+        Some(sight) => format!(" and {}", sight_condition(sight, &mut params)),
+        None => String::new(),
+    };
+    params.push(limit.into());
+    let sql = format!(
+        "select {COLUMNS} from cases where customer_id = $1 and id <> $2{seen} order by updated_at desc, id desc limit ${}",
+        params.len()
+    );
+    Ok(conn.all(&sql, &params, from_row)?)
 }

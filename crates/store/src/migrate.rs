@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_conversations.sql"),
         postgres: include_str!("../migrations/postgres/0005_conversations.sql"),
     },
+    Migration {
+        version: 6,
+        name: "access",
+        sqlite: include_str!("../migrations/sqlite/0006_access.sql"),
+        postgres: include_str!("../migrations/postgres/0006_access.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

@@ -58,7 +58,7 @@ impl Caller {
     }
 
     pub fn acting(&self) -> ActingAgent {
-        ActingAgent { id: self.agent.id, role: self.role }
+        ActingAgent { id: self.agent.id, role: self.role, access: self.agent.case_access.effective(self.role) }
     }
 
     pub fn actor(&self) -> Actor {

@@ -330,6 +330,7 @@ choice_schema! {
     ChannelChoice => opora_domain::channel::ChannelKind,
     RoleChoice => opora_domain::agent::Role,
     LanguageChoice => opora_domain::agent::Language,
+    CaseAccessChoice => opora_domain::access::CaseAccess,
     IdentityChoice => opora_domain::customer::IdentityKind,
     FieldTypeChoice => opora_domain::field::FieldType,
     CompensationChoice => opora_domain::compensation::CompensationKind,

@@ -308,6 +308,9 @@ pub struct AgentView {
     pub language: String,
     pub active: bool,
     pub team_ids: Vec<i64>,
+    /// Which cases the agent sees: `all`, or `teams` (their teams' cases and the ones they own
+    /// or were pulled into).
+    pub case_access: String,
     /// Put under the agent's e-mail replies.
     pub signature: Option<String>,
     pub created_at: String,
@@ -323,6 +326,7 @@ impl From<&Agent> for AgentView {
             language: a.language.as_str().into(),
             active: a.active,
             team_ids: a.teams.iter().map(|t| t.0).collect(),
+            case_access: a.case_access.as_str().into(),
             signature: a.signature.clone(),
             created_at: a.created_at.to_rfc3339(),
         }

@@ -21,8 +21,7 @@ pub struct Grant {
 }
 
 pub(crate) fn grant(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, mut grant: Grant) -> opora_store::Result<Compensation> {
-    let case = cases::get(u.conn(), id)?;
-    case.check_writable(actor)?;
+    let case = super::access::editable(u, actor, id)?;
     if !grant.currency_given
         && let Some(budget) = &case.budget
     {

@@ -10,6 +10,7 @@ use opora_store::db::Conn;
 use opora_store::{cases, customers};
 
 use super::Cases;
+use super::access::{editable, seen};
 use crate::{Result, Unit};
 
 /// The people in the conversation, in the order they joined, with how they joined.
@@ -21,8 +22,7 @@ pub(crate) fn people(conn: &mut dyn Conn, id: CaseId) -> opora_store::Result<Vec
 }
 
 fn take_out(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, customer: CustomerId) -> opora_store::Result<()> {
-    let case = cases::get(u.conn(), id)?;
-    case.check_writable(actor)?;
+    editable(u, actor, id)?;
     if !cases::remove_participant(u.tx(), id, customer)? {
         return Err(DomainError::NotFound("customer").into());
     }
@@ -34,10 +34,11 @@ fn take_out(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, customer: Cust
 
 impl Cases<'_> {
     /// The people in a case's conversation besides its customer, with how they joined.
-    pub async fn participants(&self, id: CaseId) -> Result<Vec<(Customer, String)>> {
+    pub async fn participants(&self, reader: ActingAgent, id: CaseId) -> Result<Vec<(Customer, String)>> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                cases::get(conn, id)?;
+                seen(conn, reader, id, rules)?;
                 people(conn, id)
             })
             .await

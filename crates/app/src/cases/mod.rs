@@ -1,6 +1,7 @@
 //! Cases: opening one, changing its properties, ownership and collaboration, compensation,
 //! the deadline check, and the reads the API and the workspace show.
 
+pub(crate) mod access;
 mod compensation;
 mod conversation;
 pub(crate) mod deadline;
@@ -9,7 +10,7 @@ mod ownership;
 mod page;
 mod properties;
 
-use opora_domain::case::Case;
+use opora_domain::case::{ActingAgent, Case};
 use opora_domain::compensation::Compensation;
 use opora_domain::{AgentId, CaseId, CustomerId};
 use opora_store::{case_list, cases, compensations, names};
@@ -45,10 +46,11 @@ impl App {
 
 impl Cases<'_> {
     /// One case with the names it refers to.
-    pub async fn get(&self, id: CaseId) -> Result<(Case, Names)> {
+    pub async fn get(&self, reader: ActingAgent, id: CaseId) -> Result<(Case, Names)> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let case = cases::get(conn, id)?;
+                let case = access::seen(conn, reader, id, rules)?;
                 let names = names_for(conn, std::slice::from_ref(&case))?;
                 Ok((case, names))
             })
@@ -60,12 +62,21 @@ impl Cases<'_> {
         self.0.read(move |conn| cases::numbers(conn, &ids)).await
     }
 
-    pub async fn by_number(&self, number: i64) -> Result<Option<Case>> {
-        self.0.read(move |conn| cases::by_number(conn, number)).await
+    /// The case with this number, when `reader` may see it.
+    pub async fn by_number(&self, reader: ActingAgent, number: i64) -> Result<Option<Case>> {
+        let rules = self.0.config().access;
+        self.0
+            .read(move |conn| match cases::by_number(conn, number)? {
+                Some(case) if access::check_seen(conn, reader, &case, rules).is_ok() => Ok(Some(case)),
+                _ => Ok(None),
+            })
+            .await
     }
 
-    /// A page of cases (at most `filter.limit`), whether more follow, and their names.
-    pub async fn list(&self, filter: CaseFilter) -> Result<(Vec<Case>, bool, Names)> {
+    /// A page of the cases `reader` sees (at most `filter.limit`), whether more follow, and
+    /// their names.
+    pub async fn list(&self, reader: ActingAgent, mut filter: CaseFilter) -> Result<(Vec<Case>, bool, Names)> {
+        filter.sight = access::sight(reader, self.0.config().access);
         self.0
             .read(move |conn| {
                 let limit = filter.limit;
@@ -80,21 +91,12 @@ impl Cases<'_> {
             .await
     }
 
-    /// How many cases match, counted up to `cap`.
-    pub async fn count(&self, filter: CaseFilter, cap: i64) -> Result<i64> {
-        self.0.read(move |conn| case_list::count(conn, &filter, cap)).await
-    }
-
-    /// Several counts in one read (the inbox's view counters).
-    pub async fn counts(&self, filters: Vec<(String, CaseFilter)>, cap: i64) -> Result<Vec<(String, i64)>> {
-        self.0.read(move |conn| filters.into_iter().map(|(name, filter)| Ok((name, case_list::count(conn, &filter, cap)?))).collect()).await
-    }
-
     /// A case's compensation ledger with the names of who granted what.
-    pub async fn compensations(&self, id: CaseId) -> Result<(Vec<Compensation>, Names)> {
+    pub async fn compensations(&self, reader: ActingAgent, id: CaseId) -> Result<(Vec<Compensation>, Names)> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                cases::get(conn, id)?;
+                access::seen(conn, reader, id, rules)?;
                 let ledger = compensations::for_case(conn, id)?;
                 let agents: Vec<AgentId> = ledger.iter().map(|c| c.granted_by).collect();
                 let names = names::load(conn, &agents, &[], false)?;

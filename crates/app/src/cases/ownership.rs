@@ -7,6 +7,7 @@ use opora_domain::{AgentId, CaseId, DomainError};
 use opora_store::cases;
 
 use super::Cases;
+use super::access::{editable, seen};
 use super::open::agent_role;
 use super::properties::save;
 use crate::{Result, Unit};
@@ -27,7 +28,8 @@ pub(crate) fn assign(u: &mut Unit<'_, '_>, case: &Case, owner: AgentId, actor: A
 }
 
 pub(crate) fn take(u: &mut Unit<'_, '_>, id: CaseId, agent: ActingAgent) -> opora_store::Result<()> {
-    let case = cases::get(u.conn(), id)?;
+    let rules = u.config().access;
+    let case = seen(u.conn(), agent, id, rules)?;
     case.check_writable(agent)?;
     if case.take(agent)? {
         assign(u, &case, agent.id, Actor::agent(agent.id))?;
@@ -36,7 +38,8 @@ pub(crate) fn take(u: &mut Unit<'_, '_>, id: CaseId, agent: ActingAgent) -> opor
 }
 
 pub(crate) fn transfer(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, to: AgentId, reason: &str) -> opora_store::Result<()> {
-    let case = cases::get(u.conn(), id)?;
+    let rules = u.config().access;
+    let case = seen(u.conn(), actor, id, rules)?;
     let to_role = agent_role(u, "agent_id", to)?;
     let reason = case.check_transfer(actor, to, to_role, reason)?;
     cases::remove_collaborator(u.tx(), id, to)?;
@@ -50,8 +53,7 @@ pub(crate) fn transfer(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, to:
 }
 
 pub(crate) fn pull_in(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, agent: AgentId) -> opora_store::Result<()> {
-    let case = cases::get(u.conn(), id)?;
-    case.check_writable(actor)?;
+    let case = editable(u, actor, id)?;
     let role = agent_role(u, "agent_id", agent)?;
     if case.check_collaborator(agent, role)? {
         cases::add_collaborator(u.tx(), id, agent, actor.id)?;
@@ -63,8 +65,7 @@ pub(crate) fn pull_in(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, agen
 }
 
 fn release(u: &mut Unit<'_, '_>, id: CaseId, actor: ActingAgent, agent: AgentId) -> opora_store::Result<()> {
-    let case = cases::get(u.conn(), id)?;
-    case.check_writable(actor)?;
+    let case = editable(u, actor, id)?;
     if !case.collaborators.contains(&agent) {
         return Err(DomainError::NotFound("agent").into());
     }

@@ -2,6 +2,7 @@
 //! open, pending, overdue, our clients, solved this week) with their counts, and everything one
 //! case page shows, each read in one go.
 
+use opora_domain::access::AccessRules;
 use opora_domain::agent::{Agent, Team};
 use opora_domain::case::Case;
 use opora_domain::compensation::Compensation;
@@ -14,9 +15,9 @@ use opora_domain::template::fill;
 use opora_domain::{AgentId, CaseId, CustomerId, TeamId, Timestamp};
 use opora_store::case_list::{self, CaseFilter, OwnerFilter};
 use opora_store::customers::CustomerFilter;
-use opora_store::{agents, cases, compensations, customers, events, fields, messages, names, notifications, templates};
+use opora_store::{agents, compensations, customers, events, fields, messages, names, notifications, templates};
 
-use super::{Cases, names_for};
+use super::{Cases, access, names_for};
 use crate::{Names, Result};
 
 /// The inbox views, in the order the workspace lists them.
@@ -51,10 +52,11 @@ pub fn view_filter(view: &str, agent: &Agent, limit: i64) -> Option<CaseFilter> 
     Some(filter)
 }
 
-fn view_counts(conn: &mut dyn opora_store::db::Conn, agent: &Agent) -> opora_store::Result<Vec<(&'static str, i64)>> {
+fn view_counts(conn: &mut dyn opora_store::db::Conn, agent: &Agent, rules: AccessRules) -> opora_store::Result<Vec<(&'static str, i64)>> {
     let mut counts = Vec::new();
     for view in VIEWS {
-        if let Some(filter) = view_filter(view, agent, 1) {
+        if let Some(mut filter) = view_filter(view, agent, 1) {
+            filter.sight = access::sight(agent.acting(), rules);
             counts.push((*view, case_list::count(conn, &filter, COUNT_CAP)?));
         }
     }
@@ -95,7 +97,9 @@ impl Cases<'_> {
     /// A page of `filter`; with `search`, the cases of customers whose name, company or address
     /// matches instead (one page, newest first). `full` adds the view counts and the people and
     /// teams the filters offer.
-    pub async fn inbox(&self, me: Agent, filter: CaseFilter, search: Option<String>, full: bool) -> Result<InboxPage> {
+    pub async fn inbox(&self, me: Agent, mut filter: CaseFilter, search: Option<String>, full: bool) -> Result<InboxPage> {
+        let rules = self.0.config().access;
+        filter.sight = access::sight(me.acting(), rules);
         self.0
             .read(move |conn| {
                 let limit = filter.limit;
@@ -117,8 +121,11 @@ impl Cases<'_> {
                 let more = search.is_none() && found.len() as i64 > limit;
                 found.truncate(limit as usize);
                 let names = names_for(conn, &found)?;
-                let (counts, agents, teams) =
-                    if full { (view_counts(conn, &me)?, agents::list(conn)?, agents::list_teams(conn)?) } else { Default::default() };
+                let (counts, agents, teams) = if full {
+                    (view_counts(conn, &me, rules)?, agents::list(conn)?, agents::list_teams(conn)?)
+                } else {
+                    Default::default()
+                };
                 Ok(InboxPage { cases: found, more, names, counts, agents, teams })
             })
             .await
@@ -126,19 +133,22 @@ impl Cases<'_> {
 
     /// The view counts and the agent's unread notifications, for the live sidebar.
     pub async fn view_counts(&self, me: Agent) -> Result<(Vec<(&'static str, i64)>, i64)> {
-        self.0.read(move |conn| Ok((view_counts(conn, &me)?, notifications::unread_count(conn, me.id)?))).await
+        let rules = self.0.config().access;
+        self.0.read(move |conn| Ok((view_counts(conn, &me, rules)?, notifications::unread_count(conn, me.id)?))).await
     }
 
     /// Everything the case page shows to `me`.
     pub async fn page(&self, id: CaseId, me: Agent) -> Result<CasePage> {
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let case = cases::get(conn, id)?;
+                let sight = access::sight(me.acting(), rules);
+                let case = access::seen(conn, me.acting(), id, rules)?;
                 let customer = customers::get(conn, case.customer_id)?;
                 let messages = messages::for_case(conn, id)?;
                 let events = events::for_case(conn, id)?;
                 let ledger = compensations::for_case(conn, id)?;
-                let others = case_list::of_customer(conn, customer.id, id, 5)?;
+                let others = case_list::of_customer(conn, customer.id, id, sight, 5)?;
                 let everyone = agents::list(conn)?;
                 let teams = agents::list_teams(conn)?;
                 let fields = fields::list(conn)?;

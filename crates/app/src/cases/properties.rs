@@ -126,8 +126,7 @@ impl Cases<'_> {
     pub async fn change(&self, acting: ActingAgent, id: CaseId, change: CaseChange) -> Result<()> {
         self.0
             .write(move |u| {
-                let case = cases::get(u.conn(), id)?;
-                case.check_writable(acting)?;
+                let case = super::access::editable(u, acting, id)?;
                 if change.is_empty() {
                     return Ok(());
                 }

@@ -93,6 +93,7 @@ pub async fn admin_token(store: &Store) -> String {
                         role: Role::Admin,
                         language: Language::Ru,
                         password_hash: None,
+                        case_access: Default::default(),
                     },
                 )?,
             };

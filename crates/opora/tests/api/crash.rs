@@ -89,6 +89,7 @@ pub async fn seed_token(config: &opora::config::Config) -> String {
                     role: Role::Admin,
                     language: Language::En,
                     password_hash: None,
+                    case_access: Default::default(),
                 },
             )?;
             Ok(opora_store::auth::create_token(tx, agent.id, "crash", None, None)?.1)

@@ -291,6 +291,7 @@ async fn seed_admin(store: &Store) -> (i64, String) {
                         role: Role::Admin,
                         language: Language::Ru,
                         password_hash: None,
+                        case_access: Default::default(),
                     };
                     agents::insert(tx, &new)?
                 }

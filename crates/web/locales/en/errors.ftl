@@ -10,6 +10,7 @@ error-invalid_signature = The request is not signed with this channel's secret (
 error-forbidden = You are not allowed to do this
 error-csrf_failed = The form has expired; reload the page and try again
 error-not_case_owner = Only the owner or a supervisor can do this
+error-not_involved = Only the owner, the agents pulled into this case or a supervisor can change it
 error-not_found = Not found
 error-route_not_found = There is no such address
 error-case_not_found = Case not found

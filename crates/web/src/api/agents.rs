@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use opora_app::staff::{AgentChange, NewAgent};
+use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Action, Language, Role};
 use opora_domain::error::Errors;
 use opora_domain::event::Actor;
@@ -49,6 +50,10 @@ pub struct CreateAgent {
     pub language: Option<String>,
     /// At least 10 characters; generated and returned once when omitted.
     pub password: Option<String>,
+    /// Which cases the agent sees: `all` (default) or `teams` (their teams' cases and the ones
+    /// they own or were pulled into). Admins always see every case.
+    #[schema(value_type = Option<crate::docs::CaseAccessChoice>)]
+    pub case_access: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,13 +78,15 @@ pub async fn create(
     let role = input.role.as_deref().map_or(Some(Role::Agent), |r| errors.take(Role::parse_field("role", r)));
     let language =
         input.language.as_deref().map_or(Some(state.config.default_language), |l| errors.take(Language::parse_field("language", l)));
+    let case_access =
+        input.case_access.as_deref().map_or(Some(CaseAccess::All), |a| errors.take(CaseAccess::parse_field("case_access", a)));
     if let Some(password) = &input.password
         && password.chars().count() < MIN_PASSWORD_CHARS
     {
         errors.push(FieldError::new("password", "weak_password").with("min", MIN_PASSWORD_CHARS));
     }
     errors.finish()?;
-    let (Some(email), Some(name), Some(role), Some(language)) = (email, name, role, language) else {
+    let (Some(email), Some(name), Some(role), Some(language), Some(case_access)) = (email, name, role, language, case_access) else {
         return Err(ApiError::new("validation_failed"));
     };
     let generated = input.password.is_none();
@@ -89,7 +96,7 @@ pub async fn create(
     };
     let password_hash = hash_password(password.clone()).await?;
     let actor = caller.actor();
-    let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(password_hash) };
+    let new = NewAgent { email: email.into_string(), name, role, language, password_hash: Some(password_hash), case_access };
     let agent = state.app.staff().create_agent(actor, new).await?;
     Ok((StatusCode::CREATED, Json(CreatedAgent { agent: AgentView::from(&agent), password: generated.then_some(password) })))
 }
@@ -104,6 +111,9 @@ pub struct UpdateAgent {
     pub language: Option<String>,
     /// A deactivated agent cannot sign in and their tokens stop working.
     pub active: Option<bool>,
+    /// `all` or `teams` (see creating an agent).
+    #[schema(value_type = Option<crate::docs::CaseAccessChoice>)]
+    pub case_access: Option<String>,
 }
 
 /// Change an agent (admins only). The last active admin cannot be demoted or deactivated.
@@ -122,6 +132,7 @@ pub async fn update(
         role: input.role.as_deref().and_then(|r| errors.take(Role::parse_field("role", r))),
         language: input.language.as_deref().and_then(|l| errors.take(Language::parse_field("language", l))),
         active: input.active,
+        case_access: input.case_access.as_deref().and_then(|a| errors.take(CaseAccess::parse_field("case_access", a))),
         password_hash: None,
         signature: None,
     };

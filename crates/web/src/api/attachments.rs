@@ -30,7 +30,7 @@ pub fn content_disposition(disposition: &str, filename: &str) -> String {
     responses((status = 200, description = "The file", content_type = "application/octet-stream"), (status = 404, body = crate::docs::Problem)))]
 pub async fn download(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Response> {
     caller.require(Action::ReadCases)?;
-    let (attachment, _, content) = state.app.messages().attachment(AttachmentId(id)).await?;
+    let (attachment, _, content) = state.app.messages().attachment(caller.acting(), AttachmentId(id)).await?;
     // Text is shown only when it is UTF-8, and then says so: a browser would guess Latin-1.
     let text = attachment.content_type == "text/plain";
     let inline = INLINE.contains(&attachment.content_type.as_str()) && (!text || std::str::from_utf8(&content).is_ok());

@@ -31,7 +31,7 @@ pub async fn take(State(state): State<AppState>, caller: Caller, PathId(id): Pat
     caller.require(Action::WorkCases)?;
     let acting = caller.acting();
     state.app.cases().take(acting, CaseId(id)).await?;
-    Ok(Json(load_view(&state, CaseId(id)).await?))
+    Ok(Json(load_view(&state, caller.acting().after_change(), CaseId(id)).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,7 +68,7 @@ pub async fn transfer(
     let (to, reason) = (AgentId(input.agent_id.unwrap_or_default()), input.reason.unwrap_or_default());
     let acting = caller.acting();
     state.app.cases().transfer(acting, CaseId(id), to, reason).await?;
-    Ok(Json(load_view(&state, CaseId(id)).await?))
+    Ok(Json(load_view(&state, caller.acting().after_change(), CaseId(id)).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,7 +91,7 @@ pub async fn add_collaborator(
     let agent = AgentId(input.agent_id.ok_or_else(|| crate::error::ApiError::fields(vec![FieldError::required("agent_id")]))?);
     let acting = caller.acting();
     state.app.cases().pull_in(acting, CaseId(id), agent).await?;
-    Ok(Json(load_view(&state, CaseId(id)).await?))
+    Ok(Json(load_view(&state, caller.acting().after_change(), CaseId(id)).await?))
 }
 
 /// Release a collaborator.
@@ -101,7 +101,7 @@ pub async fn remove_collaborator(State(state): State<AppState>, caller: Caller, 
     caller.require(Action::WorkCases)?;
     let acting = caller.acting();
     state.app.cases().release(acting, CaseId(id), AgentId(agent)).await?;
-    Ok(Json(load_view(&state, CaseId(id)).await?))
+    Ok(Json(load_view(&state, caller.acting().after_change(), CaseId(id)).await?))
 }
 
 /// Someone in a case's conversation besides its customer: replies are copied to them.
@@ -117,7 +117,7 @@ pub struct ParticipantView {
     responses((status = 200, body = Vec<ParticipantView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn participants(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<ParticipantView>>> {
     caller.require(Action::ReadCases)?;
-    let people = state.app.cases().participants(CaseId(id)).await?;
+    let people = state.app.cases().participants(caller.acting(), CaseId(id)).await?;
     Ok(Json(people.iter().map(|(customer, role)| ParticipantView { customer: customer.into(), role: role.clone() }).collect()))
 }
 
@@ -183,7 +183,7 @@ pub async fn grant(
     responses((status = 200, body = Vec<CompensationView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn compensations(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<CompensationView>>> {
     caller.require(Action::ReadCases)?;
-    let (ledger, names) = state.app.cases().compensations(CaseId(id)).await?;
+    let (ledger, names) = state.app.cases().compensations(caller.acting(), CaseId(id)).await?;
     let names = Names(names);
     Ok(Json(ledger.iter().map(|c| names.compensation(c)).collect()))
 }

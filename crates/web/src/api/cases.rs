@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use opora_app::cases::{self as usecases, CaseChange, CaseFilter, CaseSort, Idempotency, OpenCase, Opened, OwnerFilter};
 use opora_domain::agent::Action;
-use opora_domain::case::{CaseKind, Priority, Status};
+use opora_domain::case::{ActingAgent, CaseKind, Priority, Status};
 use opora_domain::channel::ChannelKind;
 use opora_domain::error::Errors;
 use opora_domain::message::Direction;
@@ -311,14 +311,16 @@ pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery
     caller.require(Action::ReadCases)?;
     let filter = parse_filter(&query, &caller)?;
     let sort = filter.sort;
-    let (cases, more, names) = state.app.cases().list(filter).await?;
+    let (cases, more, names) = state.app.cases().list(caller.acting(), filter).await?;
     let names = Names(names);
     let next_cursor = if more { cases.last().map(|c| encode_cursor(&[sort.key(c), c.id.0])) } else { None };
     Ok(Json(Page { items: cases.iter().map(|c| names.case(c)).collect(), next_cursor }))
 }
 
-pub async fn load_view(state: &AppState, id: CaseId) -> ApiResult<CaseView> {
-    let (case, names) = state.app.cases().get(id).await?;
+/// The case as `reader` sees it. After a change of theirs, pass `reader.after_change()`: the
+/// answer shows what they did even when it took the case out of their sight (a hand-over).
+pub async fn load_view(state: &AppState, reader: ActingAgent, id: CaseId) -> ApiResult<CaseView> {
+    let (case, names) = state.app.cases().get(reader, id).await?;
     Ok(Names(names).case(&case))
 }
 
@@ -327,7 +329,7 @@ pub async fn load_view(state: &AppState, id: CaseId) -> ApiResult<CaseView> {
     responses((status = 200, body = CaseView), (status = 404, body = crate::docs::Problem)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CaseView>> {
     caller.require(Action::ReadCases)?;
-    Ok(Json(load_view(&state, CaseId(id)).await?))
+    Ok(Json(load_view(&state, caller.acting(), CaseId(id)).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -396,5 +398,5 @@ pub async fn update(
     let change = parse_update(&input, &state)?;
     let id = CaseId(id);
     state.app.cases().change(caller.acting(), id, change).await?;
-    Ok(Json(load_view(&state, id).await?))
+    Ok(Json(load_view(&state, caller.acting().after_change(), id).await?))
 }

@@ -13,6 +13,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use opora_app::App;
 use opora_domain::agent::{Action, Role};
+use opora_domain::case::ActingAgent;
 use opora_domain::event::Event;
 use opora_domain::{CaseId, EventId, FieldError};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -32,7 +33,7 @@ fn visible(event: &Event, role: Role) -> bool {
     responses((status = 200, body = Vec<EventView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn timeline(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<EventView>>> {
     caller.require(Action::ReadCases)?;
-    let (events, names) = state.app.events().of_case(CaseId(id)).await?;
+    let (events, names) = state.app.events().of_case(caller.acting(), CaseId(id)).await?;
     let names = Names(names);
     Ok(Json(events.iter().map(|e| names.event(e)).collect()))
 }
@@ -53,7 +54,7 @@ pub async fn feed(State(state): State<AppState>, caller: Caller, query: ApiQuery
     let batch = state.app.events().after(EventId(after), limit).await?;
     let next_cursor = batch.last().map(|e| e.id.0.to_string());
     let shown: Vec<Event> = batch.into_iter().filter(|e| visible(e, role)).collect();
-    let (shown, names) = state.app.events().names(shown).await?;
+    let (shown, names) = state.app.events().shown(caller.acting(), shown).await?;
     let names = Names(names);
     Ok(Json(Page { items: shown.iter().map(|e| names.event(e)).collect(), next_cursor }))
 }
@@ -69,6 +70,7 @@ struct Cursor {
     /// Still reading the log (after a reconnect or after falling behind) before going live.
     catching_up: bool,
     role: Role,
+    reader: ActingAgent,
 }
 
 impl Cursor {
@@ -132,15 +134,27 @@ pub async fn stream(
         Some(id) => id,
         None => state.app.events().latest_id().await?.0,
     };
-    let cursor = Cursor { app: state.app.clone(), live, pending: VecDeque::new(), last, catching_up: resume.is_some(), role: caller.role };
+    let cursor = Cursor {
+        app: state.app.clone(),
+        live,
+        pending: VecDeque::new(),
+        last,
+        catching_up: resume.is_some(),
+        role: caller.role,
+        reader: caller.acting(),
+    };
     let shutdown = state.shutdown.clone();
     let stream = futures_util::stream::unfold((cursor, shutdown), |(mut cursor, mut shutdown)| async move {
         let event = tokio::select! {
             event = cursor.next_event() => event?,
             _ = shutdown.wait_for(|stopping| *stopping) => return None,
         };
-        let (shown, names) = cursor.app.events().names(vec![event.clone()]).await.ok()?;
-        let view = Names(names).event(&shown[0]);
+        let (shown, names) = cursor.app.events().shown(cursor.reader, vec![event.clone()]).await.ok()?;
+        let Some(shown) = shown.first() else {
+            // A case this reader does not see: nothing to send, only a comment to keep the pace.
+            return Some((Ok(SseEvent::default().comment("")), (cursor, shutdown)));
+        };
+        let view = Names(names).event(shown);
         let data = serde_json::to_string(&view).ok()?;
         let sse = SseEvent::default().id(event.id.0.to_string()).event(event.kind().as_str()).data(data);
         Some((Ok(sse), (cursor, shutdown)))

@@ -156,7 +156,7 @@ pub async fn post(
     responses((status = 200, body = Vec<MessageView>), (status = 404, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<MessageView>>> {
     caller.require(Action::ReadCases)?;
-    let (messages, names) = state.app.messages().of_case(CaseId(id)).await?;
+    let (messages, names) = state.app.messages().of_case(caller.acting(), CaseId(id)).await?;
     let names = Names(names);
     Ok(Json(messages.iter().map(|m| names.message(m)).collect()))
 }

@@ -39,7 +39,7 @@ pub struct Notifications {
 }
 
 pub async fn load_notifications(state: &AppState, caller: &Caller, limit: i64) -> ApiResult<Notifications> {
-    let (unread, items) = state.app.workspace().notifications(caller.agent.id, limit).await?;
+    let (unread, items) = state.app.workspace().notifications(caller.acting(), limit).await?;
     let items = items
         .into_iter()
         .map(|NotificationItem { notification: n, case_number, case_subject }| NotificationView {
@@ -105,8 +105,7 @@ pub async fn report_presence(
     ApiJson(input): ApiJson<Presence>,
 ) -> ApiResult<Json<Vec<ViewerView>>> {
     caller.require(Action::ReadCases)?;
-    let agent = caller.agent.id;
-    let viewers = state.app.workspace().report_presence(agent, CaseId(id), input.typing).await?;
+    let viewers = state.app.workspace().report_presence(caller.acting(), CaseId(id), input.typing).await?;
     Ok(Json(viewers.into_iter().map(|v| ViewerView { agent_id: v.agent_id.0, name: v.name, typing: v.typing }).collect()))
 }
 
@@ -145,7 +144,7 @@ pub async fn list_templates(State(state): State<AppState>, caller: Caller) -> Ap
     responses((status = 200, body = Vec<TemplateView>)))]
 pub async fn templates_for_case(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<TemplateView>>> {
     caller.require(Action::ReadCases)?;
-    let list = state.app.workspace().templates_for(CaseId(id), caller.agent.name.clone()).await?;
+    let list = state.app.workspace().templates_for(caller.acting(), CaseId(id), caller.agent.name.clone()).await?;
     let list: Vec<TemplateView> = list.into_iter().map(TemplateView::from).collect();
     Ok(Json(list))
 }

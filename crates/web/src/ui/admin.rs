@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Action, Language, Role};
 use opora_domain::channel::{ConversationPolicy, PayloadStatus as RawStatus};
 use opora_domain::field::FieldType;
@@ -124,7 +125,7 @@ pub async fn page(
     let title = state.i18n.t(agent.language(), &format!("admin-{section}"));
     let context = with(
         agent.context(title, "admin"),
-        json!({"admin_section": section, "sections": visible, "data": data, "roles": Role::ALL, "languages": Language::ALL, "field_types": FieldType::ALL,
+        json!({"admin_section": section, "sections": visible, "data": data, "roles": Role::ALL, "case_accesses": CaseAccess::ALL, "languages": Language::ALL, "field_types": FieldType::ALL,
                "conversation_policies": ConversationPolicy::ALL}),
     );
     html(&state, "admin.html", &context)

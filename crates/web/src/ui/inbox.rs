@@ -71,7 +71,7 @@ pub async fn page(
     };
     let search = query.get("q").map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
     if let Some(number) = search.as_deref().and_then(case_number) {
-        let found = state.app.cases().by_number(number).await;
+        let found = state.app.cases().by_number(agent.caller.acting(), number).await;
         if let Ok(Some(case)) = found {
             return Redirect::to(&format!("/cases/{}", case.id)).into_response();
         }
