@@ -40,3 +40,12 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
         api::driver(settings.http_timeout, settings.allow_internal, settings.max_file_bytes),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_configurable_kind_has_a_driver() {
+        let kinds: Vec<_> = super::drivers(&super::Settings::default()).iter().map(|d| d.kind()).collect();
+        assert_eq!(kinds, opora_domain::channel::ChannelKind::CONFIGURABLE);
+    }
+}

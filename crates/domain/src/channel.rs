@@ -21,6 +21,12 @@ string_enum! {
     }
 }
 
+impl ChannelKind {
+    /// The kinds an admin can add today: those with a driver (`opora_channels::drivers` serves
+    /// exactly these, which its tests check).
+    pub const CONFIGURABLE: &'static [ChannelKind] = &[ChannelKind::Email, ChannelKind::Api];
+}
+
 string_enum! {
     /// What became of a received payload. Only `received` ones wait for processing.
     pub enum PayloadStatus {

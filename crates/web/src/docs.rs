@@ -94,6 +94,7 @@ pub fn apply_conventions(spec: &mut Value) {
             exact_properties(schema);
         }
     }
+    crate::contract::apply(spec);
     let Some(paths) = spec["paths"].as_object_mut() else { return };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
@@ -200,7 +201,7 @@ fn type_includes(property: &Value, wanted: &str) -> bool {
 }
 
 /// `["string", "null"]` becomes `"string"`; `oneOf: [X, {type: null}]` becomes X.
-fn not_null(property: &mut Value) {
+pub(crate) fn not_null(property: &mut Value) {
     if let Some(types) = property["type"].as_array() {
         let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
         if kept.len() == 1 {

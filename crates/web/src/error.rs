@@ -100,7 +100,10 @@ impl ApiError {
         Self { code, fields: Vec::new(), args: Map::new(), extra: Map::new(), cause: None }
     }
 
-    pub fn fields(fields: Vec<FieldError>) -> Self {
+    /// A validation error; a field reported twice by two checks of one request is listed once.
+    pub fn fields(mut fields: Vec<FieldError>) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        fields.retain(|f| seen.insert((f.field.clone(), f.code)));
         Self { fields, ..Self::new("validation_failed") }
     }
 

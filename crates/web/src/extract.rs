@@ -188,6 +188,14 @@ impl ApiQuery {
         self.text(name).map(|v| v.parse::<i64>().map_err(|_| FieldError::new(name, "invalid_number"))).transpose()
     }
 
+    /// An id naming a row (`team=`, `customer=`): at least 1.
+    pub fn row_id(&self, name: &str) -> Result<Option<i64>, FieldError> {
+        match self.id(name)? {
+            Some(id) if id < 1 => Err(FieldError::new(name, "out_of_range").with("min", 1)),
+            id => Ok(id),
+        }
+    }
+
     pub fn time(&self, name: &str) -> Result<Option<Timestamp>, FieldError> {
         self.text(name).map(|v| Timestamp::parse(v).ok_or_else(|| FieldError::new(name, "invalid_datetime"))).transpose()
     }

@@ -36,7 +36,15 @@ impl MoneyInput {
                 None
             }
             Some(Value::String(text)) => errors.take(Money::parse_amount(&amount_field, text)),
-            Some(Value::Number(n)) => errors.take(Money::parse_amount(&amount_field, &n.to_string())),
+            // A whole number of units; fractions come as a decimal string, never as a float.
+            Some(Value::Number(n)) if n.as_u64().is_some() || n.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) => {
+                let whole = n.as_u64().map_or_else(|| format!("{:.0}", n.as_f64().unwrap_or_default()), |u| u.to_string());
+                errors.take(Money::parse_amount(&amount_field, &whole))
+            }
+            Some(Value::Number(_)) => {
+                errors.push(FieldError::new(amount_field, "invalid_amount"));
+                None
+            }
             Some(_) => {
                 errors.push(FieldError::new(amount_field, "invalid_type"));
                 None

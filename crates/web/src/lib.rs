@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+mod contract;
 pub mod docs;
 pub mod error;
 pub mod extract;

@@ -166,7 +166,16 @@ pub struct ServerInput<'a> {
 impl ServerInput<'_> {
     /// `None` when no host is given (the mailbox does without this server).
     pub fn parse(&self, prefix: &str, protocol: Protocol, errors: &mut Errors) -> Option<Server> {
-        let host = self.host.map(str::trim).filter(|h| !h.is_empty())?;
+        let Some(host) = self.host.map(str::trim).filter(|h| !h.is_empty()) else {
+            // Without a host the server is not used, but a wrong value is still refused.
+            if let Some(text) = self.security {
+                errors.take(Security::parse_field(&format!("{prefix}_security"), text));
+            }
+            if self.port.is_some_and(|port| !(1..=65535).contains(&port)) {
+                errors.push(FieldError::new(format!("{prefix}_port"), "out_of_range").with("min", 1).with("max", 65535));
+            }
+            return None;
+        };
         let host = errors.take(host_name(&format!("{prefix}_host"), host));
         let security = match self.security {
             Some(text) => errors.take(Security::parse_field(&format!("{prefix}_security"), text)),

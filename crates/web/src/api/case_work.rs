@@ -137,7 +137,7 @@ pub struct Grant {
     /// `discount`, `credit`, `refund`, `free_service` or `gift`.
     #[schema(required, value_type = crate::docs::CompensationChoice)]
     pub kind: Option<String>,
-    #[schema(value_type = String, example = "500.00")]
+    #[schema(required, value_type = String, example = "500.00")]
     pub amount: Option<serde_json::Value>,
     pub currency: Option<String>,
     /// What was promised, in words the customer would recognise.

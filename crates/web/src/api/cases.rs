@@ -230,7 +230,10 @@ fn owner_filter(caller: &Caller, name: &str, value: Option<&str>) -> Result<Opti
         None => Ok(None),
         Some("me") => Ok(Some(OwnerFilter::Agent(caller.agent.id))),
         Some("none") => Ok(Some(OwnerFilter::Nobody)),
-        Some(id) => id.parse().map(|id| Some(OwnerFilter::Agent(AgentId(id)))).map_err(|_| FieldError::new(name, "invalid_value")),
+        Some(id) => match id.parse::<i64>() {
+            Ok(id) if id >= 1 => Ok(Some(OwnerFilter::Agent(AgentId(id)))),
+            _ => Err(FieldError::new(name, "invalid_value")),
+        },
     }
 }
 
@@ -245,8 +248,8 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
         OwnerFilter::Agent(a) => Some(a),
         OwnerFilter::Nobody => None,
     });
-    let team = errors.take(query.id("team")).flatten().map(TeamId);
-    let customer = errors.take(query.id("customer")).flatten().map(CustomerId);
+    let team = errors.take(query.row_id("team")).flatten().map(TeamId);
+    let customer = errors.take(query.row_id("customer")).flatten().map(CustomerId);
     let priority = query.text("priority").and_then(|p| errors.take(Priority::parse_field("priority", p)));
     let tag = query.text("tag").and_then(|t| errors.take(tag("tag", t)));
     let updated_since = errors.take(query.time("updated_since")).flatten();
@@ -305,7 +308,7 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
            ("overdue" = Option<bool>, Query, description = "Only cases past their deadline"),
            ("sort" = Option<String>, Query, description = "`newest` (default), `oldest` or `deadline`", pattern = "^(newest|oldest|deadline)$"),
            ("updated_since" = Option<String>, Query, format = DateTime, description = "RFC 3339"),
-           ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+           ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page")),
     responses((status = 200, body = Page<CaseView>), (status = 422, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CaseView>>> {
     caller.require(Action::ReadCases)?;

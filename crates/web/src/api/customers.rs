@@ -93,7 +93,7 @@ pub async fn create(
 /// `q` searches names, companies and identities; `our_client=true` lists the priority list.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers",
     params(("q" = Option<String>, Query), ("identity" = Option<String>, Query, description = "`kind:value`", pattern = "^(email|phone|telegram|whatsapp|vk|web|external):\\S.*$"),
-           ("our_client" = Option<bool>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query)),
+           ("our_client" = Option<bool>, Query), ("limit" = Option<i64>, Query, minimum = 1, maximum = 200), ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]+$", description = "`next_cursor` of the previous page")),
     responses((status = 200, body = Page<CustomerView>), (status = 422, body = crate::docs::Problem)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, query: ApiQuery) -> ApiResult<Json<Page<CustomerView>>> {
     caller.require(Action::ReadCases)?;

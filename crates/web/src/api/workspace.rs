@@ -74,6 +74,17 @@ pub struct MarkRead {
 /// Mark notifications read.
 #[utoipa::path(post, path = "/api/v1/notifications/read", tag = "workspace", request_body = MarkRead, responses((status = 204)))]
 pub async fn mark_read(State(state): State<AppState>, caller: Caller, ApiJson(input): ApiJson<MarkRead>) -> ApiResult<StatusCode> {
+    let wrong: Vec<FieldError> = input
+        .ids
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, id)| **id < 1)
+        .map(|(i, _)| FieldError::new(format!("ids.{i}"), "out_of_range").with("min", 1))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(ApiError::fields(wrong));
+    }
     let agent = caller.agent.id;
     state.app.workspace().mark_read(agent, input.ids).await?;
     Ok(StatusCode::NO_CONTENT)

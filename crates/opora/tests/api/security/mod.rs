@@ -7,6 +7,7 @@
 
 mod access;
 mod accounts;
+mod contract;
 mod errors;
 mod fanout;
 mod requests;
