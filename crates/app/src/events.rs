@@ -68,14 +68,14 @@ impl Events<'_> {
     /// Of `found`, the events `reader` may see (those of cases they do not see are left out),
     /// with the names of their actors.
     pub async fn shown(&self, reader: ActingAgent, mut found: Vec<Event>) -> Result<(Vec<Event>, Names)> {
-        let sight = crate::cases::access::sight(reader, self.0.config().access);
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                if let Some(sight) = sight {
+                if let Some(sight) = crate::cases::access::sight(conn, reader, rules)? {
                     let mut ids: Vec<CaseId> = found.iter().filter_map(|e| e.case_id).collect();
                     ids.sort();
                     ids.dedup();
-                    let seen = case_list::seen_ids(conn, &ids, sight)?;
+                    let seen = case_list::seen_ids(conn, &ids, &sight)?;
                     found.retain(|e| e.case_id.is_none_or(|id| seen.contains(&id)));
                 }
                 let names = actor_names(conn, &found)?;

@@ -172,8 +172,19 @@ async fn main() {
         assert_eq!(existing, 0, "a partly loaded bench database: delete it and run again");
         load(&store, cases).await;
     }
+    // agent1 sees only the cases of team 2 (a quarter of them) and their own: access by team.
+    store
+        .write(|tx| {
+            tx.batch("update agents set case_access = 'teams' where email = 'agent1@bench.opora.dev'")?;
+            tx.batch("delete from team_members where team_id = 2")?;
+            tx.batch("insert into team_members (team_id, agent_id) select 2, id from agents where email = 'agent1@bench.opora.dev'")?;
+            Ok(())
+        })
+        .await
+        .expect("a team-limited agent");
     let token = common::admin_token(&store).await;
     let agent_cookie = common::session_cookie(&store, "agent0@bench.opora.dev").await;
+    let limited_cookie = common::session_cookie(&store, "agent1@bench.opora.dev").await;
     drop(store);
 
     let started = Instant::now();
@@ -222,6 +233,12 @@ async fn main() {
     time_pages(&client, base, &agent_cookie, "page: inbox, deadline order", &pages("/inbox/open?sort=deadline")).await;
     time_pages(&client, base, &agent_cookie, "page: inbox rows (live refresh)", &pages("/inbox/open?partial=rows")).await;
     time_pages(&client, base, &agent_cookie, "page: case", &paths("")).await;
+    time_pages(&client, base, &limited_cookie, "page: inbox, all open (team-limited agent)", &pages("/inbox/open")).await;
+    time_pages(&client, base, &limited_cookie, "page: inbox, unassigned (team-limited agent)", &pages("/inbox/unassigned")).await;
+    time_pages(&client, base, &limited_cookie, "page: inbox, deadline order (team-limited agent)", &pages("/inbox/open?sort=deadline"))
+        .await;
+    let team_cases: Vec<String> = ids.iter().map(|id| format!("/api/v1/cases/{}", id - (id - 1).rem_euclid(4))).collect();
+    time_pages(&client, base, &limited_cookie, "page: case (team-limited agent)", &team_cases).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!("idle RSS after the run: {:.1} MiB", server.rss_mib());
     let mut report = String::new();

@@ -5,15 +5,32 @@
 use opora_domain::access::{AccessRules, CaseAccess};
 use opora_domain::case::{ActingAgent, Case};
 use opora_domain::{CaseId, DomainError};
-use opora_store::case_list::Sight;
+use opora_store::case_list::{self, CaseFilter, OwnerFilter, Sight};
 use opora_store::db::Conn;
 use opora_store::{agents, cases};
 
 use crate::Unit;
 
 /// The list condition for `agent`: `None` when they see every case.
-pub(crate) fn sight(agent: ActingAgent, rules: AccessRules) -> Option<Sight> {
-    (agent.access == CaseAccess::Teams).then_some(Sight { agent: agent.id, unsorted: rules.unsorted_visible })
+pub(crate) fn sight(conn: &mut dyn Conn, agent: ActingAgent, rules: AccessRules) -> opora_store::Result<Option<Sight>> {
+    if agent.access == CaseAccess::All {
+        return Ok(None);
+    }
+    let unsorted = rules.unsorted_visible && case_list::any_unsorted(conn)?;
+    Ok(Some(Sight { agent: agent.id, teams: agents::team_ids(conn, agent.id)?, unsorted }))
+}
+
+/// Limits `filter` to what `agent` sees, unless it keeps to such cases already (their own, the
+/// ones they were pulled into, their teams'): those views then cost what they always did.
+pub(crate) fn limit(conn: &mut dyn Conn, agent: ActingAgent, rules: AccessRules, filter: &mut CaseFilter) -> opora_store::Result<()> {
+    let Some(sight) = sight(conn, agent, rules)? else { return Ok(()) };
+    let own = filter.owner == Some(OwnerFilter::Agent(agent.id)) || filter.collaborator == Some(agent.id);
+    let of_my_teams = filter.team.is_some_and(|t| sight.teams.contains(&t))
+        || (!filter.teams.is_empty() && filter.teams.iter().all(|t| sight.teams.contains(t)));
+    if !own && !of_my_teams {
+        filter.sight = Some(sight);
+    }
+    Ok(())
 }
 
 pub(crate) fn check_seen(conn: &mut dyn Conn, agent: ActingAgent, case: &Case, rules: AccessRules) -> opora_store::Result<()> {

@@ -76,9 +76,10 @@ impl Cases<'_> {
     /// A page of the cases `reader` sees (at most `filter.limit`), whether more follow, and
     /// their names.
     pub async fn list(&self, reader: ActingAgent, mut filter: CaseFilter) -> Result<(Vec<Case>, bool, Names)> {
-        filter.sight = access::sight(reader, self.0.config().access);
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
+                access::limit(conn, reader, rules, &mut filter)?;
                 let limit = filter.limit;
                 let mut probe = filter;
                 probe.limit = limit + 1;

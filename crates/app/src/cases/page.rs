@@ -56,7 +56,7 @@ fn view_counts(conn: &mut dyn opora_store::db::Conn, agent: &Agent, rules: Acces
     let mut counts = Vec::new();
     for view in VIEWS {
         if let Some(mut filter) = view_filter(view, agent, 1) {
-            filter.sight = access::sight(agent.acting(), rules);
+            access::limit(conn, agent.acting(), rules, &mut filter)?;
             counts.push((*view, case_list::count(conn, &filter, COUNT_CAP)?));
         }
     }
@@ -99,9 +99,9 @@ impl Cases<'_> {
     /// teams the filters offer.
     pub async fn inbox(&self, me: Agent, mut filter: CaseFilter, search: Option<String>, full: bool) -> Result<InboxPage> {
         let rules = self.0.config().access;
-        filter.sight = access::sight(me.acting(), rules);
         self.0
             .read(move |conn| {
+                access::limit(conn, me.acting(), rules, &mut filter)?;
                 let limit = filter.limit;
                 let mut probe = filter;
                 probe.limit = limit + 1;
@@ -142,13 +142,13 @@ impl Cases<'_> {
         let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let sight = access::sight(me.acting(), rules);
+                let sight = access::sight(conn, me.acting(), rules)?;
                 let case = access::seen(conn, me.acting(), id, rules)?;
                 let customer = customers::get(conn, case.customer_id)?;
                 let messages = messages::for_case(conn, id)?;
                 let events = events::for_case(conn, id)?;
                 let ledger = compensations::for_case(conn, id)?;
-                let others = case_list::of_customer(conn, customer.id, id, sight, 5)?;
+                let others = case_list::of_customer(conn, customer.id, id, sight.as_ref(), 5)?;
                 let everyone = agents::list(conn)?;
                 let teams = agents::list_teams(conn)?;
                 let fields = fields::list(conn)?;
