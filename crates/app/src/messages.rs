@@ -125,7 +125,19 @@ pub(crate) fn reply(
     attachments: Vec<NewAttachment>,
     options: ReplyOptions,
 ) -> opora_store::Result<(Message, Case)> {
-    let mut case = crate::cases::access::editable(u, agent, id)?;
+    let case = crate::cases::access::editable(u, agent, id)?;
+    reply_on(u, case, agent, body, attachments, options)
+}
+
+/// A reply on a case already checked (or just opened by this agent).
+pub(crate) fn reply_on(
+    u: &mut Unit<'_, '_>,
+    mut case: Case,
+    agent: ActingAgent,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+    options: ReplyOptions,
+) -> opora_store::Result<(Message, Case)> {
     let status_after = options.status_after;
     let copies = copies(u, &case, options.copies, options.confirm_recipients)?;
     let actor = Actor::agent(agent.id);
@@ -154,6 +166,17 @@ pub(crate) fn note(
     attachments: Vec<NewAttachment>,
 ) -> opora_store::Result<(Message, Case)> {
     let case = crate::cases::access::editable(u, agent, id)?;
+    note_on(u, case, agent, body, attachments)
+}
+
+/// A note on a case already checked (or just opened by this agent).
+pub(crate) fn note_on(
+    u: &mut Unit<'_, '_>,
+    case: Case,
+    agent: ActingAgent,
+    body: Body,
+    attachments: Vec<NewAttachment>,
+) -> opora_store::Result<(Message, Case)> {
     let new = NewMessage {
         direction: Direction::Internal,
         channel_kind: ChannelKind::Internal,

@@ -23,10 +23,14 @@ fn optional_line() -> String {
 const TEXT: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
 /// `validate::key`: a custom field's key.
 const KEY: &str = "^[a-z][a-z0-9_]*$";
-/// `email::host_name`: a DNS name (an IP address is also taken); blank removes the server.
+/// `email::host_name`: a DNS name or an IPv4 address; blank removes the server. (IPv6 literals
+/// are taken too; a pattern for exactly the valid ones would be longer than it is worth.)
 const HOST: &str = r"^\s*([A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*\.*)?\s*$";
 /// `Money::parse_amount`: up to 12 digits, then up to 2 after a point or comma; spaces group digits.
 const AMOUNT: &str = r"^\s*([ \u00a0\u202f]*[0-9]){1,12}[ \u00a0\u202f]*([.,]([ \u00a0\u202f]*[0-9]){0,2})?[ \u00a0\u202f]*\s*$";
+/// `EmailAddress::parse`, said for the plain ASCII addresses nearly everyone has (the server
+/// also takes international ones).
+const EMAIL: &str = r"^\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)+\s*$";
 /// `Money::parse_currency`: three letters.
 const CURRENCY: &str = r"^\s*[A-Za-z]{3}\s*$";
 /// A webhook's address: http or https (that it reaches a public host is checked on the server).
@@ -36,6 +40,8 @@ enum Form {
     Line,
     OptionalLine,
     Text,
+    /// Any text up to the length, empty included (it clears the field).
+    Free,
     Pattern(&'static str),
 }
 
@@ -45,7 +51,10 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("CreateAgent", "name", Form::Line, 200),
     ("UpdateAgent", "name", Form::Line, 200),
     ("UpdateMe", "name", Form::Line, 200),
-    ("UpdateMe", "signature", Form::Text, 2000),
+    ("UpdateMe", "signature", Form::Free, 2000),
+    ("CreateCustomer", "note", Form::Free, 5000),
+    ("UpdateCustomer", "note", Form::Free, 5000),
+    ("WebhookInput", "description", Form::Free, 500),
     ("TeamInput", "name", Form::Line, 100),
     ("CreateCase", "subject", Form::Line, 300),
     ("CreateCase", "category", Form::Line, 100),
@@ -68,6 +77,9 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("FieldInput", "label_ru", Form::Line, 100),
     ("FieldInput", "label_en", Form::Line, 100),
     ("WebhookInput", "url", Form::Pattern(WEB_URL), 2000),
+    ("CreateAgent", "email", Form::Pattern(EMAIL), 254),
+    ("CustomerInput", "email", Form::Pattern(EMAIL), 254),
+    ("MailboxInputBody", "address", Form::Pattern(EMAIL), 254),
 ];
 
 /// Where one schema serves a create and a change, what the create cannot do without.
@@ -82,21 +94,22 @@ pub fn apply(spec: &mut Value) {
                 continue;
             };
             let pattern = match form {
-                Form::Line => line(),
-                Form::OptionalLine => optional_line(),
-                Form::Text => TEXT.to_owned(),
-                Form::Pattern(pattern) => (*pattern).to_owned(),
+                Form::Line => Some(line()),
+                Form::OptionalLine => Some(optional_line()),
+                Form::Text => Some(TEXT.to_owned()),
+                Form::Free => None,
+                Form::Pattern(pattern) => Some((*pattern).to_owned()),
             };
-            constrain_string(target, &pattern, *max);
+            constrain_string(target, pattern.as_deref(), *max);
         }
-        if let Some(customer) = schemas.get_mut("CustomerInput") {
-            // Who the case is for: one of an id, an e-mail or a phone, given and not null.
-            customer["anyOf"] = json!(
-                ["id", "email", "phone"]
-                    .iter()
-                    .map(|name| json!({"required": [name], "properties": {*name: {"not": {"type": "null"}}}}))
-                    .collect::<Vec<_>>()
-            );
+        // Who the case is for: one of an id, an e-mail or a phone; what a message says: a text or
+        // an HTML body. Given and not null.
+        for (schema, choices) in [("CustomerInput", &["id", "email", "phone"][..]), ("PostMessage", &["body_text", "body_html"][..])] {
+            if let Some(target) = schemas.get_mut(schema) {
+                let forms: Vec<Value> =
+                    choices.iter().map(|name| json!({"required": [name], "properties": {*name: {"not": {"type": "null"}}}})).collect();
+                target["anyOf"] = json!(forms);
+            }
         }
         for money in ["MoneyInput", "Grant"] {
             if let Some(amount) = schemas.get_mut(money).and_then(|s| s.pointer_mut("/properties/amount")) {
@@ -116,15 +129,14 @@ pub fn apply(spec: &mut Value) {
                 port["maximum"] = json!(65535);
             }
         }
+        if let Some(password) = schemas.get_mut("CreateAgent").and_then(|s| s.pointer_mut("/properties/password")) {
+            password["minLength"] = json!(crate::auth::MIN_PASSWORD_CHARS);
+        }
         for (schema, property) in [("Grant", "currency"), ("MoneyInput", "currency")] {
             if let Some(currency) = schemas.get_mut(schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}"))) {
-                constrain_string(currency, CURRENCY, 3);
+                constrain_string(currency, Some(CURRENCY), 3);
                 currency.as_object_mut().map(|c| c.remove("maxLength"));
             }
-        }
-        if let Some(address) = schemas.get_mut("MailboxInputBody").and_then(|s| s.pointer_mut("/properties/address")) {
-            address["format"] = json!("email");
-            address["maxLength"] = json!(320);
         }
         if let Some(kind) = schemas.get_mut("ChannelInput").and_then(|s| s.pointer_mut("/properties/kind")) {
             let kinds: Vec<&str> = ChannelKind::CONFIGURABLE.iter().map(|k| k.as_str()).collect();
@@ -137,14 +149,16 @@ pub fn apply(spec: &mut Value) {
 }
 
 /// A string property (possibly nullable, possibly behind `oneOf`) gets a pattern and a length.
-fn constrain_string(property: &mut Value, pattern: &str, max: u64) {
+fn constrain_string(property: &mut Value, pattern: Option<&str>, max: u64) {
     if let Some(forms) = property.get_mut("oneOf").and_then(Value::as_array_mut) {
         for form in forms.iter_mut().filter(|f| f["type"] == "string") {
             constrain_string(form, pattern, max);
         }
         return;
     }
-    property["pattern"] = json!(pattern);
+    if let Some(pattern) = pattern {
+        property["pattern"] = json!(pattern);
+    }
     property["maxLength"] = json!(max);
     if let Some(object) = property.as_object_mut() {
         object.remove("minLength");
@@ -159,7 +173,7 @@ fn create_schema(spec: &mut Value, path: &str, needs: &[&str]) {
     let Some(name) = operation.pointer(pointer).and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) else {
         return;
     };
-    let (name, created) = (name.to_owned(), format!("New{}", name.trim_end_matches("Input").trim_end_matches("Body")));
+    let (name, created) = (name.to_owned(), format!("New{}", name.trim_end_matches("Body").trim_end_matches("Input")));
     if let Some(reference) = operation.pointer_mut(pointer) {
         *reference = json!(format!("#/components/schemas/{created}"));
     }

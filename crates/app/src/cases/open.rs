@@ -197,13 +197,15 @@ fn open_requested(u: &mut Unit<'_, '_>, input: OpenCase, acting: ActingAgent) ->
         budget: input.budget,
     };
     let case = open(u, spec, actor)?;
+    // The first message is part of opening the case: whoever opens it writes it, whatever
+    // team or owner they gave the case.
     if let Some(first) = input.first {
         match first.direction {
             Direction::Outbound => {
-                messages::reply(u, case.id, acting, first.body, first.attachments, Default::default())?;
+                messages::reply_on(u, case.clone(), acting, first.body, first.attachments, Default::default())?;
             }
             Direction::Internal => {
-                messages::note(u, case.id, acting, first.body, first.attachments)?;
+                messages::note_on(u, case.clone(), acting, first.body, first.attachments)?;
             }
             _ => {
                 let subject = Some(case.subject.clone());

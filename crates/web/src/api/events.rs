@@ -14,7 +14,7 @@ use futures_util::{Stream, StreamExt};
 use opora_app::App;
 use opora_domain::agent::{Action, Role};
 use opora_domain::case::ActingAgent;
-use opora_domain::event::Event;
+use opora_domain::event::{Event, EventData};
 use opora_domain::{CaseId, EventId, FieldError};
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -81,6 +81,16 @@ impl Cursor {
                     continue;
                 }
                 self.last = event.id.0;
+                if let EventData::AgentUpdated(changed) = &event.data
+                    && changed.agent_id == self.reader.id
+                {
+                    // An admin changed this agent: a new case access counts from now on, and a
+                    // switched-off agent's stream ends.
+                    match self.app.staff().agent(changed.agent_id).await {
+                        Ok(agent) if agent.active => self.reader.access = agent.case_access.effective(self.reader.role),
+                        _ => return None,
+                    }
+                }
                 if visible(&event, self.role) {
                     return Some(event);
                 }

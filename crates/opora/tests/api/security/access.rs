@@ -147,3 +147,33 @@ async fn the_unsorted_queue_can_be_kept_from_team_agents() {
     assert_eq!(ids(app.get_as(&token, "/api/v1/cases").await.ok(200)), [unsorted], "back to every case");
     app.patch(&format!("/api/v1/agents/{limited}"), json!({"case_access": "some"})).await.field("case_access", "invalid_choice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_access_counts_at_once_on_an_open_stream_and_openers_write_first_messages() {
+    let app = TestApp::start_with(Engine::Sqlite, |config: &mut Config| config.access.edit = EditPolicy::Involved).await;
+    let (agent, token) = app.agent("Сменил Доступ", "agent").await;
+    let (colleague, _) = app.agent("Чужой Владелец", "agent").await;
+    let own = team(&app, "Своя", &[agent]).await;
+    let other = team(&app, "Чужая", &[]).await;
+    let ours = case_in(&app, "Своё дело", Some(own)).await;
+    let theirs = case_in(&app, "Чужое дело", Some(other)).await;
+
+    let mut stream = EventStream::open(&app, &token, "").await;
+    app.patch(&format!("/api/v1/agents/{agent}"), json!({"case_access": "teams"})).await.ok(200);
+    app.post(&format!("/api/v1/cases/{theirs}/messages"), json!({"kind": "note", "body_text": "уже не для него"})).await.ok(201);
+    app.post(&format!("/api/v1/cases/{ours}/messages"), json!({"kind": "note", "body_text": "для него"})).await.ok(201);
+    let (_, shown) = stream.expect("message.added").await;
+    assert_eq!(shown["case_id"], ours, "the stream follows the new access without reconnecting");
+
+    // Whoever opens a case writes its first message, whatever team or owner they gave it.
+    let opened = app
+        .post_as(
+            &token,
+            "/api/v1/cases",
+            json!({"subject": "Для чужой команды", "team_id": other, "owner_id": colleague,
+            "customer": {"email": "first@example.ru"}, "message": {"direction": "internal", "body_text": "Передаю коллегам"}}),
+        )
+        .await;
+    let opened = opened.ok(201)["id"].as_i64().expect("id");
+    assert_eq!(app.get(&format!("/api/v1/cases/{opened}/messages")).await.ok(200).as_array().map(Vec::len), Some(1));
+}
