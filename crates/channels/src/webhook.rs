@@ -118,9 +118,15 @@ pub fn is_internal(ip: IpAddr) -> bool {
     }
 }
 
+/// The longest endpoint address taken (what browsers and proxies reliably carry).
+pub const MAX_URL_CHARS: usize = 2000;
+
 /// Checks an endpoint address as an admin typed it: http(s), a host, no credentials, and (unless
 /// allowed) no internal address or `localhost` name.
 pub fn check_url(field: &str, raw: &str, allow_internal: bool) -> Result<String, FieldError> {
+    if raw.chars().count() > MAX_URL_CHARS {
+        return Err(FieldError::new(field, "too_long").with("max", MAX_URL_CHARS));
+    }
     let url = url::Url::parse(raw.trim()).map_err(|_| FieldError::new(field, "invalid_url"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
         return Err(FieldError::new(field, "invalid_url"));

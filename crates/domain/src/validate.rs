@@ -6,6 +6,7 @@ use crate::error::FieldError;
 /// Trims and checks a single-line text (subject, name): line breaks become spaces, control
 /// characters are refused, length is counted in characters, not bytes.
 pub fn line(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    too_long_as_sent(field, value, max)?;
     let cleaned: String = value.trim().chars().map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c }).collect();
     check_len(field, cleaned, min, max)
 }
@@ -19,8 +20,15 @@ pub fn is_invisible(c: char) -> bool {
 
 /// Trims and checks a multi-line text (a message body, a note).
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    too_long_as_sent(field, value, max)?;
     let cleaned: String = value.trim().chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t')).collect();
     check_len(field, cleaned.replace("\r\n", "\n"), min, max)
+}
+
+/// The limit counts what was sent, before trimming and cleaning, so that a client (and the API's
+/// document, which says `maxLength`) can tell beforehand whether a value fits.
+fn too_long_as_sent(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.chars().count() > max { Err(FieldError::new(field, "too_long").with("max", max)) } else { Ok(()) }
 }
 
 fn check_len(field: &str, value: String, min: usize, max: usize) -> Result<String, FieldError> {
@@ -170,7 +178,9 @@ mod tests {
     fn line_counts_characters_not_bytes() {
         assert_eq!(line("s", "Заказ", 1, 5), Ok("Заказ".into()));
         assert_eq!(line("s", "Заказы", 1, 5).map_err(|e| e.code), Err("too_long"));
-        assert_eq!(line("s", " a\r\nb ", 1, 5), Ok("a  b".into()));
+        assert_eq!(line("s", " a\r\nb ", 1, 6), Ok("a  b".into()));
+        assert_eq!(line("s", "abcde ", 1, 5).map_err(|e| e.code), Err("too_long"), "the limit counts what was sent");
+        assert_eq!(text("s", "ab\u{5}cde", 1, 5).map_err(|e| e.code), Err("too_long"));
         assert_eq!(line("s", "   ", 1, 5).map_err(|e| e.code), Err("required"));
         assert_eq!(line("s", "a\u{0}b", 1, 5).map_err(|e| e.code), Err("invalid_characters"));
     }
