@@ -184,7 +184,9 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
         ));
     }
     if let Some(sight) = &filter.sight {
-        conditions.push(sight_condition(sight, &mut params));
+        // A page wants the walk down its order with the sight checked per row (bound values);
+        // a count wants the union of index seeks (values written in).
+        conditions.push(if with_cursor { sight_bound(sight, &mut params) } else { sight_condition(sight) });
     }
     if with_cursor && let Some((key, id)) = filter.after {
         let (column, op) = (filter.sort.column(), if filter.sort.descending() { "<" } else { ">" });
@@ -195,15 +197,29 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
     (clause, params)
 }
 
-/// The teams are bound as values rather than read by a subquery: with a plain list the engines
-/// can serve each alternative from an index of its own.
-fn sight_condition(sight: &Sight, params: &mut Vec<Value<'_>>) -> String {
+/// The agent's id and teams written into the SQL as numbers (ours, never user input), like
+/// statuses: with the values in sight, SQLite serves each alternative from an index of its own
+/// and joins the results (a team-limited agent's pending count over 1M cases: 33 ms → 0.2 ms);
+/// with bound values it walks the whole view instead.
+fn sight_condition(sight: &Sight) -> String {
+    let teams: Vec<String> = sight.teams.iter().map(|t| t.0.to_string()).collect();
+    sight_ways(sight, &teams, &sight.agent.0.to_string())
+}
+
+/// The same with bound values: for a page in an order, where walking that order's index and
+/// checking each row beats gathering every case in sight and sorting them (1M cases: about
+/// 55 ms → 0.4 ms for a page of the open view).
+fn sight_bound(sight: &Sight, params: &mut Vec<Value<'_>>) -> String {
+    let teams: Vec<String> = sight.teams.iter().map(|t| bind(params, (*t).into())).collect();
+    let agent = bind(params, sight.agent.into());
+    sight_ways(sight, &teams, &agent)
+}
+
+fn sight_ways(sight: &Sight, teams: &[String], agent: &str) -> String {
     let mut ways = Vec::new();
-    if !sight.teams.is_empty() {
-        let teams: Vec<String> = sight.teams.iter().map(|t| bind(params, (*t).into())).collect();
+    if !teams.is_empty() {
         ways.push(format!("team_id in ({})", teams.join(", ")));
     }
-    let agent = bind(params, sight.agent.into());
     ways.push(format!("owner_id = {agent}"));
     ways.push(format!("id in (select case_id from case_collaborators where agent_id = {agent})"));
     if sight.unsorted {
@@ -246,23 +262,17 @@ pub fn seen_ids(conn: &mut dyn Conn, ids: &[CaseId], sight: &Sight) -> Result<Ve
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut params: Vec<Value<'_>> = ids.iter().map(|id| (*id).into()).collect();
+    let params: Vec<Value<'_>> = ids.iter().map(|id| (*id).into()).collect();
     let list = crate::db::placeholders(1, params.len());
-    let seen = sight_condition(sight, &mut params);
+    let seen = sight_condition(sight);
     Ok(conn.all(&format!("select id from cases where id in ({list}) and {seen}"), &params, |r| r.get(0))?)
 }
 
 /// A customer's other cases that `sight` allows, newest first, for the case page's customer panel.
 pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, except: CaseId, sight: Option<&Sight>, limit: i64) -> Result<Vec<Case>> {
-    let mut params: Vec<Value<'_>> = vec![customer.into(), except.into()];
-    let seen = match sight {
-        Some(sight) => format!(" and {}", sight_condition(sight, &mut params)),
-        None => String::new(),
-    };
-    params.push(limit.into());
-    let sql = format!(
-        "select {COLUMNS} from cases where customer_id = $1 and id <> $2{seen} order by updated_at desc, id desc limit ${}",
-        params.len()
-    );
+    let mut params: Vec<Value<'_>> = vec![customer.into(), except.into(), limit.into()];
+    // Bound, so the customer's own index leads (see `sight_bound`).
+    let seen = sight.map(|sight| format!(" and {}", sight_bound(sight, &mut params))).unwrap_or_default();
+    let sql = format!("select {COLUMNS} from cases where customer_id = $1 and id <> $2{seen} order by updated_at desc, id desc limit $3");
     Ok(conn.all(&sql, &params, from_row)?)
 }
