@@ -136,9 +136,13 @@ pub fn update(tx: &mut Tx<'_>, id: ChannelId, spec: &ChannelSpec) -> Result<Chan
 
 /// Whether anything refers to the channel (received payloads, cases): it can then only be
 /// switched off, not removed.
+/// Whether anything refers to the channel: what it received, cases it carries, messages that went
+/// through it (a reply on a case of no channel leaves by the default one).
 pub fn in_use(conn: &mut dyn Conn, id: ChannelId) -> Result<bool> {
     let used = conn.int(
-        "select (select count(*) from inbound_payloads where channel_id = $1) + (select count(*) from cases where channel_id = $1)",
+        "select (select count(*) from (select 1 from inbound_payloads where channel_id = $1 limit 1) p)
+              + (select count(*) from (select 1 from cases where channel_id = $1 limit 1) c)
+              + (select count(*) from (select 1 from messages where channel_id = $1 limit 1) m)",
         &[id.into()],
     )?;
     Ok(used > 0)

@@ -192,4 +192,18 @@ both_engines! {
         app.delete(&format!("/api/v1/channels/{}", channel.id)).await.problem(409, "channel_in_use");
         app.delete(&format!("/api/v1/channels/{}", quiet["id"])).await.ok(204);
     }
+
+    async fn a_channel_a_reply_left_by_stays(app: TestApp) {
+        // A case opened through the API has no channel: its reply leaves by the default one of its
+        // kind, and that channel can then no longer be deleted (it was a 500 before).
+        let first = app.post("/api/v1/channels", json!({"kind": "api", "name": "Первый", "is_default": true})).await.ok(201)["id"].clone();
+        let body = json!({"subject": "Без канала", "channel": "api", "customer": {"email": "nochannel@example.ru"},
+                          "message": {"body_text": "Вопрос"}});
+        let case = app.post("/api/v1/cases", body).await.ok(201)["id"].as_i64().expect("case");
+        app.post(&format!("/api/v1/cases/{case}/messages"), json!({"body_text": "Ответ"})).await.ok(201);
+        let second = app.post("/api/v1/channels", json!({"kind": "api", "name": "Второй", "is_default": true})).await.ok(201)["id"].clone();
+        assert_eq!(app.get(&format!("/api/v1/channels/{first}")).await.ok(200)["is_default"], false);
+        app.delete(&format!("/api/v1/channels/{first}")).await.problem(409, "channel_in_use");
+        assert_eq!(app.delete(&format!("/api/v1/channels/{second}")).await.status, 409, "the default stays");
+    }
 }
