@@ -314,7 +314,7 @@ impl Messages<'_> {
             .0
             .read(move |conn| {
                 let (attachment, case, _) = messages::attachment(conn, id)?;
-                if crate::cases::access::seen(conn, reader, case, rules).is_err() {
+                if crate::cases::access::seen_or_none(conn, reader, case, rules)?.is_none() {
                     return Err(DomainError::NotFound("attachment").into());
                 }
                 Ok((attachment, case))

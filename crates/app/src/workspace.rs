@@ -37,7 +37,7 @@ impl Workspace<'_> {
                 let mut items = Vec::new();
                 for notification in notifications::recent(conn, agent.id, limit)? {
                     let case = match notification.case_id {
-                        Some(id) => crate::cases::access::seen(conn, agent, id, rules).ok(),
+                        Some(id) => crate::cases::access::seen_or_none(conn, agent, id, rules)?,
                         None => None,
                     };
                     let (case_number, case_subject) = (case.as_ref().map(|c| c.number), case.map(|c| c.subject));

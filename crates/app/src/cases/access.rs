@@ -7,7 +7,7 @@ use opora_domain::case::{ActingAgent, Case};
 use opora_domain::{CaseId, DomainError};
 use opora_store::case_list::{self, CaseFilter, OwnerFilter, Sight};
 use opora_store::db::Conn;
-use opora_store::{agents, cases};
+use opora_store::{StoreError, agents, cases};
 
 use crate::Unit;
 
@@ -33,12 +33,26 @@ pub(crate) fn limit(conn: &mut dyn Conn, agent: ActingAgent, rules: AccessRules,
     Ok(())
 }
 
-pub(crate) fn check_seen(conn: &mut dyn Conn, agent: ActingAgent, case: &Case, rules: AccessRules) -> opora_store::Result<()> {
+/// Whether `agent` sees `case`; reading their teams may fail, which is not "no".
+pub(crate) fn sees(conn: &mut dyn Conn, agent: ActingAgent, case: &Case, rules: AccessRules) -> opora_store::Result<bool> {
     if agent.access == CaseAccess::All {
-        return Ok(());
+        return Ok(true);
     }
     let teams = agents::team_ids(conn, agent.id)?;
-    if case.seen_by(agent, &teams, rules) { Ok(()) } else { Err(DomainError::NotFound("case").into()) }
+    Ok(case.seen_by(agent, &teams, rules))
+}
+
+pub(crate) fn check_seen(conn: &mut dyn Conn, agent: ActingAgent, case: &Case, rules: AccessRules) -> opora_store::Result<()> {
+    if sees(conn, agent, case, rules)? { Ok(()) } else { Err(DomainError::NotFound("case").into()) }
+}
+
+/// The case when it exists and `agent` sees it; `None` when either is not so.
+pub(crate) fn seen_or_none(conn: &mut dyn Conn, agent: ActingAgent, id: CaseId, rules: AccessRules) -> opora_store::Result<Option<Case>> {
+    match seen(conn, agent, id, rules) {
+        Ok(case) => Ok(Some(case)),
+        Err(StoreError::Domain(DomainError::NotFound(_))) => Ok(None),
+        Err(other) => Err(other),
+    }
 }
 
 /// The case, when `agent` may see it.

@@ -67,7 +67,7 @@ impl Cases<'_> {
         let rules = self.0.config().access;
         self.0
             .read(move |conn| match cases::by_number(conn, number)? {
-                Some(case) if access::check_seen(conn, reader, &case, rules).is_ok() => Ok(Some(case)),
+                Some(case) if access::sees(conn, reader, &case, rules)? => Ok(Some(case)),
                 _ => Ok(None),
             })
             .await
