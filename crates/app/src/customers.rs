@@ -3,11 +3,12 @@
 //! merging two records of the same person.
 
 use opora_domain::agent::Language;
+use opora_domain::case::ActingAgent;
 use opora_domain::customer::{Customer, IdentityKind, fallback_name};
 use opora_domain::event::{Actor, Changes, CustomerCreated, CustomerMerged, CustomerUpdated, EventData, IdentityChanged, note_change};
 use opora_domain::{CustomerId, DomainError, IdentityId};
 use opora_store::customers::{self, NewCustomer};
-use opora_store::{StoreError, cases};
+use opora_store::{StoreError, case_list, cases};
 
 pub use opora_store::customers::CustomerFilter;
 
@@ -144,7 +145,16 @@ fn remove_identity(u: &mut Unit<'_, '_>, id: CustomerId, identity: IdentityId, a
 
 /// Merges `source` into `target`: identities, cases, messages and history move to the target;
 /// the source stays as a pointer so old links still resolve.
-fn merge(u: &mut Unit<'_, '_>, target: CustomerId, source: CustomerId, actor: Actor) -> opora_store::Result<Customer> {
+fn merge(u: &mut Unit<'_, '_>, target: CustomerId, source: CustomerId, acting: ActingAgent) -> opora_store::Result<Customer> {
+    let actor = Actor::agent(acting.id);
+    // Merging moves every case of both: an agent limited to their teams may do it only when they
+    // see all of them.
+    let rules = u.config().access;
+    if let Some(sight) = crate::cases::access::sight(u.conn(), acting, rules)?
+        && case_list::any_out_of_sight(u.conn(), &[target, source], &sight)?
+    {
+        return Err(DomainError::Forbidden.into());
+    }
     let mut target = customers::get(u.conn(), target)?;
     let source = customers::get(u.conn(), source).map_err(|e| match e {
         StoreError::Domain(DomainError::NotFound(_)) => DomainError::field("source_id", "not_found").into(),
@@ -211,7 +221,7 @@ impl Customers<'_> {
         self.0.write(move |u| remove_identity(u, id, identity, actor)).await
     }
 
-    pub async fn merge(&self, actor: Actor, target: CustomerId, source: CustomerId) -> Result<Customer> {
-        self.0.write(move |u| merge(u, target, source, actor)).await
+    pub async fn merge(&self, acting: ActingAgent, target: CustomerId, source: CustomerId) -> Result<Customer> {
+        self.0.write(move |u| merge(u, target, source, acting)).await
     }
 }

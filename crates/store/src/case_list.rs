@@ -257,6 +257,18 @@ pub fn any_unsorted(conn: &mut dyn Conn) -> Result<bool> {
     Ok(conn.opt("select 1 from cases where team_id is null limit 1", &[], |r| r.get::<i64>(0))?.is_some())
 }
 
+/// Whether any case of these customers is out of `sight`.
+pub fn any_out_of_sight(conn: &mut dyn Conn, customers: &[CustomerId], sight: &Sight) -> Result<bool> {
+    if customers.is_empty() {
+        return Ok(false);
+    }
+    let params: Vec<Value<'_>> = customers.iter().map(|c| (*c).into()).collect();
+    let list = crate::db::placeholders(1, params.len());
+    // `owner_id = …` is null for an unowned case, and `not` of null is null: coalesce first.
+    let sql = format!("select 1 from cases where customer_id in ({list}) and not coalesce({}, false) limit 1", sight_condition(sight));
+    Ok(conn.opt(&sql, &params, |r| r.get::<i64>(0))?.is_some())
+}
+
 /// Of these cases, the ones `sight` allows.
 pub fn seen_ids(conn: &mut dyn Conn, ids: &[CaseId], sight: &Sight) -> Result<Vec<CaseId>> {
     if ids.is_empty() {

@@ -243,7 +243,6 @@ pub async fn merge(
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Action::MergeCustomers)?;
     let source = input.source_id.ok_or_else(|| ApiError::fields(vec![FieldError::required("source_id")]))?;
-    let actor = caller.actor();
-    let customer = state.app.customers().merge(actor, CustomerId(id), CustomerId(source)).await?;
+    let customer = state.app.customers().merge(caller.acting(), CustomerId(id), CustomerId(source)).await?;
     Ok(Json(CustomerView::from(&customer)))
 }

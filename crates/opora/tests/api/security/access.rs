@@ -177,3 +177,24 @@ async fn a_new_access_counts_at_once_on_an_open_stream_and_openers_write_first_m
     let opened = opened.ok(201)["id"].as_i64().expect("id");
     assert_eq!(app.get(&format!("/api/v1/cases/{opened}/messages")).await.ok(200).as_array().map(Vec::len), Some(1));
 }
+
+both_engines! {
+    async fn a_team_limited_supervisor_merges_only_customers_whose_cases_they_all_see(app: TestApp) {
+    let (lead, token) = app.agent("Старшая Склада", "supervisor").await;
+    app.patch(&format!("/api/v1/agents/{lead}"), json!({"case_access": "teams"})).await.ok(200);
+    let warehouse = team(&app, "Склад Слияний", &[lead]).await;
+    let billing = team(&app, "Биллинг Слияний", &[]).await;
+    let customer_of = |case: i64| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/cases/{case}")).await.ok(200)["customer"]["id"].as_i64().expect("customer") }
+    };
+    let ours = customer_of(case_in(&app, "Дубль один", Some(warehouse)).await).await;
+    let also_ours = customer_of(case_in(&app, "Дубль два", Some(warehouse)).await).await;
+    let theirs = customer_of(case_in(&app, "Дубль чужой", Some(billing)).await).await;
+
+    app.post_as(&token, &format!("/api/v1/customers/{ours}/merge"), json!({"source_id": theirs})).await.problem(403, "forbidden");
+    app.post_as(&token, &format!("/api/v1/customers/{theirs}/merge"), json!({"source_id": ours})).await.problem(403, "forbidden");
+    app.post_as(&token, &format!("/api/v1/customers/{ours}/merge"), json!({"source_id": also_ours})).await.ok(200);
+    app.post(&format!("/api/v1/customers/{ours}/merge"), json!({"source_id": theirs})).await.ok(200);
+}
+}
