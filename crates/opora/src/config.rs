@@ -59,7 +59,8 @@ pub struct AccessConfig {
 
 impl Default for AccessConfig {
     fn default() -> Self {
-        Self { edit: EditPolicy::Anyone, teams_see_unsorted: true }
+        let rules = AccessRules::default();
+        Self { edit: rules.edit, teams_see_unsorted: rules.unsorted_visible }
     }
 }
 

@@ -23,14 +23,19 @@ pub(crate) fn sight(conn: &mut dyn Conn, agent: ActingAgent, rules: AccessRules)
 /// Limits `filter` to what `agent` sees, unless it keeps to such cases already (their own, the
 /// ones they were pulled into, their teams'): those views then cost what they always did.
 pub(crate) fn limit(conn: &mut dyn Conn, agent: ActingAgent, rules: AccessRules, filter: &mut CaseFilter) -> opora_store::Result<()> {
-    let Some(sight) = sight(conn, agent, rules)? else { return Ok(()) };
-    let own = filter.owner == Some(OwnerFilter::Agent(agent.id)) || filter.collaborator == Some(agent.id);
+    narrow(sight(conn, agent, rules)?.as_ref(), filter);
+    Ok(())
+}
+
+/// [`limit`] with the sight already read (the inbox counts nine views with one).
+pub(crate) fn narrow(sight: Option<&Sight>, filter: &mut CaseFilter) {
+    let Some(sight) = sight else { return };
+    let own = filter.owner == Some(OwnerFilter::Agent(sight.agent)) || filter.collaborator == Some(sight.agent);
     let of_my_teams = filter.team.is_some_and(|t| sight.teams.contains(&t))
         || (!filter.teams.is_empty() && filter.teams.iter().all(|t| sight.teams.contains(t)));
     if !own && !of_my_teams {
-        filter.sight = Some(sight);
+        filter.sight = Some(sight.clone());
     }
-    Ok(())
 }
 
 /// Whether `agent` sees `case`; reading their teams may fail, which is not "no".

@@ -2,7 +2,6 @@
 //! open, pending, overdue, our clients, solved this week) with their counts, and everything one
 //! case page shows, each read in one go.
 
-use opora_domain::access::AccessRules;
 use opora_domain::agent::{Agent, Team};
 use opora_domain::case::Case;
 use opora_domain::compensation::Compensation;
@@ -13,7 +12,7 @@ use opora_domain::message::Message;
 use opora_domain::status::Status;
 use opora_domain::template::fill;
 use opora_domain::{AgentId, CaseId, CustomerId, TeamId, Timestamp};
-use opora_store::case_list::{self, CaseFilter, OwnerFilter};
+use opora_store::case_list::{self, CaseFilter, OwnerFilter, Sight};
 use opora_store::customers::CustomerFilter;
 use opora_store::{agents, compensations, customers, events, fields, messages, names, notifications, templates};
 
@@ -52,11 +51,15 @@ pub fn view_filter(view: &str, agent: &Agent, limit: i64) -> Option<CaseFilter> 
     Some(filter)
 }
 
-fn view_counts(conn: &mut dyn opora_store::db::Conn, agent: &Agent, rules: AccessRules) -> opora_store::Result<Vec<(&'static str, i64)>> {
+fn view_counts(
+    conn: &mut dyn opora_store::db::Conn,
+    agent: &Agent,
+    sight: Option<&Sight>,
+) -> opora_store::Result<Vec<(&'static str, i64)>> {
     let mut counts = Vec::new();
     for view in VIEWS {
         if let Some(mut filter) = view_filter(view, agent, 1) {
-            access::limit(conn, agent.acting(), rules, &mut filter)?;
+            access::narrow(sight, &mut filter);
             counts.push((*view, case_list::count(conn, &filter, COUNT_CAP)?));
         }
     }
@@ -101,7 +104,8 @@ impl Cases<'_> {
         let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                access::limit(conn, me.acting(), rules, &mut filter)?;
+                let sight = access::sight(conn, me.acting(), rules)?;
+                access::narrow(sight.as_ref(), &mut filter);
                 let limit = filter.limit;
                 let mut probe = filter;
                 probe.limit = limit + 1;
@@ -122,7 +126,7 @@ impl Cases<'_> {
                 found.truncate(limit as usize);
                 let names = names_for(conn, &found)?;
                 let (counts, agents, teams) = if full {
-                    (view_counts(conn, &me, rules)?, agents::list(conn)?, agents::list_teams(conn)?)
+                    (view_counts(conn, &me, sight.as_ref())?, agents::list(conn)?, agents::list_teams(conn)?)
                 } else {
                     Default::default()
                 };
@@ -134,7 +138,12 @@ impl Cases<'_> {
     /// The view counts and the agent's unread notifications, for the live sidebar.
     pub async fn view_counts(&self, me: Agent) -> Result<(Vec<(&'static str, i64)>, i64)> {
         let rules = self.0.config().access;
-        self.0.read(move |conn| Ok((view_counts(conn, &me, rules)?, notifications::unread_count(conn, me.id)?))).await
+        self.0
+            .read(move |conn| {
+                let sight = access::sight(conn, me.acting(), rules)?;
+                Ok((view_counts(conn, &me, sight.as_ref())?, notifications::unread_count(conn, me.id)?))
+            })
+            .await
     }
 
     /// Everything the case page shows to `me`.
