@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use opora_domain::MessageId;
 use opora_domain::case::Case;
 use opora_domain::channel::{Channel, KeyKind};
 use opora_domain::customer::Customer;
 use opora_domain::event::{Actor, DeliveryChanged, EventData};
 use opora_domain::message::{DeliveryStatus, Message};
 use opora_domain::outbound::{Author, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
+use opora_domain::{ChannelId, MessageId};
 use opora_store::jobs::{Job, NewJob};
 use opora_store::messages;
 use opora_store::{agents, cases, channels, customers, thread_keys};
@@ -151,19 +151,31 @@ async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> 
     }
     if !channel.active {
         // Nothing leaves through a channel an admin switched off; the agent sees why.
-        return finish(app, id, Verdict::Failed { reason: "channel_switched_off".into() }, attempt, max_attempts).await;
+        return finish(app, id, channel.id, Verdict::Failed { reason: "channel_switched_off".into() }, attempt, max_attempts).await;
     }
     let Some(driver) = app.core.drivers.of(channel.kind).cloned() else {
-        return finish(app, id, Verdict::Failed { reason: format!("no driver for {} channels", channel.kind) }, attempt, max_attempts)
-            .await;
+        return finish(
+            app,
+            id,
+            channel.id,
+            Verdict::Failed { reason: format!("no driver for {} channels", channel.kind) },
+            attempt,
+            max_attempts,
+        )
+        .await;
     };
     let verdict = driver.send(&channel, &outbound).await;
-    finish(app, id, verdict, attempt, max_attempts).await
+    finish(app, id, channel.id, verdict, attempt, max_attempts).await
 }
 
-async fn finish(app: &App, id: MessageId, verdict: Verdict, attempt: i64, max_attempts: i64) -> Outcome {
+async fn finish(app: &App, id: MessageId, channel: ChannelId, verdict: Verdict, attempt: i64, max_attempts: i64) -> Outcome {
+    let broken = match &verdict {
+        Verdict::Broken { reason } => Some((channel, reason.clone())),
+        _ => None,
+    };
     let (status, error, key) = match verdict {
         Verdict::Sent { key } => (DeliveryStatus::Sent, None, key),
+        Verdict::Broken { reason } => (DeliveryStatus::Failed, Some(reason), None),
         Verdict::Failed { reason } => (DeliveryStatus::Failed, Some(reason), None),
         Verdict::Retry { reason, .. } if attempt >= max_attempts => (DeliveryStatus::Failed, Some(reason), None),
         Verdict::Retry { reason, after: Some(after) } => return Outcome::RetryAfter(reason, after),
@@ -175,6 +187,9 @@ async fn finish(app: &App, id: MessageId, verdict: Verdict, attempt: i64, max_at
                 let message = messages::get(u.conn(), id)?;
                 thread_keys::remember(u.tx(), key, message.case_id, Some(id), KeyKind::Outbound)?;
                 messages::set_delivery(u.tx(), id, message.delivery_status, message.delivery_error.as_deref(), Some(key))?;
+            }
+            if let Some((channel, reason)) = &broken {
+                crate::channels::mark_broken(u, *channel, reason)?;
             }
             record_delivery(u, id, status, error.as_deref())
         })

@@ -238,6 +238,7 @@ impl Api {
             automatic: None,
             // The system signed the request: it vouches for its customers.
             sender_doubt: None,
+            ..Default::default()
         })
     }
 

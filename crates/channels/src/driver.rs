@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use opora_domain::channel::{Channel, ChannelKind, ConversationPolicy, PayloadSource};
 use opora_domain::customer::IdentityKind;
-use opora_domain::inbound::Inbound;
+use opora_domain::inbound::{Inbound, RemoteFile};
 use opora_domain::outbound::{Outbound, Verdict};
 use opora_domain::{ChannelId, FieldError, MessageId, PayloadId, Timestamp};
 use serde_json::Value;
@@ -111,6 +111,19 @@ pub trait Sink: Send + Sync {
     fn quarantine(&self, payload: PayloadId, reason: String) -> BoxFuture<'_, Result<(), String>>;
     /// How the last round went: `None` when it worked.
     fn report(&self, channel: ChannelId, error: Option<String>) -> BoxFuture<'_, ()>;
+    /// The provider refuses the channel itself (a revoked token): it waits for an admin, who
+    /// is told.
+    fn broken(&self, channel: ChannelId, reason: String) -> BoxFuture<'_, ()>;
+}
+
+/// Why a file a message names could not be downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unfetched {
+    /// Worth trying again later (a timeout, throttling, a server error).
+    Retry(String),
+    /// It will never come (too large for the provider to hand over, expired): the message is
+    /// filed without it, saying so.
+    Gone(String),
 }
 
 /// A loop that pulls from the provider (IMAP, long polling), one per channel, until `stop`.
@@ -155,6 +168,11 @@ pub trait Driver: Send + Sync + 'static {
     /// that beats the send still threads; `None` when the provider gives the id.
     fn outbound_key(&self, _channel: &Channel, _case_number: i64, _message: MessageId, _now: Timestamp) -> Option<String> {
         None
+    }
+
+    /// Downloads a file a parsed message names but does not carry.
+    fn download<'a>(&'a self, _channel: &'a Channel, _file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, Unfetched>> {
+        Box::pin(async { Err(Unfetched::Gone("this channel does not download files".into())) })
     }
 
     /// One attempt to send.

@@ -8,6 +8,8 @@
 pub mod api;
 pub mod driver;
 pub mod email;
+pub mod form;
+pub mod telegram;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -25,11 +27,19 @@ pub struct Settings {
     pub allow_internal: bool,
     /// Largest file an integration may send with a message.
     pub max_file_bytes: usize,
+    /// Where this instance is reached from outside: providers push to `{public_url}/hooks/…`.
+    pub public_url: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { email: email::Config::default(), http_timeout: Duration::from_secs(15), allow_internal: false, max_file_bytes: 25 << 20 }
+        Self {
+            email: email::Config::default(),
+            http_timeout: Duration::from_secs(15),
+            allow_internal: false,
+            max_file_bytes: 25 << 20,
+            public_url: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -38,6 +48,7 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
     vec![
         Arc::new(email::Email::new(settings.email.clone())),
         api::driver(settings.http_timeout, settings.allow_internal, settings.max_file_bytes),
+        Arc::new(telegram::Telegram::new(settings.allow_internal, settings.max_file_bytes, settings.public_url.clone())),
     ]
 }
 

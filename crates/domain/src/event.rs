@@ -50,6 +50,7 @@ string_enum! {
         CaseParticipantRemoved => "case.participant_removed",
         CaseFollowUp => "case.follow_up",
         CaseLinked => "case.linked",
+        ChannelBroken => "channel.broken",
     }
 }
 
@@ -57,7 +58,14 @@ impl EventKind {
     /// Staff administration is shown to admins only; everything about cases and customers is
     /// visible to every agent.
     pub fn admin_only(self) -> bool {
-        matches!(self, EventKind::AgentCreated | EventKind::AgentUpdated | EventKind::WebhookChanged | EventKind::ChannelChanged)
+        matches!(
+            self,
+            EventKind::AgentCreated
+                | EventKind::AgentUpdated
+                | EventKind::WebhookChanged
+                | EventKind::ChannelChanged
+                | EventKind::ChannelBroken
+        )
     }
 }
 
@@ -261,6 +269,15 @@ pub struct ChannelChanged {
     pub name: Option<String>,
 }
 
+/// A provider refused the channel itself (a revoked token): it waits for an admin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelBroken {
+    pub channel_id: ChannelId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub reason: String,
+}
+
 string_enum! {
     /// How a customer other than the case's own came into its conversation.
     pub enum ParticipantRole {
@@ -363,6 +380,8 @@ pub enum EventData {
     CaseFollowUp(FollowUp),
     #[serde(rename = "case.linked")]
     CaseLinked(CaseLinked),
+    #[serde(rename = "channel.broken")]
+    ChannelBroken(ChannelBroken),
     /// A stored payload of a known kind that no longer reads as its type (written by hand, by
     /// an older release or an import): kept and shown as it is, never a failed timeline.
     #[serde(skip)]
@@ -400,6 +419,7 @@ impl EventData {
             D::CaseParticipantRemoved(_) => K::CaseParticipantRemoved,
             D::CaseFollowUp(_) => K::CaseFollowUp,
             D::CaseLinked(_) => K::CaseLinked,
+            D::ChannelBroken(_) => K::ChannelBroken,
             D::Stored { kind, .. } => *kind,
         }
     }
@@ -469,6 +489,12 @@ mod tests {
                 kind: ChannelKind::Api,
                 action: ChangeAction::Created,
                 name: None,
+            }),
+            EventData::ChannelBroken(ChannelBroken {
+                channel_id: ChannelId(1),
+                kind: ChannelKind::Telegram,
+                name: "Бот".into(),
+                reason: "Unauthorized".into(),
             }),
         ];
         for data in samples {

@@ -30,6 +30,18 @@ pub struct InboundFile {
     pub content_id: Option<String>,
 }
 
+/// A file a message names but does not carry (Telegram's `file_id`, WhatsApp's media id): the
+/// intake asks the channel's driver to download it before filing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFile {
+    pub filename: String,
+    pub content_type: String,
+    /// The provider's handle for it, as the driver understands it.
+    pub reference: String,
+    /// The size the provider announced, when it did.
+    pub size: Option<u64>,
+}
+
 /// What ties a message to a case, in order of certainty.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadHints {
@@ -56,7 +68,13 @@ pub struct InboundMessage {
     /// As the sender wrote it; the intake sanitises it.
     pub html: Option<String>,
     pub attachments: Vec<InboundFile>,
+    /// Files still at the provider: downloaded before filing; one that cannot be is named in
+    /// the text, and the message is filed without it.
+    pub remote_files: Vec<RemoteFile>,
     pub thread: ThreadHints,
+    /// The key of the message this one changes (a messenger's edit): filed beside the original,
+    /// shown as its edit.
+    pub edit_of: Option<String>,
     /// Why the message is automatic (an auto-reply, a list): recorded, never answered.
     pub automatic: Option<String>,
     /// Why the sender may not be who the message says (the receiving server's failed checks):

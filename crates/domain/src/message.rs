@@ -127,6 +127,9 @@ pub struct Message {
     pub sender_doubt: Option<String>,
     /// For a reply: who it was copied to, as the agent chose (none: the whole conversation).
     pub copies: Option<Vec<CustomerId>>,
+    /// For a customer's edit (a messenger lets them change what they sent): the message it
+    /// changes.
+    pub edit_of: Option<MessageId>,
 }
 
 /// Cleans an uploaded file name: no paths, no control characters, at most 255 characters.

@@ -76,4 +76,7 @@ pub enum Verdict {
     Retry { reason: String, after: Option<Duration> },
     /// It will never go (refused, no address, no way to send): the agent must know.
     Failed { reason: String },
+    /// The provider refuses the channel itself (a revoked bot token): this message fails, the
+    /// channel is marked broken and admins are told.
+    Broken { reason: String },
 }

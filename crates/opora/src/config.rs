@@ -399,6 +399,7 @@ impl Config {
                 http_timeout: std::time::Duration::from_millis(self.webhooks.timeout_ms),
                 allow_internal: self.webhooks.allow_internal,
                 max_file_bytes: self.attachments.max_size_mb * 1024 * 1024,
+                public_url: self.public_url.clone(),
             },
             acknowledgements_per_hour: self.mail.acknowledgements_per_hour,
             max_participants: self.conversations.max_participants,

@@ -143,6 +143,11 @@ pub fn active_admins(conn: &mut dyn Conn) -> Result<i64> {
     Ok(conn.int("select count(*) from agents where role = 'admin' and active = $1", &[true.into()])?)
 }
 
+/// The ids of active admins: who hears that a channel broke.
+pub fn active_admin_ids(conn: &mut dyn Conn) -> Result<Vec<AgentId>> {
+    Ok(conn.all("select id from agents where role = 'admin' and active = $1 order by id", &[true.into()], |r| r.get(0))?)
+}
+
 // Teams
 
 const TEAM_COLUMNS: &str = "id, name, created_at, updated_at";

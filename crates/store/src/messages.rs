@@ -12,7 +12,7 @@ use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, subject, body_text, body_html, \
-     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt, copies";
+     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt, copies, edit_of";
 
 fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
     Ok(Message {
@@ -37,6 +37,7 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
             .map(|c| serde_json::from_str(&c))
             .transpose()
             .map_err(|e| DbError::new(format!("copies: {e}")))?,
+        edit_of: r.get(16)?,
     })
 }
 
@@ -86,6 +87,12 @@ pub fn set_copies(tx: &mut Tx<'_>, id: MessageId, copies: &[CustomerId]) -> Resu
 }
 
 /// Records why a received message's sender is in doubt (the mail server's failed checks).
+/// Marks a message as the edit of an earlier one.
+pub fn set_edit_of(tx: &mut Tx<'_>, id: MessageId, original: MessageId) -> Result<()> {
+    tx.execute("update messages set edit_of = $2 where id = $1", &[id.into(), original.into()])?;
+    Ok(())
+}
+
 pub fn set_sender_doubt(tx: &mut Tx<'_>, id: MessageId, doubt: &str) -> Result<()> {
     tx.execute("update messages set sender_doubt = $2 where id = $1", &[id.into(), doubt.into()])?;
     Ok(())

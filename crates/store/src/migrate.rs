@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_access.sql"),
         postgres: include_str!("../migrations/postgres/0006_access.sql"),
     },
+    Migration {
+        version: 7,
+        name: "messengers",
+        sqlite: include_str!("../migrations/sqlite/0007_messengers.sql"),
+        postgres: include_str!("../migrations/postgres/0007_messengers.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

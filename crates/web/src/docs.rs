@@ -78,7 +78,7 @@ impl Modify for Security {
 )]
 pub struct ApiDoc;
 
-const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login", "/api/v1/channels/{id}/inbound"];
+const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login", "/api/v1/channels/{id}/inbound", "/hooks/{kind}/{channel_id}"];
 
 fn problem_content() -> Value {
     json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}})
@@ -323,6 +323,18 @@ macro_rules! choice_schema {
         impl utoipa::ToSchema for $doc {}
     )*};
 }
+
+/// The kinds whose providers push to `/hooks/{kind}/…`.
+pub struct HookKindChoice;
+
+impl utoipa::PartialSchema for HookKindChoice {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let values: Vec<&str> = crate::api::hooks::HOOK_KINDS.iter().map(|v| v.as_str()).collect();
+        utoipa::openapi::schema::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String).enum_values(Some(values)).into()
+    }
+}
+
+impl utoipa::ToSchema for HookKindChoice {}
 
 choice_schema! {
     StatusChoice => opora_domain::case::Status,

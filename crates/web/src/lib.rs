@@ -166,6 +166,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(channels::get, channels::update, channels::delete))
         .routes(routes!(channels::check))
         .routes(routes!(channels::inbound))
+        .routes(routes!(api::hooks::receive))
         .routes(routes!(mail::list_mailboxes, mail::create_mailbox))
         .routes(routes!(mail::get_mailbox, mail::update_mailbox, mail::delete_mailbox))
         .routes(routes!(mail::list_messages))

@@ -169,6 +169,7 @@ impl Names {
             external_id: message.external_id.clone(),
             created_at: message.created_at.to_rfc3339(),
             sender_doubt: message.sender_doubt.clone(),
+            edit_of: message.edit_of.map(|m| m.0),
         }
     }
 
@@ -232,6 +233,9 @@ pub struct MessageView {
     /// A received message whose sender the receiving mail server could not verify: its checks
     /// that failed (`spf=fail, dmarc=fail`). The From address may be forged.
     pub sender_doubt: Option<String>,
+    /// A customer's edit of an earlier message of theirs (a messenger lets them change what
+    /// they sent): that message's id. Both texts stay on the case.
+    pub edit_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use opora_channels::Driver;
 use opora_channels::driver::CheckStep;
-use opora_domain::channel::{Channel, ChannelKind};
-use opora_domain::event::{Actor, ChangeAction, ChannelChanged, EventData};
+use opora_domain::channel::{Channel, ChannelKind, ChannelState};
+use opora_domain::event::{Actor, ChangeAction, ChannelBroken, ChannelChanged, EventData};
 use opora_domain::validate::line;
 use opora_domain::{ChannelId, DomainError, FieldError};
 use opora_store::channels::{self, ChannelSpec};
@@ -73,6 +73,18 @@ fn changed(u: &mut Unit<'_, '_>, channel: &Channel, action: ChangeAction, actor:
     let name = (action == ChangeAction::Created).then(|| channel.name.clone());
     let data = ChannelChanged { channel_id: channel.id, kind: channel.kind, action, name };
     u.emit(None, None, actor, EventData::ChannelChanged(data)).map(|_| ())
+}
+
+/// A provider refused the channel itself (a revoked token): it is marked broken and admins are
+/// told once, not on every refused attempt.
+pub(crate) fn mark_broken(u: &mut Unit<'_, '_>, id: ChannelId, reason: &str) -> opora_store::Result<()> {
+    let channel = channels::get(u.conn(), id)?;
+    channels::record_state(u.tx(), id, ChannelState::Broken, Some(reason))?;
+    if channel.state != ChannelState::Broken {
+        let data = ChannelBroken { channel_id: id, kind: channel.kind, name: channel.name, reason: reason.to_owned() };
+        u.emit(None, None, Actor::SYSTEM, EventData::ChannelBroken(data))?;
+    }
+    Ok(())
 }
 
 fn check_name(name: &str) -> Result<String> {

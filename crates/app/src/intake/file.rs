@@ -273,6 +273,13 @@ fn file_message(
     if let Some(doubt) = &message.sender_doubt {
         messages::set_sender_doubt(u.tx(), stored.id, doubt)?;
     }
+    if let Some(edited) = &message.edit_of {
+        // Only a message of the same case: an edit never points into another conversation.
+        let known = thread_keys::known(u.conn(), &[edited.as_str()])?.pop();
+        if let Some(original) = known.filter(|k| k.case_id == case.id).and_then(|k| k.message_row) {
+            messages::set_edit_of(u.tx(), stored.id, original)?;
+        }
+    }
 
     thread_keys::remember(u.tx(), &message.key, case.id, Some(stored.id), KeyKind::Inbound)?;
     for reference in &message.thread.references {

@@ -7,7 +7,7 @@ pub(crate) mod pollers;
 pub(crate) mod process;
 
 use opora_channels::driver::{ParseContext, Pushed, RawPayload, Refusal};
-use opora_domain::channel::{ChannelKind, PayloadSource, PayloadStatus};
+use opora_domain::channel::{Channel, ChannelKind, PayloadSource, PayloadStatus};
 use opora_domain::{CaseId, ChannelId, DomainError, MessageId, PayloadId, Timestamp};
 use opora_store::Store;
 use opora_store::blobs::Blobs;
@@ -105,9 +105,17 @@ impl Intake<'_> {
     /// A request a provider pushed to a channel: checked (signature over the raw bytes, then the
     /// format) before anything is stored, then stored and filed at once. A payload that could
     /// not be filed right now stays `received` for the processor.
-    pub async fn accept(&self, channel: ChannelId, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<Accepted, Refused> {
+    /// `kind`: the kind the address names (`/hooks/telegram/…`), when it names one.
+    pub async fn accept(
+        &self,
+        channel: ChannelId,
+        kind: Option<ChannelKind>,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Accepted, Refused> {
         let all = self.0.read(channels::list).await?;
-        let Some(found) = all.iter().find(|c| c.id == channel && c.active).cloned() else { return Err(Refused::UnknownChannel) };
+        let wanted = |c: &&Channel| c.id == channel && c.active && kind.is_none_or(|k| k == c.kind);
+        let Some(found) = all.iter().find(wanted).cloned() else { return Err(Refused::UnknownChannel) };
         let Some(driver) = self.0.core.drivers.of(found.kind).cloned() else { return Err(Refused::UnknownChannel) };
         let pushed = Pushed { headers: &headers, body: &body, now_secs: Timestamp::now().millis() / 1000 };
         match driver.authenticate(&found, &pushed) {
@@ -123,6 +131,11 @@ impl Intake<'_> {
         let items = driver
             .parse(&payload, &ParseContext { channel: &found, siblings: &siblings })
             .map_err(|e| Refused::Malformed(e.reason, e.fields))?;
+        if process::names_remote_files(&items) {
+            // Files to download first: the provider is answered now, the processor files it.
+            let id = self.receive(channel, payload.source, Vec::new(), payload.bytes, None).await?;
+            return Ok(Accepted { payload: id, status: PayloadStatus::Received, case: None, case_number: None, message: None });
+        }
         // Stored without waking the processor: this request files it right away.
         let id = record(&self.0.core.store, channel, payload.source, Vec::new(), payload.bytes.clone(), None).await.map_err(Error::from)?;
         let blobs = self.0.core.store.blobs().clone();

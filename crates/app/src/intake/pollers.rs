@@ -46,6 +46,12 @@ impl Sink for Store {
             let _ = self.0.write(move |u| channels::record_state(u.tx(), channel, state, error.as_deref())).await;
         })
     }
+
+    fn broken(&self, channel: ChannelId, reason: String) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let _ = self.0.write(move |u| crate::channels::mark_broken(u, channel, &reason)).await;
+        })
+    }
 }
 
 struct Running {

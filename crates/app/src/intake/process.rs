@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opora_channels::driver::{ParseContext, RawPayload};
+use opora_channels::Driver;
+use opora_channels::driver::{ParseContext, RawPayload, Unfetched};
 use opora_domain::Timestamp;
 use opora_domain::channel::Channel;
-use opora_domain::inbound::{Inbound, InboundMessage};
+use opora_domain::inbound::{Inbound, InboundFile, InboundMessage};
 use opora_domain::message::{Body, MAX_BODY_CHARS, clean_filename};
 use opora_domain::text::{ATTACHMENT_PATH, guess_language, html_to_text, sanitize_html};
 use opora_store::StoreError;
@@ -28,6 +29,8 @@ pub const NAME: &str = "intake";
 const BATCH: i64 = 64;
 /// A payload the database refused this many times is quarantined rather than retried for ever.
 const MAX_ATTEMPTS: i64 = 8;
+/// Tries at downloading a message's files before it is filed without them.
+const FILE_ATTEMPTS: i64 = 4;
 
 /// Why a payload could not be prepared.
 pub(crate) enum Unprepared {
@@ -106,16 +109,47 @@ async fn load_and_prepare(app: App, payload: Payload, channels: Arc<Vec<Channel>
     let Some(driver) = app.core.drivers.of(channel.kind).cloned() else {
         return Err(Unprepared::Unreadable(format!("no driver for {} channels", channel.kind)));
     };
-    tokio::task::spawn_blocking(move || {
-        let raw = RawPayload { bytes, source: payload.source, recipients: payload.recipients.clone(), sha256: payload.sha256.clone() };
-        let siblings: Vec<Channel> = channels.iter().filter(|c| c.kind == channel.kind && c.id != channel.id).cloned().collect();
-        match driver.parse(&raw, &ParseContext { channel: &channel, siblings: &siblings }) {
-            Ok(items) => prepare(&blobs, items).map_err(|e| Unprepared::Retry(format!("storing attachments: {e}"))),
-            Err(e) => Err(Unprepared::Unreadable(e.reason)),
+    let siblings: Vec<Channel> = channels.iter().filter(|c| c.kind == channel.kind && c.id != channel.id).cloned().collect();
+    let raw = RawPayload { bytes, source: payload.source, recipients: payload.recipients.clone(), sha256: payload.sha256.clone() };
+    let (parser, parsed_for) = (driver.clone(), channel.clone());
+    let parsed = tokio::task::spawn_blocking(move || parser.parse(&raw, &ParseContext { channel: &parsed_for, siblings: &siblings }))
+        .await
+        .unwrap_or_else(|e| Err(opora_channels::driver::Unreadable::new(format!("the parser failed: {e}"))));
+    let mut items = parsed.map_err(|e| Unprepared::Unreadable(e.reason))?;
+    // A provider that keeps failing to hand a file over does not hold the message back for ever.
+    let last_try = payload.attempts + 1 >= FILE_ATTEMPTS;
+    download(driver.as_ref(), &channel, &mut items, last_try).await.map_err(Unprepared::Retry)?;
+    tokio::task::spawn_blocking(move || prepare(&blobs, items).map_err(|e| Unprepared::Retry(format!("storing attachments: {e}"))))
+        .await
+        .unwrap_or_else(|e| Err(Unprepared::Retry(format!("storing attachments failed: {e}"))))
+}
+
+/// Whether any message of a payload names files still at the provider.
+pub(crate) fn names_remote_files(items: &[Inbound]) -> bool {
+    items.iter().any(|item| matches!(item, Inbound::Message(m) if !m.remote_files.is_empty()))
+}
+
+/// Downloads the files messages name but do not carry. One that will never come is named in
+/// the message's text instead; a passing failure postpones the payload (unless this is its last
+/// try, when the message is filed without the file, saying so).
+pub(crate) async fn download(driver: &dyn Driver, channel: &Channel, items: &mut [Inbound], last_try: bool) -> Result<(), String> {
+    for item in items.iter_mut() {
+        let Inbound::Message(message) = item else { continue };
+        for remote in std::mem::take(&mut message.remote_files) {
+            let failure = match driver.download(channel, &remote).await {
+                Ok(content) => {
+                    let file = InboundFile { filename: remote.filename, content_type: remote.content_type, content, content_id: None };
+                    message.attachments.push(file);
+                    continue;
+                }
+                Err(Unfetched::Retry(reason)) if !last_try => return Err(format!("downloading {}: {reason}", remote.filename)),
+                Err(Unfetched::Retry(reason) | Unfetched::Gone(reason)) => reason,
+            };
+            let line = format!("[{}: {failure}]", remote.filename);
+            message.text = if message.text.is_empty() { line } else { format!("{}\n{line}", message.text) };
         }
-    })
-    .await
-    .unwrap_or_else(|e| Err(Unprepared::Unreadable(format!("the parser failed: {e}"))))
+    }
+    Ok(())
 }
 
 /// Files one prepared payload, or records why it could not be.

@@ -1,11 +1,12 @@
 //! Notifications: the events that concern an agent personally — a case assigned or handed to
 //! them, being pulled into a case, the customer answering on a case they own or help with, a
-//! missed deadline on their case, a reply of theirs that could not be delivered.
+//! missed deadline on their case, a reply of theirs that could not be delivered; for admins, a
+//! channel that broke.
 
 use opora_domain::AgentId;
 use opora_domain::event::{Event, EventData};
 use opora_domain::message::{DeliveryStatus, Direction};
-use opora_store::{cases, messages, notifications};
+use opora_store::{agents, cases, messages, notifications};
 
 use super::Listener;
 use crate::Unit;
@@ -27,6 +28,8 @@ fn recipients(unit: &mut Unit<'_, '_>, event: &Event) -> opora_store::Result<Vec
             }
             None => Vec::new(),
         },
+        // A channel that waits for an admin: every admin hears of it.
+        EventData::ChannelBroken(_) => agents::active_admin_ids(unit.conn())?,
         EventData::MessageAdded(data) if data.direction == Direction::Inbound => match event.case_id {
             Some(case) => cases::workers(unit.conn(), case)?,
             None => Vec::new(),

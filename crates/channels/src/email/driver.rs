@@ -91,6 +91,7 @@ fn message(parsed: &ParsedEmail, payload: &RawPayload, ours: &[Mailbox]) -> Inbo
             .collect(),
         automatic: parsed.automatic.clone(),
         sender_doubt: parsed.sender_doubt.clone(),
+        ..Default::default()
     }
 }
 

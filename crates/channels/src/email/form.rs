@@ -3,6 +3,8 @@
 
 use opora_domain::error::{Errors, FieldError};
 
+use crate::form::{field, flag_of, text_of};
+
 use super::mailbox::{MailboxInput, Server, ServerInput, Settings};
 
 /// One server's fields as typed, before they are checked.
@@ -22,34 +24,6 @@ impl Typed {
             security: self.security.as_deref(),
             user: self.user.as_deref(),
             password: self.password.as_deref(),
-        }
-    }
-}
-
-/// Reads a field of a JSON object: absent (`None`), `null` (`Some(None)`), or a value.
-fn field<'a>(input: &'a serde_json::Value, name: &str) -> Option<Option<&'a serde_json::Value>> {
-    input.get(name).map(|v| if v.is_null() { None } else { Some(v) })
-}
-
-fn text_of<'a>(input: &'a serde_json::Value, name: &str, errors: &mut Errors) -> Option<Option<&'a str>> {
-    match field(input, name) {
-        None => None,
-        Some(None) => Some(None),
-        Some(Some(serde_json::Value::String(s))) => Some(Some(s.as_str())),
-        Some(Some(_)) => {
-            errors.push(FieldError::new(name, "invalid_type").with("expected", "string"));
-            None
-        }
-    }
-}
-
-fn flag_of(input: &serde_json::Value, name: &str, errors: &mut Errors) -> Option<bool> {
-    match field(input, name) {
-        None | Some(None) => None,
-        Some(Some(serde_json::Value::Bool(b))) => Some(*b),
-        Some(Some(_)) => {
-            errors.push(FieldError::new(name, "invalid_type").with("expected", "boolean"));
-            None
         }
     }
 }

@@ -20,4 +20,6 @@ mod schema;
 mod security;
 mod servers;
 mod strangers;
+mod telegram;
+mod telegram_bot;
 mod upgrade;

@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use opora_app::channels::{ChannelChange, ChannelView as Found, NewChannel};
-use opora_app::intake::Refused;
 use opora_domain::agent::Action;
 use opora_domain::channel::{ChannelKind, PayloadStatus};
 use opora_domain::error::Errors;
@@ -204,7 +203,7 @@ impl Default for InboundLimits {
 }
 
 impl InboundLimits {
-    fn allows(&self, ip: Option<IpAddr>) -> bool {
+    pub(crate) fn allows(&self, ip: Option<IpAddr>) -> bool {
         ip.is_none_or(|ip| self.by_ip.check_key(&network(ip)).is_ok())
     }
 
@@ -249,22 +248,7 @@ pub async fn inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    if !state.inbound_limits.allows(peer.map(|p| p.ip())) {
-        return Err(ApiError::new("rate_limited"));
-    }
-    let headers: Vec<(String, String)> =
-        headers.iter().filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))).collect();
-    let accepted = match state.app.intake().accept(ChannelId(id), headers, body.to_vec()).await {
-        Ok(accepted) => accepted,
-        Err(Refused::UnknownChannel) => return Err(ApiError::new("channel_not_found")),
-        Err(Refused::BadSignature) => return Err(ApiError::new("invalid_signature")),
-        Err(Refused::Malformed(reason, fields)) if fields.is_empty() => {
-            tracing::info!(channel = id, %reason, "refused a malformed pushed payload");
-            return Err(ApiError::new("malformed_json"));
-        }
-        Err(Refused::Malformed(_, fields)) => return Err(ApiError::fields(fields)),
-        Err(Refused::Failed(error)) => return Err(error.into()),
-    };
+    let accepted = super::hooks::push(&state, peer, ChannelId(id), None, &headers, body).await?;
     let status = match accepted.status {
         PayloadStatus::Processed => StatusCode::CREATED,
         // Stored, but not filed yet (postponed) or waiting for an admin (quarantined).

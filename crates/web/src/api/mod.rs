@@ -9,6 +9,7 @@ pub mod channels;
 pub mod customers;
 pub mod events;
 pub mod fields;
+pub mod hooks;
 pub mod jobs;
 pub mod mail;
 pub mod messages;

@@ -23,7 +23,9 @@ async fn operations(app: &TestApp) -> Vec<(Method, String, bool)> {
                 .replace("{customer_id}", &customer_id.to_string())
                 .replace("{identity_id}", "1")
                 .replace("{key}", "order_no")
-                .replace("{id}", "1");
+                .replace("{id}", "1")
+                .replace("{kind}", "telegram")
+                .replace("{channel_id}", "1");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             found.push((method, filled, operation.get("requestBody").is_some()));
         }
@@ -32,9 +34,9 @@ async fn operations(app: &TestApp) -> Vec<(Method, String, bool)> {
     found
 }
 
-/// Public paths: the inbound endpoint of an API channel answers to a signature instead of a
-/// token, and `api_channel` tests its errors.
-const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login", "/api/v1/channels/1/inbound"];
+/// Public paths: the inbound endpoint of an API channel and messengers' hooks answer to a
+/// signature instead of a token; `api_channel` and `telegram` test their errors.
+const PUBLIC: &[&str] = &["/healthz", "/api/v1/auth/login", "/api/v1/channels/1/inbound", "/hooks/telegram/1"];
 
 both_engines! {
     async fn every_endpoint_requires_credentials(app: TestApp) {
