@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unreadable};
+use crate::form::{finish, flag_of, policy_of};
 use crate::webhook::{self, LazyClient};
 
 /// What an API channel stores.
@@ -286,35 +287,17 @@ impl Driver for Api {
                 None
             }
         };
-        let conversation_policy = match input.get("conversation_policy") {
-            None | Some(Value::Null) => Some(current.as_ref().map_or(ConversationPolicy::Ongoing, |c| c.conversation_policy)),
-            Some(Value::String(policy)) => errors.take(ConversationPolicy::parse_field("conversation_policy", policy)),
-            Some(_) => {
-                errors.push(FieldError::new("conversation_policy", "invalid_type").with("expected", "string"));
-                None
-            }
-        };
-        let acknowledge = match input.get("acknowledge") {
-            None | Some(Value::Null) => current.as_ref().is_some_and(|c| c.acknowledge),
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                errors.push(FieldError::new("acknowledge", "invalid_type").with("expected", "boolean"));
-                false
-            }
-        };
+        let conversation_policy = policy_of(input, current.as_ref().map(|c| c.conversation_policy), &mut errors);
+        let acknowledge = flag_of(input, "acknowledge", &mut errors).or(current.as_ref().map(|c| c.acknowledge)).unwrap_or(false);
         if input.get("secret").is_some() {
             errors.push(FieldError::new("secret", "read_only"));
         }
-        errors.finish().map_err(|e| match e {
-            opora_domain::DomainError::Validation(fields) => fields,
-            _ => Vec::new(),
-        })?;
+        finish(errors)?;
         let secret = match current {
             Some(current) => current.secret,
             None => webhook::new_secret().map_err(|e| vec![FieldError::new("secret", "unavailable").with("reason", e)])?,
         };
-        let settings =
-            Settings { url, secret, conversation_policy: conversation_policy.unwrap_or(ConversationPolicy::Ongoing), acknowledge };
+        let settings = Settings { url, secret, conversation_policy, acknowledge };
         Ok(serde_json::to_value(settings).unwrap_or_default())
     }
 

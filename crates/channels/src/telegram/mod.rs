@@ -163,7 +163,8 @@ impl Driver for Telegram {
         }
         let current: Option<Settings> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
         let mut errors = Errors::default();
-        let bot_token = match text_of(input, "bot_token", &mut errors).flatten() {
+        // An empty token field keeps the stored one (the form never shows it).
+        let bot_token = match text_of(input, "bot_token", &mut errors).flatten().filter(|t| !t.trim().is_empty() || current.is_none()) {
             Some(token) => errors.take(check_token(token)),
             None => current.as_ref().map(|c| c.bot_token.clone()).or_else(|| {
                 errors.push(FieldError::required("bot_token"));

@@ -64,8 +64,13 @@ impl ChannelView {
             state: c.state.as_str().into(),
             error: c.error.clone(),
             checked_at: c.checked_at.map(|t| t.to_rfc3339()),
-            inbound_url: (c.kind == ChannelKind::Api)
-                .then(|| format!("{}/api/v1/channels/{}/inbound", public_url.trim_end_matches('/'), c.id)),
+            inbound_url: match c.kind {
+                ChannelKind::Api => Some(format!("{}/api/v1/channels/{}/inbound", public_url.trim_end_matches('/'), c.id)),
+                kind if super::hooks::HOOK_KINDS.contains(&kind) => {
+                    Some(format!("{}/hooks/{kind}/{}", public_url.trim_end_matches('/'), c.id))
+                }
+                _ => None,
+            },
             created_at: c.created_at.to_rfc3339(),
             updated_at: c.updated_at.to_rfc3339(),
         }
