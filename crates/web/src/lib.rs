@@ -80,7 +80,7 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     pub login_limits: Arc<LoginLimits>,
     /// Requests providers push to channels, per client address.
-    pub inbound_limits: Arc<api::channels::InboundLimits>,
+    pub inbound_limits: Arc<api::hooks::InboundLimits>,
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -98,7 +98,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth_cache: Arc::new(AuthCache::default()),
             login_limits,
-            inbound_limits: Arc::new(api::channels::InboundLimits::default()),
+            inbound_limits: Arc::new(api::hooks::InboundLimits::default()),
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
         })

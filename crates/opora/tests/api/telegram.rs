@@ -144,6 +144,14 @@ both_engines! {
         assert_eq!(push(&app, id, Some(&secret), poll.to_string().as_bytes()).await.status, 200);
         assert_eq!(filed(&app, ":msg:222:8").await, case);
         assert_eq!(thread(&app, case).await[1]["body_text"], "[Telegram: poll]");
+
+        // Someone guessing secrets is shut out, valid pushes from their network too, for a while.
+        let mut refused = 0;
+        while push(&app, id, Some("guessed-secret-guessed-secret-000"), body.as_bytes()).await.status == 401 {
+            refused += 1;
+            assert!(refused < 60, "guessing goes on unchecked");
+        }
+        push(&app, id, Some(&secret), body.as_bytes()).await.problem(429, "rate_limited");
     }
 
     async fn throttling_and_refusals_are_retried_or_surfaced_and_a_revoked_token_breaks_the_channel(app: TestApp) {

@@ -2,15 +2,11 @@
 //! their settings as each driver describes them, a connection check, and the endpoint
 //! providers push to (`/api/v1/channels/{id}/inbound`, signed, no session).
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use opora_app::channels::{ChannelChange, ChannelView as Found, NewChannel};
 use opora_domain::agent::Action;
 use opora_domain::channel::{ChannelKind, PayloadStatus};
@@ -23,7 +19,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr, PathId, network};
+use crate::extract::{ApiJson, ClientAddr, PathId};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelView {
@@ -194,29 +190,6 @@ pub async fn check(State(state): State<AppState>, caller: Caller, PathId(id): Pa
     Ok(Json(steps.into_iter().map(|s| CheckStepView { name: s.name.into(), ok: s.ok, error: s.error }).collect()))
 }
 
-/// Pushed requests per client address, in memory on each node: generous for an integration,
-/// a brake for someone trying signatures.
-pub struct InboundLimits {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-}
-
-impl Default for InboundLimits {
-    fn default() -> Self {
-        let per_second = NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN);
-        Self { by_ip: RateLimiter::keyed(Quota::per_second(per_second)) }
-    }
-}
-
-impl InboundLimits {
-    pub(crate) fn allows(&self, ip: Option<IpAddr>) -> bool {
-        ip.is_none_or(|ip| self.by_ip.check_key(&network(ip)).is_ok())
-    }
-
-    pub fn forget_stale(&self) {
-        self.by_ip.retain_recent();
-    }
-}
-
 /// What became of a pushed message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InboundView {
@@ -268,22 +241,4 @@ pub async fn inbound(
         message_id: accepted.message.map(|m| m.0),
     };
     Ok((status, Json(view)).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_ipv6_subscriber_is_one_client() {
-        let limits = InboundLimits::default();
-        let mut allowed = 0;
-        for host in 0..200u16 {
-            let ip: IpAddr = format!("2001:db8:1:2::{host:x}").parse().expect("an address");
-            allowed += usize::from(limits.allows(Some(ip)));
-        }
-        assert!(allowed <= 60, "addresses of one /64 share a budget: {allowed} allowed");
-        assert!(limits.allows(Some("2001:db8:1:3::1".parse().expect("an address"))), "the next /64 is someone else");
-        assert_eq!(network("::ffff:192.0.2.7".parse().expect("an address")), "192.0.2.7".parse::<IpAddr>().expect("an address"));
-    }
 }

@@ -2,19 +2,77 @@
 //! and VK's callbacks). No session: the channel's driver checks the provider's signature over
 //! the raw bytes before anything is stored, and the body must be in the provider's format.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use opora_app::intake::{Accepted, Refused};
 use opora_domain::ChannelId;
 use opora_domain::channel::ChannelKind;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ClientAddr;
+use crate::extract::{ClientAddr, network};
+
+/// Pushed requests per client network, in memory on each node. A provider pushing its
+/// customers' messages is never slowed by a small budget (one Telegram address may push
+/// hundreds a second); a client whose pushes keep being refused (guessing signatures or
+/// channel ids) is shut out for a minute.
+pub struct InboundLimits {
+    all: DefaultKeyedRateLimiter<IpAddr>,
+    refused: DefaultKeyedRateLimiter<IpAddr>,
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+const PUSHES_PER_SECOND: u32 = 1000;
+const REFUSALS_PER_SECOND: u32 = 5;
+const REFUSAL_BURST: u32 = 20;
+const SHUT_OUT: Duration = Duration::from_secs(60);
+
+impl Default for InboundLimits {
+    fn default() -> Self {
+        let rate = |n: u32| NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        Self {
+            all: RateLimiter::keyed(Quota::per_second(rate(PUSHES_PER_SECOND))),
+            refused: RateLimiter::keyed(Quota::per_second(rate(REFUSALS_PER_SECOND)).allow_burst(rate(REFUSAL_BURST))),
+            blocked: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl InboundLimits {
+    pub(crate) fn allows(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip.map(network) else { return true };
+        let shut_out = self.blocked.lock().map(|b| b.get(&ip).is_some_and(|until| *until > Instant::now())).unwrap_or(false);
+        !shut_out && self.all.check_key(&ip).is_ok()
+    }
+
+    /// Counts a refused push against its client's network.
+    pub(crate) fn refused(&self, ip: Option<IpAddr>) {
+        let Some(ip) = ip.map(network) else { return };
+        if self.refused.check_key(&ip).is_err()
+            && let Ok(mut blocked) = self.blocked.lock()
+        {
+            blocked.insert(ip, Instant::now() + SHUT_OUT);
+        }
+    }
+
+    pub fn forget_stale(&self) {
+        self.all.retain_recent();
+        self.refused.retain_recent();
+        if let Ok(mut blocked) = self.blocked.lock() {
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+        }
+    }
+}
 
 /// Checks, stores and files what a provider pushed to a channel (of `kind`, when the address
 /// names one).
@@ -31,7 +89,11 @@ pub(crate) async fn push(
     }
     let headers: Vec<(String, String)> =
         headers.iter().filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))).collect();
-    match state.app.intake().accept(channel, kind, headers, body.to_vec()).await {
+    let accepted = state.app.intake().accept(channel, kind, headers, body.to_vec()).await;
+    if matches!(accepted, Err(Refused::UnknownChannel | Refused::BadSignature | Refused::Malformed(..))) {
+        state.inbound_limits.refused(peer.map(|p| p.ip()));
+    }
+    match accepted {
         Ok(accepted) => Ok(accepted),
         Err(Refused::UnknownChannel) => Err(ApiError::new("channel_not_found")),
         Err(Refused::BadSignature) => Err(ApiError::new("invalid_signature")),
@@ -79,3 +141,22 @@ const MAX_HOOK_BYTES: usize = 1 << 20;
 
 /// The kinds whose providers push to `/hooks/{kind}/…`.
 pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_flow_and_refusals_shut_a_network_out() {
+        let limits = InboundLimits::default();
+        let one: IpAddr = "2001:db8:1:2::1".parse().expect("an address");
+        assert!((0..500).all(|_| limits.allows(Some(one))), "a provider pushing fast is not slowed");
+        for host in 0..40u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{host:x}").parse().expect("an address");
+            limits.refused(Some(ip));
+        }
+        assert!(!limits.allows(Some(one)), "refusals from one /64 shut it out");
+        assert!(limits.allows(Some("2001:db8:1:3::1".parse().expect("an address"))), "the next /64 is someone else");
+        assert_eq!(network("::ffff:192.0.2.7".parse().expect("an address")), "192.0.2.7".parse::<IpAddr>().expect("an address"));
+    }
+}
