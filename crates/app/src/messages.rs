@@ -2,17 +2,22 @@
 //! note, a customer's message. Each has its own effect on the case — taking ownership and the
 //! first response for a reply, reopening for the customer's message.
 
+use opora_channels::driver::ApprovedTemplate;
 use opora_domain::case::{ActingAgent, Case, Status};
+use opora_domain::channel::Channel;
 use opora_domain::channel::ChannelKind;
 use opora_domain::event::{Actor, EventData, MessageAdded};
 use opora_domain::message::Attachment;
 use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
-use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError};
+use opora_domain::outbound::TemplateUse;
+use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError, Timestamp};
+use opora_store::db::Conn;
 use opora_store::messages::{self, NewMessage};
 
 pub use opora_store::messages::NewAttachment;
 use opora_store::{cases, names};
 
+use crate::channels::Drivers;
 use crate::{App, Error, Names, Result, Unit};
 
 /// Stores a message and records `message.added`.
@@ -103,6 +108,44 @@ fn copies(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<Vec<CustomerId>>, co
     Ok(copies)
 }
 
+/// Whether free text reaches the customer now through a case's channel (WhatsApp: within 24
+/// hours of their last message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyWindow {
+    /// The channel limits free text at all.
+    pub applies: bool,
+    pub open: bool,
+    /// When it closes (or closed); `None` when the customer never wrote through it.
+    pub closes_at: Option<Timestamp>,
+}
+
+/// The reply window of a case's channel now.
+pub(crate) fn reply_window(
+    conn: &mut dyn Conn,
+    drivers: &Drivers,
+    case: &Case,
+    now: Timestamp,
+) -> opora_store::Result<(ReplyWindow, Option<Channel>)> {
+    let channel = match case.channel_id {
+        Some(id) => Some(opora_store::channels::get(conn, id)?),
+        None => opora_store::channels::default_of(conn, case.channel_kind)?,
+    };
+    let limit = channel.as_ref().and_then(|c| drivers.of(c.kind).and_then(|d| d.profile(c).reply_window_ms));
+    let window = match (limit, &channel) {
+        (Some(limit), Some(channel)) => {
+            let closes_at = messages::last_inbound_at(conn, case.id, channel.id)?.map(|at| at.plus_millis(limit));
+            ReplyWindow { applies: true, open: closes_at.is_some_and(|at| at > now), closes_at }
+        }
+        _ => ReplyWindow { applies: false, open: true, closes_at: None },
+    };
+    Ok((window, channel))
+}
+
+/// A template reply's text as the customer reads it: the approved body with its variables.
+pub fn render_template(body: &str, variables: &[String]) -> String {
+    variables.iter().enumerate().fold(body.to_owned(), |text, (index, value)| text.replace(&format!("{{{{{}}}}}", index + 1), value))
+}
+
 /// What the agent decided about a reply besides its text.
 #[derive(Debug, Clone, Default)]
 pub struct ReplyOptions {
@@ -112,6 +155,8 @@ pub struct ReplyOptions {
     pub copies: Option<Vec<CustomerId>>,
     /// The agent confirmed a reply to many people.
     pub confirm_recipients: bool,
+    /// Sent as this approved template (checked against the provider's list before the write).
+    pub template: Option<TemplateUse>,
 }
 
 /// An agent's reply to the customer. An unowned case becomes the replying agent's; the first
@@ -139,6 +184,13 @@ pub(crate) fn reply_on(
     options: ReplyOptions,
 ) -> opora_store::Result<(Message, Case)> {
     let status_after = options.status_after;
+    if options.template.is_none() {
+        let (drivers, now) = (u.drivers(), u.now());
+        let (window, _) = reply_window(u.conn(), drivers, &case, now)?;
+        if !window.open {
+            return Err(DomainError::Conflict("window_closed").into());
+        }
+    }
     let copies = copies(u, &case, options.copies, options.confirm_recipients)?;
     let actor = Actor::agent(agent.id);
     if case.owner_id.is_none() {
@@ -148,6 +200,10 @@ pub(crate) fn reply_on(
         case.status_change(status)?;
     }
     let mut message = send(u, &case, Some(agent.id), body, attachments)?;
+    if let Some(template) = &options.template {
+        messages::set_template(u.tx(), message.id, template)?;
+        message.template = Some(template.clone());
+    }
     messages::set_copies(u.tx(), message.id, &copies)?;
     message.copies = Some(copies);
     let mut after = case.clone();
@@ -257,14 +313,59 @@ fn names_of(conn: &mut dyn opora_store::db::Conn, messages: &[Message]) -> opora
 }
 
 impl Messages<'_> {
+    /// Whether free text reaches the case's customer now, and the approved templates that do
+    /// when it does not.
+    pub async fn window(&self, reader: ActingAgent, case: CaseId) -> Result<(ReplyWindow, Vec<ApprovedTemplate>)> {
+        let (rules, drivers) = (self.0.config().access, self.0.core.drivers.clone());
+        let (window, channel) = self
+            .0
+            .read(move |conn| {
+                let case = crate::cases::access::seen(conn, reader, case, rules)?;
+                reply_window(conn, &drivers, &case, Timestamp::now())
+            })
+            .await?;
+        let templates = match channel.filter(|_| window.applies) {
+            Some(channel) => self.templates(&channel).await?,
+            None => Vec::new(),
+        };
+        Ok((window, templates))
+    }
+
+    async fn templates(&self, channel: &Channel) -> Result<Vec<ApprovedTemplate>> {
+        let Some(driver) = self.0.core.drivers.of(channel.kind).cloned() else { return Ok(Vec::new()) };
+        driver.templates(channel).await.map_err(|e| Error::internal(format!("the provider's templates: {e}")))
+    }
+
+    /// The text of a template reply, once the template is found approved with as many
+    /// variables as given.
+    async fn template_text(&self, acting: ActingAgent, case: CaseId, template: &TemplateUse) -> Result<String> {
+        let (_, templates) = self.window(acting, case).await?;
+        let found = templates.iter().find(|t| t.name == template.name && t.language == template.language);
+        match found {
+            Some(found) if found.variables == template.variables.len() => Ok(render_template(&found.body, &template.variables)),
+            Some(found) => Err(DomainError::Validation(vec![
+                FieldError::new("template.variables", "template_variables").with("expected", found.variables),
+            ])
+            .into()),
+            None => Err(DomainError::Validation(vec![FieldError::new("template.name", "template_not_approved")]).into()),
+        }
+    }
+
     pub async fn post(
         &self,
         acting: ActingAgent,
         case: CaseId,
         post: Post,
-        body: Body,
+        body: Option<Body>,
         attachments: Vec<NewAttachment>,
     ) -> Result<(Message, Names)> {
+        let body = match (&post, body) {
+            (Post::Reply(ReplyOptions { template: Some(template), .. }), _) => {
+                Body { text: self.template_text(acting, case, template).await?, html: None }
+            }
+            (_, Some(body)) => body,
+            (_, None) => return Err(DomainError::Validation(vec![FieldError::required("body_text")]).into()),
+        };
         self.0
             .write(move |u| {
                 let (message, _) = match post {

@@ -104,6 +104,7 @@ fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(
         html: message.body_html.clone(),
         attachments: Vec::new(),
         thread,
+        template: message.template.clone(),
     };
     Ok(Some((channel, message, outbound)))
 }

@@ -322,6 +322,7 @@ impl Driver for Api {
             acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
             conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
             subject_window_ms: 0,
+            reply_window_ms: None,
         }
     }
 

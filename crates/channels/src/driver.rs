@@ -88,6 +88,19 @@ pub struct Profile {
     pub conversation: ConversationPolicy,
     /// How far back a reply is matched to its case by sender and subject alone (0: never).
     pub subject_window_ms: i64,
+    /// How long after the customer's last message free text may still reach them (WhatsApp's
+    /// 24 hours); after it, only an approved template. `None`: no such limit.
+    pub reply_window_ms: Option<i64>,
+}
+
+/// A message template the provider approved for messages outside the reply window.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApprovedTemplate {
+    pub name: String,
+    pub language: String,
+    /// Its text, with `{{1}}`, `{{2}}`… where the variables go.
+    pub body: String,
+    pub variables: usize,
 }
 
 /// One step of a connection check ("imap", "smtp", "webhook"): passed, or why not.
@@ -161,6 +174,12 @@ pub trait Driver: Send + Sync + 'static {
         Err(Refusal::NotPushed)
     }
 
+    /// Answers the provider's check of the hook address (WhatsApp's `hub.challenge` when the
+    /// callback URL is saved): the body to answer with, or why not. `None`: no such check.
+    fn handshake(&self, _channel: &Channel, _query: &[(String, String)]) -> Option<Result<String, Refusal>> {
+        None
+    }
+
     /// Reads a payload into what it says. Runs on a blocking thread: CPU only, no I/O.
     fn parse(&self, payload: &RawPayload, context: &ParseContext<'_>) -> Result<Vec<Inbound>, Unreadable>;
 
@@ -173,6 +192,11 @@ pub trait Driver: Send + Sync + 'static {
     /// Downloads a file a parsed message names but does not carry.
     fn download<'a>(&'a self, _channel: &'a Channel, _file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, Unfetched>> {
         Box::pin(async { Err(Unfetched::Gone("this channel does not download files".into())) })
+    }
+
+    /// The templates the provider approved, for replies outside the reply window.
+    fn templates<'a>(&'a self, _channel: &'a Channel) -> BoxFuture<'a, Result<Vec<ApprovedTemplate>, String>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// One attempt to send.

@@ -11,6 +11,8 @@ pub mod email;
 pub mod form;
 pub mod telegram;
 pub mod webhook;
+pub mod whatsapp;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,6 +51,7 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
         Arc::new(email::Email::new(settings.email.clone())),
         api::driver(settings.http_timeout, settings.allow_internal, settings.max_file_bytes),
         Arc::new(telegram::Telegram::new(settings.allow_internal, settings.max_file_bytes, settings.public_url.clone())),
+        Arc::new(whatsapp::Whatsapp::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
     ]
 }
 

@@ -31,13 +31,26 @@ pub fn parse_identity(field: &str, kind: IdentityKind, value: &str) -> Result<St
     match kind {
         IdentityKind::Email => EmailAddress::parse(field, value).map(EmailAddress::into_string),
         IdentityKind::Phone => PhoneNumber::parse(field, value).map(|p| p.as_str().to_owned()),
-        // WhatsApp's wa_id is the phone number in digits only.
+        // WhatsApp's wa_id is the phone number in digits only; a user known only by their
+        // business-scoped id (they chose a username) keeps that id.
+        IdentityKind::Whatsapp if is_bsuid(value) => Ok(value.to_owned()),
         IdentityKind::Whatsapp => PhoneNumber::parse(field, value).map(|p| p.as_str()[1..].to_owned()),
         IdentityKind::Telegram => telegram(field, value),
         IdentityKind::Vk => numeric_id(field, value, "invalid_vk_id"),
         IdentityKind::Web => visitor(field, value),
         IdentityKind::External => external(field, value),
     }
+}
+
+/// WhatsApp's business-scoped user id: a country code, a dot, up to 128 letters and digits
+/// (`US.13491208655302741918`; a parent id has `ENT.` after the country).
+pub fn is_bsuid(value: &str) -> bool {
+    let (country, rest) = value.split_once('.').unwrap_or(("", ""));
+    let rest = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.chars().all(|c| c.is_ascii_uppercase())
+        && (1..=128).contains(&rest.len())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// A Telegram chat id (a number, negative for groups) or a public `@username`.
@@ -144,6 +157,11 @@ mod tests {
         assert_eq!(parse_identity("v", IdentityKind::Email, "Olga@Mail.RU"), Ok("olga@mail.ru".into()));
         assert_eq!(parse_identity("v", IdentityKind::Phone, "8 916 123-45-67"), Ok("+79161234567".into()));
         assert_eq!(parse_identity("v", IdentityKind::Whatsapp, "+7 916 123 45 67"), Ok("79161234567".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Whatsapp, "RU.1502576394655843"), Ok("RU.1502576394655843".into()));
+        assert_eq!(parse_identity("v", IdentityKind::Whatsapp, "US.ENT.99"), Ok("US.ENT.99".into()));
+        for odd in ["ru.15", "RUS.15", "RU.", "RU.15-2"] {
+            assert!(parse_identity("v", IdentityKind::Whatsapp, odd).is_err(), "{odd}");
+        }
         assert_eq!(parse_identity("v", IdentityKind::Telegram, "-100123"), Ok("-100123".into()));
         assert_eq!(parse_identity("v", IdentityKind::Telegram, "@Ivan_Petrov"), Ok("@ivan_petrov".into()));
         assert!(parse_identity("v", IdentityKind::Telegram, "@abc").is_err());

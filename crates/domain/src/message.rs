@@ -130,6 +130,8 @@ pub struct Message {
     /// For a customer's edit (a messenger lets them change what they sent): the message it
     /// changes.
     pub edit_of: Option<MessageId>,
+    /// For a reply sent as an approved template: which one, with its variables.
+    pub template: Option<crate::outbound::TemplateUse>,
 }
 
 /// Cleans an uploaded file name: no paths, no control characters, at most 255 characters.

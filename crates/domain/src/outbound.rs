@@ -47,6 +47,16 @@ pub struct ThreadRef {
     pub kind: KeyKind,
 }
 
+/// An approved message template a reply is sent as (WhatsApp outside its 24-hour window): the
+/// provider fills it with the variables.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TemplateUse {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub variables: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outbound {
     pub message_id: MessageId,
@@ -64,6 +74,8 @@ pub struct Outbound {
     pub html: Option<String>,
     pub attachments: Vec<OutgoingFile>,
     pub thread: Vec<ThreadRef>,
+    /// Sent as this template rather than as free text.
+    pub template: Option<TemplateUse>,
 }
 
 /// A driver's verdict on one attempt to send.

@@ -12,7 +12,7 @@ use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "id, case_id, direction, channel_kind, author_agent_id, author_customer_id, subject, body_text, body_html, \
-     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt, copies, edit_of";
+     external_id, delivery_status, delivery_error, created_at, channel_id, sender_doubt, copies, edit_of, template";
 
 fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
     Ok(Message {
@@ -38,6 +38,11 @@ fn from_row(r: &Row<'_>) -> Result<Message, DbError> {
             .transpose()
             .map_err(|e| DbError::new(format!("copies: {e}")))?,
         edit_of: r.get(16)?,
+        template: r
+            .get::<Option<String>>(17)?
+            .map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| DbError::new(format!("template: {e}")))?,
     })
 }
 
@@ -87,6 +92,13 @@ pub fn set_copies(tx: &mut Tx<'_>, id: MessageId, copies: &[CustomerId]) -> Resu
 }
 
 /// Records why a received message's sender is in doubt (the mail server's failed checks).
+/// Records the template a reply is sent as.
+pub fn set_template(tx: &mut Tx<'_>, id: MessageId, template: &opora_domain::outbound::TemplateUse) -> Result<()> {
+    let template = serde_json::to_string(template).map_err(|e| DbError::new(e.to_string()))?;
+    tx.execute("update messages set template = $2 where id = $1", &[id.into(), template.as_str().into()])?;
+    Ok(())
+}
+
 /// Marks a message as the edit of an earlier one.
 pub fn set_edit_of(tx: &mut Tx<'_>, id: MessageId, original: MessageId) -> Result<()> {
     tx.execute("update messages set edit_of = $2 where id = $1", &[id.into(), original.into()])?;
@@ -144,6 +156,12 @@ pub fn get(conn: &mut dyn Conn, id: MessageId) -> Result<Message> {
 }
 
 /// The conversation of a case, oldest first.
+/// When the customer last wrote on a case through a channel.
+pub fn last_inbound_at(conn: &mut dyn Conn, case: CaseId, channel: ChannelId) -> Result<Option<opora_domain::Timestamp>> {
+    let sql = "select max(created_at) from messages where case_id = $1 and channel_id = $2 and direction = 'inbound'";
+    Ok(conn.all(sql, &[case.into(), channel.into()], |r| r.get(0))?.pop().flatten())
+}
+
 pub fn for_case(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<Message>> {
     cases::get(conn, case)?;
     let messages = conn.all(&format!("select {COLUMNS} from messages where case_id = $1 order by id"), &[case.into()], from_row)?;

@@ -73,6 +73,8 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("MailboxInputBody", "smtp_host", Form::Pattern(HOST), 253),
     ("TemplateInput", "name", Form::Line, 100),
     ("TemplateInput", "body", Form::Text, 20_000),
+    ("TemplateReply", "name", Form::Line, 512),
+    ("TemplateReply", "language", Form::Line, 20),
     ("FieldInput", "key", Form::Pattern(KEY), 50),
     ("FieldInput", "label_ru", Form::Line, 100),
     ("FieldInput", "label_en", Form::Line, 100),
@@ -104,7 +106,9 @@ pub fn apply(spec: &mut Value) {
         }
         // Who the case is for: one of an id, an e-mail or a phone; what a message says: a text or
         // an HTML body. Given and not null.
-        for (schema, choices) in [("CustomerInput", &["id", "email", "phone"][..]), ("PostMessage", &["body_text", "body_html"][..])] {
+        for (schema, choices) in
+            [("CustomerInput", &["id", "email", "phone"][..]), ("PostMessage", &["body_text", "body_html", "template"][..])]
+        {
             if let Some(target) = schemas.get_mut(schema) {
                 let forms: Vec<Value> =
                     choices.iter().map(|name| json!({"required": [name], "properties": {*name: {"not": {"type": "null"}}}})).collect();

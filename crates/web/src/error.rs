@@ -64,6 +64,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("default_mailbox_required", 409),
     ("mail_not_quarantined", 409),
     ("channel_in_use", 409),
+    ("verification_failed", 403),
+    ("window_closed", 409),
     ("default_channel_required", 409),
     ("payload_too_large", 413),
     ("unsupported_media_type", 415),

@@ -153,6 +153,22 @@ impl Intake<'_> {
         Ok(Accepted { payload: id, status: stored.status, case: stored.case_id, case_number, message: stored.message_row })
     }
 
+    /// A provider checks the hook address of a channel (WhatsApp's verification request):
+    /// the answer it expects, or why not.
+    pub async fn handshake(&self, channel: ChannelId, kind: ChannelKind, query: Vec<(String, String)>) -> Result<String, Refused> {
+        let found = self.0.read(move |conn| channels::get(conn, channel)).await.ok().filter(|c| c.active && c.kind == kind);
+        let Some(found) = found else { return Err(Refused::UnknownChannel) };
+        let Some(driver) = self.0.core.drivers.of(kind).cloned() else { return Err(Refused::UnknownChannel) };
+        match driver.handshake(&found, &query) {
+            None => Err(Refused::UnknownChannel),
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(refusal)) => {
+                tracing::warn!(channel = channel.0, ?refusal, "refused a hook verification");
+                Err(Refused::BadSignature)
+            }
+        }
+    }
+
     pub async fn payload(&self, id: PayloadId) -> Result<Payload> {
         self.0.read(move |conn| payloads::get(conn, id)).await
     }

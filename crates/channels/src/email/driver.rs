@@ -118,6 +118,7 @@ impl Driver for Email {
             acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
             conversation: ConversationPolicy::Ongoing,
             subject_window_ms: self.config.subject_window_ms,
+            reply_window_ms: None,
         }
     }
 

@@ -27,6 +27,7 @@ use bot::{Bot, BotError, MAX_DOWNLOAD_BYTES};
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Poller, Profile, Pushed, RawPayload, Refusal, Unfetched, Unreadable};
 use crate::form::{finish, flag_of, policy_of, text_of};
 use crate::webhook::{self, LazyClient};
+use crate::wire::{same, split_text};
 
 /// How updates reach us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,11 +108,6 @@ fn new_webhook_secret() -> Result<String, String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Compares without telling how much matched.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The chat a reply goes to: the conversation's (a group's, or the private chat it came
 /// from), else the customer's own Telegram id.
 fn chat_for(channel: &Channel, message: &Outbound) -> Option<String> {
@@ -120,27 +116,6 @@ fn chat_for(channel: &Channel, message: &Outbound) -> Option<String> {
         let ids: Vec<&str> = message.customer.identities_of(IdentityKind::Telegram).collect();
         ids.iter().find(|v| !v.starts_with('@')).or(ids.first()).map(|v| (*v).to_owned())
     })
-}
-
-/// Splits a text at line ends (else anywhere) into parts Telegram takes.
-fn parts(text: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut current = String::new();
-    for line in text.split_inclusive('\n') {
-        for c in line.chars() {
-            if current.chars().count() >= MAX_TEXT_CHARS {
-                parts.push(std::mem::take(&mut current));
-            }
-            current.push(c);
-        }
-        if current.chars().count() > MAX_TEXT_CHARS - 200 {
-            parts.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.trim().is_empty() {
-        parts.push(current);
-    }
-    parts.into_iter().map(|p| p.trim_end().to_owned()).filter(|p| !p.is_empty()).collect()
 }
 
 fn verdict(error: BotError) -> Verdict {
@@ -229,6 +204,7 @@ impl Driver for Telegram {
             acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
             conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
             subject_window_ms: 0,
+            reply_window_ms: None,
         }
     }
 
@@ -280,7 +256,7 @@ impl Driver for Telegram {
                 Err(reason) => return Verdict::Retry { reason, after: None },
             };
             let mut first: Option<i64> = None;
-            for part in parts(&message.text) {
+            for part in split_text(&message.text, MAX_TEXT_CHARS) {
                 let params = json!({"chat_id": chat, "text": part, "link_preview_options": {"is_disabled": true}});
                 match bot.call("sendMessage", &params, Some(CALL_TIMEOUT)).await {
                     Ok(sent) => first = first.or(sent["message_id"].as_i64()),
@@ -339,17 +315,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_and_long_texts() {
+    fn tokens() {
         assert!(check_token("123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11").is_ok());
         assert_eq!(check_token("").expect_err("empty").code, "required");
         for bad in ["123456", "abc:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "1:short", "1:ABC DEF1234ghIkl-zyx57W2v1u123ew11"] {
             assert_eq!(check_token(bad).expect_err(bad).code, "invalid_bot_token");
         }
-        let long = "строка\n".repeat(1500);
-        let split = parts(&long);
-        assert!(split.len() >= 3 && split.iter().all(|p| p.chars().count() <= MAX_TEXT_CHARS), "{}", split.len());
-        assert_eq!(split.concat().replace('\n', ""), long.replace('\n', ""));
-        assert_eq!(parts("  "), Vec::<String>::new());
-        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
     }
 }

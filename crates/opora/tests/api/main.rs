@@ -23,3 +23,5 @@ mod strangers;
 mod telegram;
 mod telegram_bot;
 mod upgrade;
+mod whatsapp;
+mod whatsapp_graph;

@@ -106,3 +106,7 @@ field-role_too_high = You cannot grant a role above your own
 field-too_many = At most { $max }
 field-file_too_large = The file is larger than { $max } MB
 field-invalid_base64 = The content must be base64
+error-verification_failed = The verification request does not carry this channel's verify token
+error-window_closed = More than 24 hours have passed since the customer last wrote: WhatsApp delivers only an approved template now
+field-template_not_approved = No approved template of this name and language: choose one the provider approved
+field-template_variables = This template takes { $expected } variables

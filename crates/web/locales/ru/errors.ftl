@@ -106,3 +106,7 @@ field-role_too_high = Нельзя выдать роль выше своей
 field-too_many = Не больше { $max }
 field-file_too_large = Файл больше { $max } МБ
 field-invalid_base64 = Содержимое должно быть в base64
+error-verification_failed = Запрос проверки адреса пришёл без токена подтверждения этого канала
+error-window_closed = Клиент писал больше 24 часов назад: теперь WhatsApp доставит только одобренный шаблон
+field-template_not_approved = Нет одобренного шаблона с таким именем и языком: выберите из одобренных
+field-template_variables = В этом шаблоне переменных: { $expected }

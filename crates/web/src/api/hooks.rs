@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -126,21 +126,56 @@ pub async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let kind = ChannelKind::parse(&kind).filter(|k| HOOK_KINDS.contains(k)).ok_or_else(|| ApiError::new("channel_not_found"))?;
     if body.len() > MAX_HOOK_BYTES {
         return Err(ApiError::new("payload_too_large"));
     }
-    // Any address that names no channel is one answer, whatever is wrong with it.
-    let channel_id = channel_id.parse::<i64>().ok().filter(|id| *id >= 1).ok_or_else(|| ApiError::new("channel_not_found"))?;
-    push(&state, peer, ChannelId(channel_id), Some(kind), &headers, body).await?;
+    let (kind, channel) = addressed(&kind, &channel_id)?;
+    push(&state, peer, channel, Some(kind), &headers, body).await?;
     Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], "ok").into_response())
+}
+
+/// A provider checks the hook address before it pushes to it.
+///
+/// WhatsApp: `hub.mode=subscribe`, `hub.verify_token` (the channel's verify token) and
+/// `hub.challenge`, answered with the challenge as plain text; 403 when the token is not ours.
+#[utoipa::path(get, path = "/hooks/{kind}/{channel_id}", tag = "channels",
+    params(("kind" = crate::docs::HookKindChoice, Path), ("channel_id" = i64, Path, minimum = 1),
+           ("hub.mode" = Option<String>, Query), ("hub.verify_token" = Option<String>, Query), ("hub.challenge" = Option<String>, Query)),
+    responses((status = 200, body = String, content_type = "text/plain", description = "The challenge, echoed"),
+              (status = 403, body = crate::docs::Problem), (status = 404, body = crate::docs::Problem), (status = 429, body = crate::docs::Problem)),
+    security(()))]
+pub async fn verify(
+    State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
+    Path((kind, channel_id)): Path<(String, String)>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> ApiResult<Response> {
+    let ip = peer.map(|p| p.ip());
+    if !state.inbound_limits.allows(ip) {
+        return Err(ApiError::new("rate_limited"));
+    }
+    let (kind, channel) = addressed(&kind, &channel_id)?;
+    match state.app.intake().handshake(channel, kind, query).await {
+        Ok(challenge) => Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], challenge).into_response()),
+        Err(refused) => {
+            state.inbound_limits.refused(ip);
+            Err(ApiError::new(if matches!(refused, Refused::BadSignature) { "verification_failed" } else { "channel_not_found" }))
+        }
+    }
+}
+
+/// The kind and channel a hook address names; anything that names no channel is one answer.
+fn addressed(kind: &str, channel_id: &str) -> ApiResult<(ChannelKind, ChannelId)> {
+    let kind = ChannelKind::parse(kind).filter(|k| HOOK_KINDS.contains(k)).ok_or_else(|| ApiError::new("channel_not_found"))?;
+    let id = channel_id.parse::<i64>().ok().filter(|id| *id >= 1).ok_or_else(|| ApiError::new("channel_not_found"))?;
+    Ok((kind, ChannelId(id)))
 }
 
 /// The largest push taken: providers send events, files are downloaded apart.
 const MAX_HOOK_BYTES: usize = 1 << 20;
 
 /// The kinds whose providers push to `/hooks/{kind}/…`.
-pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram];
+pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram, ChannelKind::Whatsapp];
 
 #[cfg(test)]
 mod tests {

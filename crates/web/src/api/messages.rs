@@ -9,8 +9,10 @@ use opora_domain::agent::Action;
 use opora_domain::case::Status;
 use opora_domain::error::Errors;
 use opora_domain::message::clean_filename;
+use opora_domain::outbound::TemplateUse;
+use opora_domain::validate::line;
 use opora_domain::{CaseId, CustomerId, FieldError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
@@ -40,6 +42,40 @@ pub struct PostMessage {
     pub confirm_recipients: bool,
     #[serde(default)]
     pub attachments: Vec<AttachmentInput>,
+    /// A reply sent as a template the provider approved (WhatsApp, once 24 hours have passed
+    /// since the customer last wrote: see `GET /api/v1/cases/{id}/reply-window`). Its text is
+    /// the template's, filled with `variables`; `body_text` and `body_html` are not sent.
+    pub template: Option<TemplateReply>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateReply {
+    #[schema(required)]
+    pub name: Option<String>,
+    #[schema(required)]
+    pub language: Option<String>,
+    /// The values of `{{1}}`, `{{2}}`… in order.
+    #[serde(default)]
+    pub variables: Vec<String>,
+}
+
+/// A template as asked for, each part checked.
+fn template(input: &TemplateReply, errors: &mut Errors) -> Option<TemplateUse> {
+    let name = input.name.as_deref().and_then(|n| errors.take(line("template.name", n, 1, 512)));
+    let language = input.language.as_deref().and_then(|l| errors.take(line("template.language", l, 1, 20)));
+    if input.name.is_none() {
+        errors.push(FieldError::required("template.name"));
+    }
+    if input.language.is_none() {
+        errors.push(FieldError::required("template.language"));
+    }
+    if input.variables.len() > 20 {
+        errors.push(FieldError::new("template.variables", "too_many").with("max", 20));
+    }
+    let variables: Vec<String> =
+        input.variables.iter().enumerate().filter_map(|(i, v)| errors.take(line(&format!("template.variables.{i}"), v, 1, 1000))).collect();
+    Some(TemplateUse { name: name?, language: language?, variables })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +119,11 @@ async fn from_multipart(mut form: Multipart, max_bytes: usize, errors: &mut Erro
                 input.copies = Some(ids.into_iter().flatten().collect());
             }
             "confirm_recipients" => input.confirm_recipients = value == "true",
+            // The workspace sends a chosen template as one JSON field.
+            "template" => match serde_json::from_str(&value) {
+                Ok(chosen) => input.template = Some(chosen),
+                Err(_) => errors.push(FieldError::new("template", "invalid_value")),
+            },
             other => errors.push(FieldError::new(other, "unknown_field")),
         }
     }
@@ -132,9 +173,21 @@ pub async fn post(
     if input.copies.is_some() && kind != Some(Kind::Reply) {
         errors.push(FieldError::new("copies", "invalid_value"));
     }
-    let body = body("body", input.body_text.as_deref(), input.body_html.as_deref(), &mut errors);
+    let template = input.template.as_ref().and_then(|t| template(t, &mut errors));
+    if input.template.is_some() && kind != Some(Kind::Reply) {
+        errors.push(FieldError::new("template", "invalid_value"));
+    }
+    let written = input.body_text.is_some() || input.body_html.is_some();
+    let body = if input.template.is_some() {
+        if written {
+            errors.push(FieldError::new("body_text", "invalid_value").with("reason", "a template reply has the template's text"));
+        }
+        None
+    } else {
+        body("body", input.body_text.as_deref(), input.body_html.as_deref(), &mut errors)
+    };
     errors.finish()?;
-    let (Some(kind), Some(body)) = (kind, body) else {
+    let Some(kind) = kind else {
         return Err(ApiError::new("validation_failed"));
     };
     let attachments = store_uploads(&state, uploads).await?;
@@ -143,6 +196,7 @@ pub async fn post(
             status_after,
             copies: input.copies.map(|ids| ids.into_iter().map(CustomerId).collect()),
             confirm_recipients: input.confirm_recipients,
+            template,
         }),
         Kind::Note => Post::Note,
         Kind::Inbound => Post::Inbound,
@@ -159,4 +213,44 @@ pub async fn list(State(state): State<AppState>, caller: Caller, PathId(id): Pat
     let (messages, names) = state.app.messages().of_case(caller.acting(), CaseId(id)).await?;
     let names = Names(names);
     Ok(Json(messages.iter().map(|m| names.message(m)).collect()))
+}
+
+/// Whether free text reaches the customer now through the case's channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplyWindowView {
+    /// The channel limits free text (WhatsApp: 24 hours after the customer's last message).
+    pub applies: bool,
+    /// A free-text reply reaches the customer now.
+    pub open: bool,
+    /// When the window closes or closed; null when the customer never wrote through it.
+    pub closes_at: Option<String>,
+    /// The templates the provider approved: what may be sent while the window is closed.
+    pub templates: Vec<TemplateView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateView {
+    pub name: String,
+    pub language: String,
+    /// Its text, with `{{1}}`, `{{2}}`… where the variables go.
+    pub body: String,
+    pub variables: usize,
+}
+
+/// The reply window of a case: whether a free-text reply reaches the customer now and, when
+/// it does not, the approved templates that do.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/reply-window", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = ReplyWindowView), (status = 404, body = crate::docs::Problem)))]
+pub async fn reply_window(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<ReplyWindowView>> {
+    caller.require(Action::ReadCases)?;
+    let (window, templates) = state.app.messages().window(caller.acting(), CaseId(id)).await?;
+    Ok(Json(ReplyWindowView {
+        applies: window.applies,
+        open: window.open,
+        closes_at: window.closes_at.map(|t| t.to_rfc3339()),
+        templates: templates
+            .into_iter()
+            .map(|t| TemplateView { name: t.name, language: t.language, body: t.body, variables: t.variables })
+            .collect(),
+    }))
 }
