@@ -113,7 +113,7 @@ pub(crate) async fn push(
 /// at once, or shortly when it names files to download); a redelivered update is recognised and
 /// not filed twice.
 #[utoipa::path(post, path = "/hooks/{kind}/{channel_id}", tag = "channels",
-    params(("kind" = crate::docs::HookKindChoice, Path), ("channel_id" = i64, Path, minimum = 1)),
+    params(("kind" = inline(crate::docs::HookKindChoice), Path), ("channel_id" = i64, Path, minimum = 1)),
     request_body(content = Object, description = "The provider's payload, as it signed it"),
     responses((status = 200, body = String, content_type = "text/plain", description = "Stored"), (status = 400, body = crate::docs::Problem),
               (status = 401, body = crate::docs::Problem), (status = 404, body = crate::docs::Problem), (status = 413, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem),
@@ -139,7 +139,7 @@ pub async fn receive(
 /// WhatsApp: `hub.mode=subscribe`, `hub.verify_token` (the channel's verify token) and
 /// `hub.challenge`, answered with the challenge as plain text; 403 when the token is not ours.
 #[utoipa::path(get, path = "/hooks/{kind}/{channel_id}", tag = "channels",
-    params(("kind" = crate::docs::HookKindChoice, Path), ("channel_id" = i64, Path, minimum = 1),
+    params(("kind" = inline(crate::docs::HookKindChoice), Path), ("channel_id" = i64, Path, minimum = 1),
            ("hub.mode" = Option<String>, Query), ("hub.verify_token" = Option<String>, Query), ("hub.challenge" = Option<String>, Query)),
     responses((status = 200, body = String, content_type = "text/plain", description = "The challenge, echoed"),
               (status = 403, body = crate::docs::Problem), (status = 404, body = crate::docs::Problem), (status = 429, body = crate::docs::Problem)),
