@@ -37,6 +37,7 @@ export class Opora {
     const server = spawn(binary, ["serve"], { env, stdio: ["ignore", "ignore", "inherit"] });
     const opora = new Opora(`http://127.0.0.1:${port}`, token, server);
     opora.lmtpPort = lmtpPort;
+    opora.dataDir = dataDir;
     for (let i = 0; i < 100; i++) {
       try { if ((await fetch(`${opora.base}/healthz`)).ok) return opora; } catch (_) { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 100));

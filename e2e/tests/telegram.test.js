@@ -48,13 +48,13 @@ test("an admin connects a Telegram bot; a customer's message becomes a case and 
   await page.goto(`${opora.base}/admin/channels`);
   const form = "form[data-api='POST /api/v1/channels']:has(input[value=telegram])";
   await page.fill("#telegram-new-name", "Бот доставки");
-  await page.fill("#telegram-new-token", "not a token");
+  await page.fill("#telegram-new-bot_token", "not a token");
   await page.click(`${form} button[type=submit]`);
   await page.waitForSelector(`${form} [data-error-for=bot_token]:not(:empty)`);
   assert.ok((await page.textContent(`${form} [data-error-for=bot_token]`)).trim().length > 0, "a bad token is named");
 
-  await page.fill("#telegram-new-token", TOKEN);
-  await page.fill("#telegram-new-base", `http://127.0.0.1:${botApi.address().port}`);
+  await page.fill("#telegram-new-bot_token", TOKEN);
+  await page.fill("#telegram-new-api_base_url", `http://127.0.0.1:${botApi.address().port}`);
   await page.click(`${form} button[type=submit]`);
   const row = "tr[data-channel='Бот доставки']";
   await page.waitForSelector(row);

@@ -313,8 +313,8 @@ fn names_of(conn: &mut dyn opora_store::db::Conn, messages: &[Message]) -> opora
 }
 
 impl Messages<'_> {
-    /// Whether free text reaches the case's customer now, and the approved templates that do
-    /// when it does not.
+    /// Whether free text reaches the case's customer now, and (while it does not) the approved
+    /// templates that do.
     pub async fn window(&self, reader: ActingAgent, case: CaseId) -> Result<(ReplyWindow, Vec<ApprovedTemplate>)> {
         let (rules, drivers) = (self.0.config().access, self.0.core.drivers.clone());
         let (window, channel) = self
@@ -324,7 +324,8 @@ impl Messages<'_> {
                 reply_window(conn, &drivers, &case, Timestamp::now())
             })
             .await?;
-        let templates = match channel.filter(|_| window.applies) {
+        // The provider is asked only when the list matters: while the window is closed.
+        let templates = match channel.filter(|_| window.applies && !window.open) {
             Some(channel) => self.templates(&channel).await?,
             None => Vec::new(),
         };
@@ -339,7 +340,18 @@ impl Messages<'_> {
     /// The text of a template reply, once the template is found approved with as many
     /// variables as given.
     async fn template_text(&self, acting: ActingAgent, case: CaseId, template: &TemplateUse) -> Result<String> {
-        let (_, templates) = self.window(acting, case).await?;
+        let (rules, drivers) = (self.0.config().access, self.0.core.drivers.clone());
+        let (_, channel) = self
+            .0
+            .read(move |conn| {
+                let case = crate::cases::access::seen(conn, acting, case, rules)?;
+                reply_window(conn, &drivers, &case, Timestamp::now())
+            })
+            .await?;
+        let templates = match channel {
+            Some(channel) => self.templates(&channel).await?,
+            None => Vec::new(),
+        };
         let found = templates.iter().find(|t| t.name == template.name && t.language == template.language);
         match found {
             Some(found) if found.variables == template.variables.len() => Ok(render_template(&found.body, &template.variables)),

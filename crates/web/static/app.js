@@ -519,11 +519,41 @@
       }
       event.target.value = "";
     });
+    // Outside a messenger's reply window only an approved template goes: its variables are
+    // asked for one by one and the text the customer will read is shown.
+    const windowTemplates = JSON.parse(($("#window-templates") || { textContent: "[]" }).textContent);
+    const chosenTemplate = () => {
+      const picked = $("#window-template")?.value;
+      return picked ? windowTemplates[Number(picked)] : null;
+    };
+    const templateVariables = () => $$("#window-variables input").map((input) => input.value);
+    const previewTemplate = () => {
+      const chosen = chosenTemplate();
+      const values = templateVariables();
+      $("#window-preview").textContent = chosen ? chosen.body.replace(/\{\{(\d+)\}\}/g, (all, n) => values[Number(n) - 1] || all) : "";
+    };
+    $("#window-template")?.addEventListener("change", () => {
+      const box = $("#window-variables");
+      box.replaceChildren();
+      const chosen = chosenTemplate();
+      for (let n = 1; chosen && n <= chosen.variables; n++) {
+        const label = document.createElement("label");
+        label.textContent = `{{${n}}}`;
+        const input = document.createElement("input");
+        input.id = `window-variable-${n}`;
+        label.htmlFor = input.id;
+        input.addEventListener("input", previewTemplate);
+        box.append(label, input);
+      }
+      previewTemplate();
+    });
     composer.addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = new FormData();
       form.append("kind", composerKind);
-      form.append("body_text", bodyInput.value);
+      const template = composerKind === "reply" && $("#reply-window") ? chosenTemplate() : null;
+      if (template) form.append("template", JSON.stringify({ name: template.name, language: template.language, variables: templateVariables() }));
+      else form.append("body_text", bodyInput.value);
       const after = $("#status-after");
       if (composerKind === "reply" && after && after.value) form.append("status_after", after.value);
       const copies = $$("input[name=copy]", composer);

@@ -214,7 +214,7 @@ admin-tokens = API tokens
 signature = E-mail signature
 signature-hint = Added below your e-mail replies to customers.
 admin-channels = Channels
-channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, external systems over the API. A reply goes back through the channel the case came from.
+channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, WhatsApp, external systems over the API. A reply goes back through the channel the case came from.
 channel-kind = Kind
 channel-address = Address
 channel-state = State
@@ -347,3 +347,23 @@ channel-telegram-bot = Bot
 message-edited = edited by the customer
 notification-channel-broken = A channel stopped working: it needs an admin
 secret-kept = kept; leave empty to keep it
+
+# Reply windows (WhatsApp)
+window-closed = The customer last wrote more than 24 hours ago: WhatsApp delivers only an approved template. Notes work as usual.
+window-template = Approved template
+window-no-templates = No approved templates: set the business account in the channel's settings and have templates approved by Meta.
+window-open-until = A free reply reaches the customer until
+
+# WhatsApp
+channel-whatsapp-add = Connect WhatsApp Business
+channel-whatsapp-intro = A WhatsApp Business Cloud API number from Meta. In the Meta app settings enter the channel's callback address and the same verify token, and subscribe to the messages field. A free reply reaches the customer within 24 hours of their last message; after that only an approved template does.
+channel-whatsapp-name-example = Delivery WhatsApp
+channel-whatsapp-phone-id = Phone number ID
+channel-whatsapp-token = Access token
+channel-whatsapp-token-hint = A system user's permanent token. Stored encrypted and never shown again.
+channel-whatsapp-app-secret = App secret
+channel-whatsapp-verify-token = Verify token
+channel-whatsapp-verify-hint = Make up a string and enter the same one in Meta's webhook settings.
+channel-whatsapp-account = Business account ID (for templates)
+channel-whatsapp-api = Graph API address
+channel-whatsapp-callback = Callback address:

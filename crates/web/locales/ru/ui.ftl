@@ -214,7 +214,7 @@ admin-tokens = API-токены
 signature = Подпись в письмах
 signature-hint = Добавляется под вашими ответами клиентам по почте.
 admin-channels = Каналы
-channels-intro = Каналы — подключения, через которые клиенты пишут вам: почтовые ящики, боты Telegram, внешние системы по API. Ответ уходит клиенту тем же каналом, откуда пришло обращение.
+channels-intro = Каналы — подключения, через которые клиенты пишут вам: почтовые ящики, боты Telegram, WhatsApp, внешние системы по API. Ответ уходит клиенту тем же каналом, откуда пришло обращение.
 channel-kind = Тип
 channel-address = Адрес
 channel-state = Состояние
@@ -347,3 +347,23 @@ channel-telegram-bot = Бот
 message-edited = изменено клиентом
 notification-channel-broken = Канал перестал работать: нужна настройка
 secret-kept = сохранён; оставьте пустым, чтобы не менять
+
+# Reply windows (WhatsApp)
+window-closed = Клиент писал больше 24 часов назад: WhatsApp доставит только одобренный шаблон. Заметку можно оставить как обычно.
+window-template = Одобренный шаблон
+window-no-templates = Одобренных шаблонов нет: укажите бизнес-аккаунт в настройках канала и одобрите шаблоны у Meta.
+window-open-until = Свободный ответ дойдёт до
+
+# WhatsApp
+channel-whatsapp-add = Подключить WhatsApp Business
+channel-whatsapp-intro = Номер WhatsApp Business Cloud API от Meta. В настройках приложения Meta укажите адрес обратного вызова канала и тот же токен подтверждения; подпишитесь на поле messages. Свободный ответ доходит в течение 24 часов после последнего сообщения клиента, позже — только одобренный шаблон.
+channel-whatsapp-name-example = WhatsApp доставки
+channel-whatsapp-phone-id = ID номера (phone_number_id)
+channel-whatsapp-token = Токен доступа
+channel-whatsapp-token-hint = Постоянный токен системного пользователя. Хранится зашифрованным и больше не показывается.
+channel-whatsapp-app-secret = Секрет приложения
+channel-whatsapp-verify-token = Токен подтверждения
+channel-whatsapp-verify-hint = Придумайте строку и введите её же в настройках вебхука у Meta.
+channel-whatsapp-account = ID бизнес-аккаунта (для шаблонов)
+channel-whatsapp-api = Адрес Graph API
+channel-whatsapp-callback = Адрес обратного вызова:

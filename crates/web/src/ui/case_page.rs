@@ -29,6 +29,7 @@ fn customer_view(customer: &Customer) -> Value {
 async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, ApiError> {
     let (language, me, role) = (agent.language(), agent.caller.agent.clone(), agent.caller.role);
     let page = state.app.cases().page(id, me.clone()).await?;
+    let (window, approved) = state.app.messages().window(agent.caller.acting(), id).await?;
     let CasePage {
         case,
         customer,
@@ -90,6 +91,7 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         "can_transfer": may_work && (owner.is_none() || owner == Some(me.id) || role.may(Action::TransferAnyCase)),
         "can_work": may_work,
         "templates": templates.iter().map(|(id, name, body)| json!({"id": id, "name": name, "body": body})).collect::<Vec<_>>(),
+        "window": {"applies": window.applies, "open": window.open, "closes_at": window.closes_at.map(|t| t.to_rfc3339()), "templates": approved},
     }))
 }
 
