@@ -114,3 +114,32 @@ test("an admin connects WhatsApp; after 24 hours the agent answers with an appro
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("an admin connects a VK community; VK's confirmation and a customer's message arrive", async () => {
+  const page = await signIn(chrome, opora, { email: "admin@e2e.test", password: "admin-password-1" });
+  await page.goto(`${opora.base}/admin/channels`);
+  const form = "form[data-api='POST /api/v1/channels']:has(input[value=vk])";
+  await page.fill("#vk-new-name", "Сообщество");
+  await page.fill("#vk-new-group_id", "club219000777");
+  await page.fill("#vk-new-access_token", "vk1.a.e2e-token");
+  await page.fill("#vk-new-secret", "e2e-secret");
+  await page.fill("#vk-new-confirmation", "c0nf1rm");
+  await page.click(`${form} button[type=submit]`);
+  const row = "tr[data-channel='Сообщество']";
+  await page.waitForSelector(row);
+  assert.match(await page.textContent(row), /ВКонтакте[\s\S]*219000777/);
+  const callback = (await page.textContent(`${row} [data-inbound-url]`)).trim();
+  const post = (body) => fetch(callback, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal(await (await post({ type: "confirmation", group_id: 219000777, secret: "e2e-secret" })).text(), "c0nf1rm");
+  assert.equal((await post({ type: "message_new", group_id: 219000777, secret: "wrong", object: {} })).status, 401);
+  const message = { type: "message_new", event_id: "e1", v: "5.199", group_id: 219000777, secret: "e2e-secret",
+    object: { message: { id: 77, date: 1, peer_id: 5005, from_id: 5005, out: 0, conversation_message_id: 77, text: "Где мой промокод?", attachments: [] } } };
+  assert.equal(await (await post(message)).text(), "ok");
+  const cases = await opora.api("GET", "/api/v1/cases");
+  const found = cases.items.find((c) => c.channel === "vk");
+  await page.goto(`${opora.base}/cases/${found.id}`);
+  assert.match(await page.textContent(".message-inbound"), /Где мой промокод\?/);
+  assert.match(await page.textContent(".message-inbound [data-channel=vk]"), /ВКонтакте/);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -174,9 +174,10 @@ pub trait Driver: Send + Sync + 'static {
         Err(Refusal::NotPushed)
     }
 
-    /// Answers the provider's check of the hook address (WhatsApp's `hub.challenge` when the
-    /// callback URL is saved): the body to answer with, or why not. `None`: no such check.
-    fn handshake(&self, _channel: &Channel, _query: &[(String, String)]) -> Option<Result<String, Refusal>> {
+    /// Answers the provider's check of the hook address — WhatsApp's `hub.challenge` (a GET: its
+    /// query), VK's `confirmation` (a POST: its body): the text to answer with, or why not.
+    /// `None`: this request is no such check.
+    fn handshake(&self, _channel: &Channel, _query: &[(String, String)], _body: &[u8]) -> Option<Result<String, Refusal>> {
         None
     }
 

@@ -10,6 +10,7 @@ pub mod driver;
 pub mod email;
 pub mod form;
 pub mod telegram;
+pub mod vk;
 pub mod webhook;
 pub mod whatsapp;
 pub mod wire;
@@ -52,6 +53,7 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
         api::driver(settings.http_timeout, settings.allow_internal, settings.max_file_bytes),
         Arc::new(telegram::Telegram::new(settings.allow_internal, settings.max_file_bytes, settings.public_url.clone())),
         Arc::new(whatsapp::Whatsapp::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
+        Arc::new(vk::Vk::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
     ]
 }
 

@@ -54,6 +54,9 @@ pub(crate) async fn record(
 /// What became of a pushed payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accepted {
+    /// What the provider expects back instead of a plain acknowledgement (VK's confirmation
+    /// code); nothing was stored then.
+    pub answer: Option<String>,
     pub payload: PayloadId,
     pub status: PayloadStatus,
     pub case: Option<CaseId>,
@@ -117,6 +120,24 @@ impl Intake<'_> {
         let wanted = |c: &&Channel| c.id == channel && c.active && kind.is_none_or(|k| k == c.kind);
         let Some(found) = all.iter().find(wanted).cloned() else { return Err(Refused::UnknownChannel) };
         let Some(driver) = self.0.core.drivers.of(found.kind).cloned() else { return Err(Refused::UnknownChannel) };
+        match driver.handshake(&found, &[], &body) {
+            Some(Ok(answer)) => {
+                let answer = Some(answer);
+                return Ok(Accepted {
+                    answer,
+                    payload: PayloadId(0),
+                    status: PayloadStatus::Ignored,
+                    case: None,
+                    case_number: None,
+                    message: None,
+                });
+            }
+            Some(Err(refusal)) => {
+                tracing::warn!(channel = channel.0, ?refusal, "refused a hook confirmation");
+                return Err(Refused::BadSignature);
+            }
+            None => {}
+        }
         let pushed = Pushed { headers: &headers, body: &body, now_secs: Timestamp::now().millis() / 1000 };
         match driver.authenticate(&found, &pushed) {
             Ok(()) => {}
@@ -134,7 +155,14 @@ impl Intake<'_> {
         if process::names_remote_files(&items) {
             // Files to download first: the provider is answered now, the processor files it.
             let id = self.receive(channel, payload.source, Vec::new(), payload.bytes, None).await?;
-            return Ok(Accepted { payload: id, status: PayloadStatus::Received, case: None, case_number: None, message: None });
+            return Ok(Accepted {
+                answer: None,
+                payload: id,
+                status: PayloadStatus::Received,
+                case: None,
+                case_number: None,
+                message: None,
+            });
         }
         // Stored without waking the processor: this request files it right away.
         let id = record(&self.0.core.store, channel, payload.source, Vec::new(), payload.bytes.clone(), None).await.map_err(Error::from)?;
@@ -150,18 +178,24 @@ impl Intake<'_> {
             Some(case) => self.0.cases().numbers(vec![case]).await?.get(&case).copied(),
             None => None,
         };
-        Ok(Accepted { payload: id, status: stored.status, case: stored.case_id, case_number, message: stored.message_row })
+        Ok(Accepted { answer: None, payload: id, status: stored.status, case: stored.case_id, case_number, message: stored.message_row })
     }
 
-    /// A provider checks the hook address of a channel (WhatsApp's verification request):
-    /// the answer it expects, or why not.
-    pub async fn handshake(&self, channel: ChannelId, kind: ChannelKind, query: Vec<(String, String)>) -> Result<String, Refused> {
+    /// A provider checks the hook address of a channel (WhatsApp's verification request, VK's
+    /// confirmation): the answer it expects, or why not. `Ok(None)`: the request is no check.
+    pub async fn handshake(
+        &self,
+        channel: ChannelId,
+        kind: ChannelKind,
+        query: Vec<(String, String)>,
+        body: &[u8],
+    ) -> Result<Option<String>, Refused> {
         let found = self.0.read(move |conn| channels::get(conn, channel)).await.ok().filter(|c| c.active && c.kind == kind);
         let Some(found) = found else { return Err(Refused::UnknownChannel) };
         let Some(driver) = self.0.core.drivers.of(kind).cloned() else { return Err(Refused::UnknownChannel) };
-        match driver.handshake(&found, &query) {
-            None => Err(Refused::UnknownChannel),
-            Some(Ok(answer)) => Ok(answer),
+        match driver.handshake(&found, &query, body) {
+            None => Ok(None),
+            Some(Ok(answer)) => Ok(Some(answer)),
             Some(Err(refusal)) => {
                 tracing::warn!(channel = channel.0, ?refusal, "refused a hook verification");
                 Err(Refused::BadSignature)

@@ -226,8 +226,9 @@ impl Driver for Whatsapp {
         }
     }
 
-    fn handshake(&self, channel: &Channel, query: &[(String, String)]) -> Option<Result<String, Refusal>> {
+    fn handshake(&self, channel: &Channel, query: &[(String, String)], _body: &[u8]) -> Option<Result<String, Refusal>> {
         let get = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        get("hub.mode")?;
         let settings = match Settings::of(channel) {
             Ok(settings) => settings,
             Err(e) => return Some(Err(Refusal::BadSignature(e))),
@@ -385,8 +386,8 @@ mod tests {
                 ("hub.challenge".to_owned(), "1158201444".to_owned()),
             ]
         };
-        assert_eq!(driver.handshake(&channel, &query("v")), Some(Ok("1158201444".into())));
-        assert!(matches!(driver.handshake(&channel, &query("w")), Some(Err(_))));
+        assert_eq!(driver.handshake(&channel, &query("v"), b""), Some(Ok("1158201444".into())));
+        assert!(matches!(driver.handshake(&channel, &query("w"), b""), Some(Err(_))));
         let listed = json!({"name": "ticket_update", "language": "ru", "status": "APPROVED",
             "components": [{"type": "BODY", "text": "Обращение {{1}}: {{2}}"}]});
         assert_eq!(approved(&listed).map(|t| t.variables), Some(2));

@@ -23,5 +23,7 @@ mod strangers;
 mod telegram;
 mod telegram_bot;
 mod upgrade;
+mod vk;
+mod vk_api;
 mod whatsapp;
 mod whatsapp_graph;

@@ -214,7 +214,7 @@ admin-tokens = API tokens
 signature = E-mail signature
 signature-hint = Added below your e-mail replies to customers.
 admin-channels = Channels
-channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, WhatsApp, external systems over the API. A reply goes back through the channel the case came from.
+channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, WhatsApp, VK communities, external systems over the API. A reply goes back through the channel the case came from.
 channel-kind = Kind
 channel-address = Address
 channel-state = State
@@ -367,3 +367,15 @@ channel-whatsapp-verify-hint = Make up a string and enter the same one in Meta's
 channel-whatsapp-account = Business account ID (for templates)
 channel-whatsapp-api = Graph API address
 channel-whatsapp-callback = Callback address:
+
+# VK
+channel-vk-add = Connect VK community messages
+channel-vk-intro = Customers write to your community's messages. In community management → API usage → Callback API enter the channel's callback address, version 5.199 and a secret key, turn on the "incoming message" and "message edit" events, and copy the confirmation string here.
+channel-vk-name-example = VK community
+channel-vk-group = Community ID
+channel-vk-token = Community access key
+channel-vk-token-hint = With the messages and documents rights. Stored encrypted and never shown again.
+channel-vk-secret = Secret key
+channel-vk-secret-hint = The same as in the Callback API settings: VK sends it with every event.
+channel-vk-confirmation = Confirmation string
+channel-vk-api = API address

@@ -130,8 +130,10 @@ pub async fn receive(
         return Err(ApiError::new("payload_too_large"));
     }
     let (kind, channel) = addressed(&kind, &channel_id)?;
-    push(&state, peer, channel, Some(kind), &headers, body).await?;
-    Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], "ok").into_response())
+    let accepted = push(&state, peer, channel, Some(kind), &headers, body).await?;
+    // A check of the address (VK's confirmation) is answered with what the provider expects.
+    let answer = accepted.answer.unwrap_or_else(|| "ok".to_owned());
+    Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], answer).into_response())
 }
 
 /// A provider checks the hook address before it pushes to it.
@@ -155,8 +157,9 @@ pub async fn verify(
         return Err(ApiError::new("rate_limited"));
     }
     let (kind, channel) = addressed(&kind, &channel_id)?;
-    match state.app.intake().handshake(channel, kind, query).await {
-        Ok(challenge) => Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], challenge).into_response()),
+    match state.app.intake().handshake(channel, kind, query, b"").await {
+        Ok(Some(challenge)) => Ok((StatusCode::OK, [("content-type", "text/plain; charset=utf-8")], challenge).into_response()),
+        Ok(None) => Err(ApiError::new("channel_not_found")),
         Err(refused) => {
             state.inbound_limits.refused(ip);
             Err(ApiError::new(if matches!(refused, Refused::BadSignature) { "verification_failed" } else { "channel_not_found" }))
@@ -175,7 +178,7 @@ fn addressed(kind: &str, channel_id: &str) -> ApiResult<(ChannelKind, ChannelId)
 const MAX_HOOK_BYTES: usize = 1 << 20;
 
 /// The kinds whose providers push to `/hooks/{kind}/…`.
-pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram, ChannelKind::Whatsapp];
+pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk];
 
 #[cfg(test)]
 mod tests {
