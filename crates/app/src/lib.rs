@@ -27,6 +27,7 @@ pub mod staff;
 pub mod system;
 mod unit;
 pub mod webhooks;
+pub mod widget;
 pub mod workers;
 pub mod workspace;
 

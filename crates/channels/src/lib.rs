@@ -13,6 +13,7 @@ pub mod telegram;
 pub mod vk;
 pub mod webhook;
 pub mod whatsapp;
+pub mod widget;
 pub mod wire;
 
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
         Arc::new(telegram::Telegram::new(settings.allow_internal, settings.max_file_bytes, settings.public_url.clone())),
         Arc::new(whatsapp::Whatsapp::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
         Arc::new(vk::Vk::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
+        Arc::new(widget::Widget),
     ]
 }
 

@@ -13,6 +13,8 @@ string_enum! {
         Api => "api",
         Email => "email",
         Web => "web",
+        /// The website chat widget (`web` stays for cases an integration files as from the site).
+        Widget => "widget",
         Telegram => "telegram",
         Whatsapp => "whatsapp",
         Vk => "vk",
@@ -25,7 +27,7 @@ impl ChannelKind {
     /// The kinds an admin can add today: those with a driver (`opora_channels::drivers` serves
     /// exactly these, which its tests check).
     pub const CONFIGURABLE: &'static [ChannelKind] =
-        &[ChannelKind::Email, ChannelKind::Api, ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk];
+        &[ChannelKind::Email, ChannelKind::Api, ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk, ChannelKind::Widget];
 }
 
 string_enum! {

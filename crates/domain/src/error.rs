@@ -99,6 +99,7 @@ fn not_found_code(what: &str) -> &'static str {
         "mail" => "mail_not_found",
         "channel" => "channel_not_found",
         "payload" => "payload_not_found",
+        "visitor" => "visitor_not_found",
         _ => "not_found",
     }
 }

@@ -197,3 +197,11 @@ pub fn purge_expired_sessions(tx: &mut Tx<'_>) -> Result<u64> {
     let now = tx.now;
     Ok(tx.execute("delete from sessions where expires_at <= $1", &[now.into()])?)
 }
+
+/// Whether an agent who works cases was active in the workspace since `since` (the website
+/// widget says "we are offline" otherwise).
+pub fn agents_online(conn: &mut dyn Conn, since: Timestamp, now: Timestamp) -> Result<bool> {
+    let sql = "select count(*) from sessions s join agents a on a.id = s.agent_id
+               where a.active = $1 and a.role <> 'viewer' and s.last_seen_at >= $2 and s.expires_at > $3";
+    Ok(conn.int(sql, &[true.into(), since.into(), now.into()])? > 0)
+}

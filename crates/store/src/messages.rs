@@ -156,6 +156,20 @@ pub fn get(conn: &mut dyn Conn, id: MessageId) -> Result<Message> {
 }
 
 /// The conversation of a case, oldest first.
+/// What a customer sees of their conversations through a channel (their messages and the
+/// replies, never notes), newest last, at most `limit`.
+pub fn seen_by_customer(conn: &mut dyn Conn, customer: CustomerId, channel: ChannelId, limit: i64) -> Result<Vec<Message>> {
+    let columns: String = COLUMNS.split(", ").map(|c| format!("m.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "select {columns} from messages m join cases c on c.id = m.case_id
+         where c.customer_id = $1 and m.channel_id = $2 and m.direction in ('inbound', 'outbound')
+         order by m.id desc limit $3"
+    );
+    let mut found = conn.all(&sql, &[customer.into(), channel.into(), limit.into()], from_row)?;
+    found.reverse();
+    with_attachments(conn, found)
+}
+
 /// When the customer last wrote on a case through a channel.
 pub fn last_inbound_at(conn: &mut dyn Conn, case: CaseId, channel: ChannelId) -> Result<Option<opora_domain::Timestamp>> {
     let sql = "select max(created_at) from messages where case_id = $1 and channel_id = $2 and direction = 'inbound'";

@@ -45,6 +45,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("mail_not_found", 404),
     ("channel_not_found", 404),
     ("payload_not_found", 404),
+    ("visitor_not_found", 404),
+    ("origin_not_allowed", 403),
     ("method_not_allowed", 405),
     ("invalid_status_transition", 409),
     ("case_needs_owner", 409),

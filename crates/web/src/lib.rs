@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod templates;
 pub mod ui;
 pub mod views;
+pub mod widget;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     /// Requests providers push to channels, per client address.
     pub inbound_limits: Arc<api::hooks::InboundLimits>,
+    /// New visitors and their messages on the website widget, per client address.
+    pub widget_limits: Arc<widget::WidgetLimits>,
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -99,6 +102,7 @@ impl AppState {
             auth_cache: Arc::new(AuthCache::default()),
             login_limits,
             inbound_limits: Arc::new(api::hooks::InboundLimits::default()),
+            widget_limits: Arc::new(widget::WidgetLimits::default()),
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
         })
@@ -215,6 +219,7 @@ pub fn router(mut state: AppState) -> Router {
     // Attachments arrive as base64 inside JSON (4/3 of their size) or as multipart.
     let body_limit = state.config.max_attachment_bytes * 2 + 1024 * 1024;
     api.merge(ui::routes())
+        .merge(widget::routes(state.clone()))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -236,6 +241,7 @@ pub async fn housekeeping(state: AppState, mut shutdown: tokio::sync::watch::Rec
             _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {
                 state.login_limits.forget_stale();
                 state.inbound_limits.forget_stale();
+                state.widget_limits.forget_stale();
             }
             _ = shutdown.changed() => break,
         }

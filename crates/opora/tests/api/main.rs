@@ -27,3 +27,4 @@ mod vk;
 mod vk_api;
 mod whatsapp;
 mod whatsapp_graph;
+mod widget;

@@ -110,3 +110,6 @@ error-verification_failed = The verification request does not carry this channel
 error-window_closed = More than 24 hours have passed since the customer last wrote: WhatsApp delivers only an approved template now
 field-template_not_approved = No approved template of this name and language: choose one the provider approved
 field-template_variables = This template takes { $expected } variables
+error-visitor_not_found = This visitor is not known to the chat: the page starts a new conversation
+error-origin_not_allowed = The chat is not enabled for this site: add its address to the channel's allowed origins
+field-invalid_origin = A site address without a path: https://shop.example.ru

@@ -110,3 +110,6 @@ error-verification_failed = Запрос проверки адреса приш�
 error-window_closed = Клиент писал больше 24 часов назад: теперь WhatsApp доставит только одобренный шаблон
 field-template_not_approved = Нет одобренного шаблона с таким именем и языком: выберите из одобренных
 field-template_variables = В этом шаблоне переменных: { $expected }
+error-visitor_not_found = Чат не знает этого посетителя: страница начнёт новый разговор
+error-origin_not_allowed = Чат не включён для этого сайта: добавьте его адрес в разрешённые источники канала
+field-invalid_origin = Нужен адрес сайта без пути: https://shop.example.ru

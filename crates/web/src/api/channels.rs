@@ -62,6 +62,8 @@ impl ChannelView {
             checked_at: c.checked_at.map(|t| t.to_rfc3339()),
             inbound_url: match c.kind {
                 ChannelKind::Api => Some(format!("{}/api/v1/channels/{}/inbound", public_url.trim_end_matches('/'), c.id)),
+                // Where the site loads the chat from.
+                ChannelKind::Widget => Some(format!("{}/widget.js", public_url.trim_end_matches('/'))),
                 kind if super::hooks::HOOK_KINDS.contains(&kind) => {
                     Some(format!("{}/hooks/{kind}/{}", public_url.trim_end_matches('/'), c.id))
                 }
