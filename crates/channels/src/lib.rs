@@ -9,6 +9,7 @@ pub mod api;
 pub mod driver;
 pub mod email;
 pub mod form;
+pub mod phone;
 pub mod telegram;
 pub mod vk;
 pub mod webhook;
@@ -56,6 +57,7 @@ pub fn drivers(settings: &Settings) -> Vec<Arc<dyn Driver>> {
         Arc::new(whatsapp::Whatsapp::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
         Arc::new(vk::Vk::new(settings.http_timeout, settings.allow_internal, settings.max_file_bytes)),
         Arc::new(widget::Widget),
+        Arc::new(phone::Phone::new(settings.public_url.clone())),
     ]
 }
 

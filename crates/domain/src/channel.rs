@@ -26,8 +26,15 @@ string_enum! {
 impl ChannelKind {
     /// The kinds an admin can add today: those with a driver (`opora_channels::drivers` serves
     /// exactly these, which its tests check).
-    pub const CONFIGURABLE: &'static [ChannelKind] =
-        &[ChannelKind::Email, ChannelKind::Api, ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk, ChannelKind::Widget];
+    pub const CONFIGURABLE: &'static [ChannelKind] = &[
+        ChannelKind::Email,
+        ChannelKind::Api,
+        ChannelKind::Telegram,
+        ChannelKind::Whatsapp,
+        ChannelKind::Vk,
+        ChannelKind::Widget,
+        ChannelKind::Phone,
+    ];
 }
 
 string_enum! {

@@ -51,6 +51,7 @@ string_enum! {
         CaseFollowUp => "case.follow_up",
         CaseLinked => "case.linked",
         ChannelBroken => "channel.broken",
+        CallRinging => "call.ringing",
     }
 }
 
@@ -269,6 +270,17 @@ pub struct ChannelChanged {
     pub name: Option<String>,
 }
 
+/// A customer's call is ringing at the team: the workspace shows who calls and their open
+/// cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRinging {
+    pub number: String,
+    pub name: String,
+    /// The customer's active cases, newest first: (id, number, subject).
+    #[serde(default)]
+    pub open_cases: Vec<(CaseId, i64, String)>,
+}
+
 /// A provider refused the channel itself (a revoked token): it waits for an admin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelBroken {
@@ -382,6 +394,8 @@ pub enum EventData {
     CaseLinked(CaseLinked),
     #[serde(rename = "channel.broken")]
     ChannelBroken(ChannelBroken),
+    #[serde(rename = "call.ringing")]
+    CallRinging(CallRinging),
     /// A stored payload of a known kind that no longer reads as its type (written by hand, by
     /// an older release or an import): kept and shown as it is, never a failed timeline.
     #[serde(skip)]
@@ -420,6 +434,7 @@ impl EventData {
             D::CaseFollowUp(_) => K::CaseFollowUp,
             D::CaseLinked(_) => K::CaseLinked,
             D::ChannelBroken(_) => K::ChannelBroken,
+            D::CallRinging(_) => K::CallRinging,
             D::Stored { kind, .. } => *kind,
         }
     }

@@ -96,10 +96,42 @@ pub struct StatusReport {
     pub note: Option<Box<InboundMessage>>,
 }
 
+crate::string_enum! {
+    /// Where a phone call stands, as every telephony provider's events are read.
+    pub enum CallState {
+        /// Ringing at the team now: agents see who calls.
+        Ringing => "ringing",
+        Answered => "answered",
+        /// Over after a conversation.
+        Ended => "ended",
+        /// Over with nobody answering (busy, no answer, hung up while waiting).
+        Missed => "missed",
+    }
+}
+
+/// A phone call event from a telephony provider, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallEvent {
+    /// Unique per call and state (the driver namespaces it): a resent event is recognised.
+    pub key: String,
+    pub state: CallState,
+    /// The customer called us (not we them).
+    pub incoming: bool,
+    /// The customer's number, E.164.
+    pub customer_number: String,
+    /// Our line (the number dialled), when the provider says.
+    pub line: Option<String>,
+    /// The extension that took or made the call.
+    pub agent_extension: Option<String>,
+    pub duration_secs: Option<i64>,
+    pub recording_url: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
     Message(Box<InboundMessage>),
     Status(StatusReport),
+    Call(CallEvent),
 }
 
 impl Inbound {
@@ -107,6 +139,7 @@ impl Inbound {
         match self {
             Inbound::Message(message) => &message.key,
             Inbound::Status(report) => &report.key,
+            Inbound::Call(call) => &call.key,
         }
     }
 }

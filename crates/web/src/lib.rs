@@ -221,6 +221,7 @@ pub fn router(mut state: AppState) -> Router {
     api.merge(ui::routes())
         .merge(widget::routes(state.clone()))
         .route("/api/v1/openapi.json", get(docs::openapi_json))
+        .route("/hooks/{kind}/{channel_id}/{*rest}", axum::routing::post(api::hooks::receive_nested))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {

@@ -416,6 +416,38 @@
   }
   const refreshCase = debounce(refreshCaseNow, 200);
 
+  // A customer calling: who it is and their open cases, until it is dismissed or a minute passes.
+  function showCall(call) {
+    const card = document.createElement("aside");
+    card.className = "call-card";
+    card.setAttribute("role", "alert");
+    const title = document.createElement("strong");
+    title.textContent = `${i18n.call_ringing} ${call.name || ""} ${call.number || ""}`.trim();
+    card.append(title);
+    const cases = document.createElement("ul");
+    for (const [id, number, subject] of call.open_cases || []) {
+      const link = document.createElement("a");
+      link.href = `/cases/${id}`;
+      link.textContent = `#${number} ${subject}`;
+      const item = document.createElement("li");
+      item.append(link);
+      cases.append(item);
+    }
+    if (!cases.children.length) {
+      const none = document.createElement("li");
+      none.textContent = i18n.call_no_cases;
+      cases.append(none);
+    }
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "link-button";
+    close.textContent = i18n.call_dismiss;
+    close.addEventListener("click", () => card.remove());
+    card.append(cases, close);
+    document.body.append(card);
+    setTimeout(() => card.remove(), 60000);
+  }
+
   function connect() {
     if (!csrf || !window.EventSource) return;
     // Resume from the page's own moment; reconnects send Last-Event-ID, which takes precedence.
@@ -431,6 +463,11 @@
       if (caseId && String(data.case_id) === caseId) refreshCase();
     };
     KINDS.forEach((kind) => source.addEventListener(kind, handle));
+    source.addEventListener("call.ringing", (event) => {
+      let data = {};
+      try { data = JSON.parse(event.data).data || {}; } catch (_) { return; }
+      showCall(data);
+    });
   }
   connect();
 

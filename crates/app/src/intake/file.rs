@@ -11,7 +11,7 @@ use opora_domain::case::{Case, CaseKind, Priority};
 use opora_domain::channel::{Channel, ChannelKind, KeyKind, PayloadStatus};
 use opora_domain::customer::IdentityKind;
 use opora_domain::event::{Actor, CaseLinked, EventData, FollowUp, LinkReason, ParticipantAdded, ParticipantRole};
-use opora_domain::inbound::{InboundMessage, StatusReport};
+use opora_domain::inbound::{CallEvent, InboundMessage, StatusReport};
 use opora_domain::message::{Body, DeliveryStatus, Direction};
 use opora_domain::status::Status;
 use opora_domain::text::ATTACHMENT_PATH;
@@ -43,6 +43,7 @@ pub(crate) struct Incoming {
 pub(crate) enum Item {
     Message(Incoming),
     Status(StatusReport, Option<Incoming>),
+    Call(CallEvent),
 }
 
 impl Item {
@@ -50,6 +51,7 @@ impl Item {
         match self {
             Item::Message(incoming) => &incoming.message.key,
             Item::Status(report, _) => &report.key,
+            Item::Call(call) => &call.key,
         }
     }
 }
@@ -110,6 +112,11 @@ pub enum Filed {
         case: CaseId,
         message: MessageId,
     },
+    /// A phone call logged on a case.
+    Call {
+        case: CaseId,
+        message: MessageId,
+    },
     Ignored(&'static str),
     /// Another worker filed it first.
     AlreadyDone,
@@ -137,6 +144,10 @@ pub(crate) fn ties(items: &[Item]) -> Vec<String> {
             Item::Status(report, _) => {
                 ties.push(format!("key:{}", report.key));
                 ties.push(format!("key:{}", report.about));
+            }
+            Item::Call(call) => {
+                ties.push(format!("from:phone:{}", call.customer_number));
+                ties.push(format!("key:{}", call.key));
             }
         }
     }
@@ -173,6 +184,7 @@ fn file_item(u: &mut Unit<'_, '_>, payload: PayloadId, channel: &Channel, item: 
     }
     match item {
         Item::Status(report, note) => file_status(u, payload, channel, report, note),
+        Item::Call(call) => super::calls::file_call(u, payload, channel, call),
         Item::Message(incoming) => {
             if incoming.message.sender.identity().is_some_and(|identity| context.is_ours(channel.kind, identity)) {
                 let reason = "sent from one of our own channels (a loop)";

@@ -2,6 +2,7 @@
 //! MTA handed it over, a poller pulled it, or a provider pushed it), then parsed by its
 //! channel's driver and filed (`file`) — or quarantined with its bytes when it cannot be read.
 
+mod calls;
 mod file;
 pub(crate) mod pollers;
 pub(crate) mod process;

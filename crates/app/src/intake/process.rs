@@ -90,6 +90,7 @@ pub(crate) fn prepare(blobs: &Blobs, items: Vec<Inbound>) -> std::io::Result<Vec
                 let note = report.note.take().map(|note| incoming(blobs, *note)).transpose()?;
                 Ok(Item::Status(report, note))
             }
+            Inbound::Call(call) => Ok(Item::Call(call)),
         })
         .collect()
 }

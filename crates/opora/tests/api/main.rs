@@ -16,6 +16,7 @@ mod mail;
 mod mail_check;
 mod mail_pipe;
 mod mail_servers;
+mod phone;
 mod schema;
 mod security;
 mod servers;

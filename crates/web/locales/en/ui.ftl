@@ -215,7 +215,7 @@ admin-tokens = API tokens
 signature = E-mail signature
 signature-hint = Added below your e-mail replies to customers.
 admin-channels = Channels
-channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, WhatsApp, VK communities, the website chat, external systems over the API. A reply goes back through the channel the case came from.
+channels-intro = Channels are the connections your customers write through: mailboxes, Telegram bots, WhatsApp, VK communities, the website chat, telephony, external systems over the API. A reply goes back through the channel the case came from.
 channel-kind = Kind
 channel-address = Address
 channel-state = State
@@ -388,3 +388,18 @@ channel-widget-name-example = Website chat
 channel-widget-origins = Sites the chat works on
 channel-widget-origins-hint = One address per line, e.g. https://shop.example.ru. Pages of other sites are refused.
 channel-widget-snippet = Code for your pages:
+
+# Phone calls
+call-ringing = Calling:
+call-no-cases = No open cases
+call-dismiss = Dismiss
+channel-phone-add = Connect telephony
+channel-phone-intro = Call events from your PBX: the caller shows up at once with their cases, a conversation is logged on the customer's case, a missed call becomes an urgent call-back case. Enter the channel's callback address in the PBX settings.
+channel-phone-name-example = Telephony
+channel-phone-provider = Provider
+channel-phone-provider-mango = Mango Office
+channel-phone-provider-zadarma = Zadarma
+channel-phone-provider-twilio = Twilio
+channel-phone-provider-generic = Your own PBX (Opora's format, Standard Webhooks signature)
+channel-phone-secrets-hint = Fill in the chosen provider's keys; for your own PBX the signing secret is shown once.
+channel-phone-callback-url = The address set at Twilio (when it differs from the channel's)

@@ -215,7 +215,7 @@ admin-tokens = API-токены
 signature = Подпись в письмах
 signature-hint = Добавляется под вашими ответами клиентам по почте.
 admin-channels = Каналы
-channels-intro = Каналы — подключения, через которые клиенты пишут вам: почтовые ящики, боты Telegram, WhatsApp, сообщества ВКонтакте, чат на сайте, внешние системы по API. Ответ уходит клиенту тем же каналом, откуда пришло обращение.
+channels-intro = Каналы — подключения, через которые клиенты пишут вам: почтовые ящики, боты Telegram, WhatsApp, сообщества ВКонтакте, чат на сайте, телефония, внешние системы по API. Ответ уходит клиенту тем же каналом, откуда пришло обращение.
 channel-kind = Тип
 channel-address = Адрес
 channel-state = Состояние
@@ -388,3 +388,18 @@ channel-widget-name-example = Чат на сайте
 channel-widget-origins = Сайты, где работает чат
 channel-widget-origins-hint = По одному адресу в строке, например https://shop.example.ru. Страницы других сайтов чат не примет.
 channel-widget-snippet = Код для страниц:
+
+# Phone calls
+call-ringing = Звонит
+call-no-cases = Открытых обращений нет
+call-dismiss = Скрыть
+channel-phone-add = Подключить телефонию
+channel-phone-intro = События звонков из вашей АТС: звонящего видно сразу вместе с его обращениями, разговор записывается в обращение клиента, пропущенный звонок становится срочным обращением «перезвонить». Укажите адрес обратного вызова канала в настройках АТС.
+channel-phone-name-example = Телефония
+channel-phone-provider = Провайдер
+channel-phone-provider-mango = Mango Office
+channel-phone-provider-zadarma = Zadarma
+channel-phone-provider-twilio = Twilio
+channel-phone-provider-generic = Своя АТС (формат Opora, подпись Standard Webhooks)
+channel-phone-secrets-hint = Заполните ключи выбранного провайдера; для своей АТС секрет подписи будет показан один раз.
+channel-phone-callback-url = Адрес, указанный в Twilio (если отличается от адреса канала)

@@ -174,11 +174,23 @@ fn addressed(kind: &str, channel_id: &str) -> ApiResult<(ChannelKind, ChannelId)
     Ok((kind, ChannelId(id)))
 }
 
+/// Mango Office posts to paths under the address it was given (`…/events/call`,
+/// `…/events/summary`): the same hook.
+pub async fn receive_nested(
+    state: State<AppState>,
+    peer: ClientAddr,
+    Path((kind, channel_id, _)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    receive(state, peer, Path((kind, channel_id)), headers, body).await
+}
+
 /// The largest push taken: providers send events, files are downloaded apart.
 const MAX_HOOK_BYTES: usize = 1 << 20;
 
 /// The kinds whose providers push to `/hooks/{kind}/…`.
-pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk];
+pub const HOOK_KINDS: &[ChannelKind] = &[ChannelKind::Telegram, ChannelKind::Whatsapp, ChannelKind::Vk, ChannelKind::Phone];
 
 #[cfg(test)]
 mod tests {
