@@ -4,44 +4,18 @@
 // Telegram is a local Bot API following its documented contract.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import http from "node:http";
 import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { startBotApi } from "./emulators.js";
 
 const TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 let opora, chrome, botApi;
-const queued = [];
-const sent = [];
-let nextUpdate = 1;
-
-/** `/bot{token}/{method}` with the `{ok, result}` envelope: enough of the Bot API for a chat. */
-function startBotApi() {
-  return http.createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => { body += chunk; });
-    request.on("end", () => {
-      const [, bot, method] = request.url.split("/");
-      const params = body ? JSON.parse(body) : {};
-      const answer = (result) => { response.setHeader("content-type", "application/json"); response.end(JSON.stringify({ ok: true, result })); };
-      if (bot !== `bot${TOKEN}`) { response.statusCode = 401; return response.end(JSON.stringify({ ok: false, error_code: 401, description: "Unauthorized" })); }
-      if (method === "getUpdates") {
-        while (queued.length && queued[0].update_id < (params.offset ?? 0)) queued.shift();
-        // Short waits keep the test quick; Opora asks for 25 s and takes what comes.
-        return setTimeout(() => answer(queued.slice()), queued.length ? 0 : 300);
-      }
-      if (method === "sendMessage") { sent.push(params); return answer({ message_id: 900 + sent.length, date: 1, chat: { id: Number(params.chat_id) } }); }
-      if (method === "getMe") return answer({ id: 110201543, is_bot: true, first_name: "Opora", username: "opora_e2e_bot" });
-      return answer(true);
-    });
-  });
-}
 
 before(async () => {
-  botApi = startBotApi();
-  await new Promise((resolve) => botApi.listen(0, "127.0.0.1", resolve));
+  botApi = await startBotApi(TOKEN);
   opora = await Opora.start({ settings: { OPORA_WEBHOOKS_ALLOW_INTERNAL: "true" } });
   chrome = await browser();
 });
-after(() => shutdown(chrome, opora, botApi));
+after(() => shutdown(chrome, opora, botApi.server));
 
 test("an admin connects a Telegram bot; a customer's message becomes a case and the agent's answer reaches the chat", async () => {
   const page = await signIn(chrome, opora, { email: "admin@e2e.test", password: "admin-password-1" });
@@ -54,7 +28,7 @@ test("an admin connects a Telegram bot; a customer's message becomes a case and 
   assert.ok((await page.textContent(`${form} [data-error-for=bot_token]`)).trim().length > 0, "a bad token is named");
 
   await page.fill("#telegram-new-bot_token", TOKEN);
-  await page.fill("#telegram-new-api_base_url", `http://127.0.0.1:${botApi.address().port}`);
+  await page.fill("#telegram-new-api_base_url", botApi.base);
   await page.click(`${form} button[type=submit]`);
   const row = "tr[data-channel='Бот доставки']";
   await page.waitForSelector(row);
@@ -64,8 +38,7 @@ test("an admin connects a Telegram bot; a customer's message becomes a case and 
   await page.waitForSelector(`${row} [data-check-result] li.check-ok`);
   await screenshot(page, "channels-telegram-ru");
 
-  queued.push({ update_id: nextUpdate++, message: { message_id: 10, date: 1, from: { id: 4242, is_bot: false, first_name: "Светлана" },
-    chat: { id: 4242, type: "private" }, text: "Курьер опаздывает на час, заказ 1187" } });
+  botApi.write(4242, "Светлана", "Курьер опаздывает на час, заказ 1187", 10);
   let caseId;
   for (let i = 0; i < 100 && !caseId; i++) {
     const cases = await opora.api("GET", "/api/v1/cases");
@@ -80,7 +53,7 @@ test("an admin connects a Telegram bot; a customer's message becomes a case and 
   await page.fill("#composer-body", "Светлана, курьер будет через 20 минут. Приносим извинения.");
   await page.click("#composer-send");
   await page.waitForSelector(".message-outbound [data-delivery=sent]", { timeout: 15000 });
-  assert.deepEqual([sent[0].chat_id, sent[0].text], ["4242", "Светлана, курьер будет через 20 минут. Приносим извинения."]);
+  assert.deepEqual([botApi.sent[0].chat_id, botApi.sent[0].text], ["4242", "Светлана, курьер будет через 20 минут. Приносим извинения."]);
   await screenshot(page, "case-telegram-ru");
   assert.deepEqual(page.errors, []);
   await page.context().close();

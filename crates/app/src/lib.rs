@@ -14,6 +14,7 @@ pub mod cases;
 pub mod channels;
 pub mod customers;
 pub mod demo;
+pub mod duplicates;
 mod error;
 pub mod events;
 pub mod health;

@@ -10,7 +10,7 @@ use opora_domain::event::{Actor, EventData, MessageAdded};
 use opora_domain::message::Attachment;
 use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
 use opora_domain::outbound::TemplateUse;
-use opora_domain::{AgentId, AttachmentId, CaseId, CustomerId, DomainError, FieldError, Timestamp};
+use opora_domain::{AgentId, AttachmentId, CaseId, ChannelId, CustomerId, DomainError, FieldError, Timestamp};
 use opora_store::db::Conn;
 use opora_store::messages::{self, NewMessage};
 
@@ -44,14 +44,16 @@ pub(crate) fn send(
     author: Option<AgentId>,
     body: Body,
     attachments: Vec<NewAttachment>,
+    chosen: Option<ChannelId>,
 ) -> opora_store::Result<Message> {
-    let route = crate::outbound::route(u, case)?;
+    let route = crate::outbound::route(u, case, chosen)?;
     let receive_only = route.as_ref().is_some_and(|c| u.drivers().of(c.kind).is_some_and(|d| d.profile(c).receive_only));
     let channel_id = route.as_ref().map(|c| c.id);
+    let channel_kind = route.as_ref().map_or(case.channel_kind, |c| c.kind);
     let channel = route.filter(|_| !receive_only);
     let new = NewMessage {
         direction: Direction::Outbound,
-        channel_kind: case.channel_kind,
+        channel_kind,
         channel_id,
         author_agent_id: author,
         author_customer_id: None,
@@ -157,6 +159,9 @@ pub struct ReplyOptions {
     pub confirm_recipients: bool,
     /// Sent as this approved template (checked against the provider's list before the write).
     pub template: Option<TemplateUse>,
+    /// Through this channel (one that reaches the customer); none: the one they wrote through
+    /// last.
+    pub channel: Option<ChannelId>,
 }
 
 /// An agent's reply to the customer. An unowned case becomes the replying agent's; the first
@@ -199,7 +204,7 @@ pub(crate) fn reply_on(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let mut message = send(u, &case, Some(agent.id), body, attachments)?;
+    let mut message = send(u, &case, Some(agent.id), body, attachments, options.channel)?;
     if let Some(template) = &options.template {
         messages::set_template(u.tx(), message.id, template)?;
         message.template = Some(template.clone());
@@ -330,6 +335,18 @@ impl Messages<'_> {
             None => Vec::new(),
         };
         Ok((window, templates))
+    }
+
+    /// The channels a reply on the case can go through, the default (where the customer wrote
+    /// last) first.
+    pub async fn reply_channels(&self, reader: ActingAgent, case: CaseId) -> Result<Vec<Channel>> {
+        let (rules, drivers) = (self.0.config().access, self.0.core.drivers.clone());
+        self.0
+            .read(move |conn| {
+                let case = crate::cases::access::seen(conn, reader, case, rules)?;
+                crate::outbound::routes(conn, &drivers, &case)
+            })
+            .await
     }
 
     async fn templates(&self, channel: &Channel) -> Result<Vec<ApprovedTemplate>> {

@@ -8,23 +8,65 @@ use futures_util::future::BoxFuture;
 use opora_domain::case::Case;
 use opora_domain::channel::{Channel, KeyKind};
 use opora_domain::customer::Customer;
+use opora_domain::customer::IdentityKind;
 use opora_domain::event::{Actor, DeliveryChanged, EventData};
 use opora_domain::message::{DeliveryStatus, Message};
 use opora_domain::outbound::{Author, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
-use opora_domain::{ChannelId, MessageId};
+use opora_domain::{ChannelId, DomainError, FieldError, MessageId};
+use opora_store::db::Conn;
 use opora_store::jobs::{Job, NewJob};
 use opora_store::messages;
 use opora_store::{agents, cases, channels, customers, thread_keys};
 
+use crate::channels::Drivers;
 use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::{App, Error, Unit};
 
 type Result<T> = opora_store::Result<T>;
 
-/// The channel a reply on this case leaves through: the one it came in by, else the default
-/// channel of its kind (a case opened through the API as `email` answers from the default
-/// mailbox). `None`: replies are only recorded (integrations read them from events).
-pub(crate) fn route(u: &mut Unit<'_, '_>, case: &Case) -> Result<Option<Channel>> {
+/// The channels a reply to this case's customer can leave through, the default first: the one
+/// the customer wrote through last (on any of their cases), then the case's own, then every
+/// other active channel that sends and reaches one of their identities.
+pub(crate) fn routes(conn: &mut dyn Conn, drivers: &Drivers, case: &Case) -> Result<Vec<Channel>> {
+    let customer = customers::get(conn, case.customer_id)?;
+    let reachable = |channel: &Channel| {
+        let sends = channel.active && drivers.of(channel.kind).is_some_and(|d| d.profile(channel).can_send);
+        let identity = channel.kind.reaches();
+        // An integration's customer ids are its own: `3:crm-42` is reached only through channel 3.
+        let known = customer
+            .identities
+            .iter()
+            .any(|i| Some(i.kind) == identity && (i.kind != IdentityKind::External || i.value.starts_with(&format!("{}:", channel.id))));
+        sends && known
+    };
+    let all = channels::list(conn)?;
+    let last = messages::last_inbound_channel(conn, case.customer_id)?;
+    let preferred = last.into_iter().chain(case.channel_id).filter_map(|id| all.iter().find(|c| c.id == id));
+    let mut order: Vec<Channel> = Vec::new();
+    for channel in preferred.chain(all.iter()).filter(|c| reachable(c)) {
+        if !order.iter().any(|c| c.id == channel.id) {
+            order.push(channel.clone());
+        }
+    }
+    Ok(order)
+}
+
+/// The channel a reply on this case leaves through: the agent's choice (one of [`routes`]),
+/// else the first of them, else the case's own channel or the default one of its kind (a case
+/// opened through the API as `email` answers from the default mailbox). `None`: replies are only
+/// recorded (integrations read them from events).
+pub(crate) fn route(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<ChannelId>) -> Result<Option<Channel>> {
+    let drivers = u.drivers();
+    let candidates = routes(u.conn(), drivers, case)?;
+    if let Some(chosen) = chosen {
+        return match candidates.into_iter().find(|c| c.id == chosen) {
+            Some(channel) => Ok(Some(channel)),
+            None => Err(DomainError::Validation(vec![FieldError::new("channel_id", "not_reachable")]).into()),
+        };
+    }
+    if let Some(first) = candidates.into_iter().next() {
+        return Ok(Some(first));
+    }
     match case.channel_id {
         Some(id) => Ok(Some(channels::get(u.conn(), id)?)),
         None => channels::default_of(u.conn(), case.channel_kind),

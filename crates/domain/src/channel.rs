@@ -24,6 +24,21 @@ string_enum! {
 }
 
 impl ChannelKind {
+    /// The kind of identity a channel of this kind reaches a customer by; `None`: it sends to
+    /// no one (phone events, notes).
+    pub fn reaches(self) -> Option<crate::customer::IdentityKind> {
+        use crate::customer::IdentityKind as I;
+        match self {
+            ChannelKind::Email => Some(I::Email),
+            ChannelKind::Telegram => Some(I::Telegram),
+            ChannelKind::Whatsapp => Some(I::Whatsapp),
+            ChannelKind::Vk => Some(I::Vk),
+            ChannelKind::Widget | ChannelKind::Web => Some(I::Web),
+            ChannelKind::Api => Some(I::External),
+            ChannelKind::Phone | ChannelKind::Internal => None,
+        }
+    }
+
     /// The kinds an admin can add today: those with a driver (`opora_channels::drivers` serves
     /// exactly these, which its tests check).
     pub const CONFIGURABLE: &'static [ChannelKind] = &[

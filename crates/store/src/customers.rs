@@ -205,6 +205,39 @@ pub fn merge_into(tx: &mut Tx<'_>, target: CustomerId, source: CustomerId) -> Re
     Ok(())
 }
 
+/// Other customers of exactly this name: perhaps the same person, known by another identity.
+pub fn same_name(conn: &mut dyn Conn, name: &str, except: CustomerId, limit: i64) -> Result<Vec<CustomerId>> {
+    if name.trim().chars().count() < 3 {
+        return Ok(Vec::new());
+    }
+    let sql = "select id from customers where name = $1 and id <> $2 and merged_into is null order by id limit $3";
+    Ok(conn.all(sql, &[name.into(), except.into(), limit.into()], |r| r.get(0))?)
+}
+
+/// Moves identities and cases (with their messages and events) of `from` to `to`: a person
+/// split off a customer who was two people.
+pub fn split_off(
+    tx: &mut Tx<'_>,
+    from: CustomerId,
+    to: CustomerId,
+    identities: &[IdentityId],
+    cases: &[opora_domain::CaseId],
+) -> Result<()> {
+    for identity in identities {
+        tx.execute(
+            "update identities set customer_id = $1 where id = $2 and customer_id = $3",
+            &[to.into(), (*identity).into(), from.into()],
+        )?;
+    }
+    for case in cases {
+        let (to, case, from) = (to.into(), (*case).into(), from.into());
+        tx.execute("update cases set customer_id = $1 where id = $2 and customer_id = $3", &[to, case, from])?;
+        tx.execute("update messages set author_customer_id = $1 where case_id = $2 and author_customer_id = $3", &[to, case, from])?;
+        tx.execute("update events set customer_id = $1 where case_id = $2 and customer_id = $3", &[to, case, from])?;
+    }
+    Ok(())
+}
+
 /// Removes a customer and their identities; their events stay, without them.
 pub fn delete(tx: &mut Tx<'_>, id: CustomerId) -> Result<()> {
     tx.execute("delete from identities where customer_id = $1", &[id.into()])?;

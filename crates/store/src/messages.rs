@@ -170,6 +170,13 @@ pub fn seen_by_customer(conn: &mut dyn Conn, customer: CustomerId, channel: Chan
     with_attachments(conn, found)
 }
 
+/// The channel a customer wrote through last, on any of their cases.
+pub fn last_inbound_channel(conn: &mut dyn Conn, customer: CustomerId) -> Result<Option<ChannelId>> {
+    let sql = "select m.channel_id from messages m join cases c on c.id = m.case_id
+               where c.customer_id = $1 and m.direction = 'inbound' and m.channel_id is not null order by m.id desc limit 1";
+    Ok(conn.all(sql, &[customer.into()], |r| r.get(0))?.pop())
+}
+
 /// When the customer last wrote on a case through a channel.
 pub fn last_inbound_at(conn: &mut dyn Conn, case: CaseId, channel: ChannelId) -> Result<Option<opora_domain::Timestamp>> {
     let sql = "select max(created_at) from messages where case_id = $1 and channel_id = $2 and direction = 'inbound'";

@@ -146,6 +146,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::add_identity))
         .routes(routes!(customers::remove_identity))
         .routes(routes!(customers::merge))
+        .routes(routes!(customers::split))
+        .routes(routes!(customers::similar))
         .routes(routes!(agents::list, agents::create))
         .routes(routes!(agents::get, agents::update))
         .routes(routes!(agents::list_teams, agents::create_team))

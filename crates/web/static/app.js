@@ -142,7 +142,7 @@
       if (input.disabled || input.type === "file") continue;
       if (input.dataset.type === "int-list") {
         data[input.name] = data[input.name] || [];
-        if (input.checked) data[input.name].push(Number.parseInt(input.value, 10));
+        if (input.checked || input.type === "hidden") data[input.name].push(Number.parseInt(input.value, 10));
         continue;
       }
       const value = valueOf(input);
@@ -593,6 +593,8 @@
       else form.append("body_text", bodyInput.value);
       const after = $("#status-after");
       if (composerKind === "reply" && after && after.value) form.append("status_after", after.value);
+      const via = $("#reply-via");
+      if (composerKind === "reply" && via && via.value) form.append("channel_id", via.value);
       const copies = $$("input[name=copy]", composer);
       if (composerKind === "reply" && copies.length) form.append("copies", copies.filter((c) => c.checked).map((c) => c.value).join(","));
       const confirmed = $("input[name=confirm_recipients]", composer);

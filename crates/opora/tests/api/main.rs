@@ -9,6 +9,7 @@ mod crash;
 mod customers;
 mod docs;
 mod flow;
+mod identities;
 mod integrations;
 mod jobs;
 mod layers;

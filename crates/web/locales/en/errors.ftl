@@ -113,3 +113,5 @@ field-template_variables = This template takes { $expected } variables
 error-visitor_not_found = This visitor is not known to the chat: the page starts a new conversation
 error-origin_not_allowed = The chat is not enabled for this site: add its address to the channel's allowed origins
 field-invalid_origin = A site address without a path: https://shop.example.ru
+field-not_reachable = This channel cannot reach the customer: choose one of their channels
+field-keeps_none = The customer must keep at least one identity

@@ -137,6 +137,7 @@ composer-template = Template
 composer-then = After sending
 composer-keep-status = Keep the status
 composer-then-status = and set “{ $status }”
+composer-via = Via
 composer-send = Send
 action-take = Take it
 action-hand-over = Hand over
@@ -403,3 +404,9 @@ channel-phone-provider-twilio = Twilio
 channel-phone-provider-generic = Your own PBX (Opora's format, Standard Webhooks signature)
 channel-phone-secrets-hint = Fill in the chosen provider's keys; for your own PBX the signing secret is shown once.
 channel-phone-callback-url = The address set at Twilio (when it differs from the channel's)
+
+# One person, many identities
+customer-similar = Possibly the same person
+customer-merge = Merge into this customer
+customer-split = Split off
+customer-split-hint = This is someone else: the address and the cases that came through its channels move to a new customer

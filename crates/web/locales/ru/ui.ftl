@@ -137,6 +137,7 @@ composer-template = Шаблон
 composer-then = После отправки
 composer-keep-status = Статус не менять
 composer-then-status = и перевести в «{ $status }»
+composer-via = Через
 composer-send = Отправить
 action-take = Взять себе
 action-hand-over = Передать
@@ -403,3 +404,9 @@ channel-phone-provider-twilio = Twilio
 channel-phone-provider-generic = Своя АТС (формат Opora, подпись Standard Webhooks)
 channel-phone-secrets-hint = Заполните ключи выбранного провайдера; для своей АТС секрет подписи будет показан один раз.
 channel-phone-callback-url = Адрес, указанный в Twilio (если отличается от адреса канала)
+
+# One person, many identities
+customer-similar = Возможно, тот же человек
+customer-merge = Объединить с этим клиентом
+customer-split = Отделить
+customer-split-hint = Это другой человек: адрес и обращения, пришедшие через его каналы, перейдут к новому клиенту

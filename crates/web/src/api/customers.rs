@@ -246,3 +246,43 @@ pub async fn merge(
     let customer = state.app.customers().merge(caller.acting(), CustomerId(id), CustomerId(source)).await?;
     Ok(Json(CustomerView::from(&customer)))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// The identities that belong to another person: they, and the cases that came through
+    /// their channels, move to a new customer.
+    #[schema(required, min_items = 1)]
+    pub identity_ids: Option<Vec<i64>>,
+}
+
+/// Split a customer who turned out to be two people: the identities named (and the cases that
+/// came through their channels, with every message and event) move to a new customer, which is
+/// returned. The customer keeps at least one identity.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/split", tag = "customers", params(("id" = i64, Path)), request_body = Split,
+    responses((status = 201, body = CustomerView), (status = 404, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn split(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<Split>,
+) -> ApiResult<(axum::http::StatusCode, Json<CustomerView>)> {
+    caller.require(Action::MergeCustomers)?;
+    let ids = input.identity_ids.ok_or_else(|| ApiError::fields(vec![FieldError::required("identity_ids")]))?;
+    if ids.iter().any(|i| *i < 1) || ids.len() > 20 {
+        return Err(ApiError::fields(vec![FieldError::new("identity_ids", "invalid_value")]));
+    }
+    let ids = ids.into_iter().map(opora_domain::IdentityId).collect();
+    let customer = state.app.duplicates().split(caller.acting(), CustomerId(id), ids).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(CustomerView::from(&customer))))
+}
+
+/// Customers who may be this one under another identity (the same name, met through another
+/// channel): candidates for a merge.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/similar", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<CustomerView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn similar(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<Vec<CustomerView>>> {
+    caller.require(Action::ReadCases)?;
+    let found = state.app.duplicates().similar(CustomerId(id)).await?;
+    Ok(Json(found.iter().map(CustomerView::from).collect()))
+}

@@ -46,6 +46,11 @@ pub struct PostMessage {
     /// since the customer last wrote: see `GET /api/v1/cases/{id}/reply-window`). Its text is
     /// the template's, filled with `variables`; `body_text` and `body_html` are not sent.
     pub template: Option<TemplateReply>,
+    /// Send a reply through this channel (one that reaches the customer: see `channels` in
+    /// `GET /api/v1/cases/{id}/reply-window`); omitted: the channel the customer wrote through
+    /// last.
+    #[schema(minimum = 1)]
+    pub channel_id: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -119,6 +124,11 @@ async fn from_multipart(mut form: Multipart, max_bytes: usize, errors: &mut Erro
                 input.copies = Some(ids.into_iter().flatten().collect());
             }
             "confirm_recipients" => input.confirm_recipients = value == "true",
+            "channel_id" => match value.parse::<i64>() {
+                Ok(id) if id > 0 => input.channel_id = Some(id),
+                _ if value.is_empty() => {}
+                _ => errors.push(FieldError::new("channel_id", "invalid_value")),
+            },
             // The workspace sends a chosen template as one JSON field.
             "template" => match serde_json::from_str(&value) {
                 Ok(chosen) => input.template = Some(chosen),
@@ -170,6 +180,12 @@ pub async fn post(
     if status_after.is_some() && kind != Some(Kind::Reply) {
         errors.push(FieldError::new("status_after", "invalid_value"));
     }
+    if input.channel_id.is_some_and(|id| id < 1) {
+        errors.push(FieldError::new("channel_id", "invalid_value"));
+    }
+    if input.channel_id.is_some() && kind != Some(Kind::Reply) {
+        errors.push(FieldError::new("channel_id", "invalid_value"));
+    }
     if input.copies.is_some() && kind != Some(Kind::Reply) {
         errors.push(FieldError::new("copies", "invalid_value"));
     }
@@ -197,6 +213,7 @@ pub async fn post(
             copies: input.copies.map(|ids| ids.into_iter().map(CustomerId).collect()),
             confirm_recipients: input.confirm_recipients,
             template,
+            channel: input.channel_id.filter(|id| *id > 0).map(opora_domain::ChannelId),
         }),
         Kind::Note => Post::Note,
         Kind::Inbound => Post::Inbound,
@@ -226,6 +243,17 @@ pub struct ReplyWindowView {
     pub closes_at: Option<String>,
     /// The templates the provider approved: what may be sent while the window is closed.
     pub templates: Vec<TemplateView>,
+    /// The channels a reply can go through (`channel_id` of a reply), the default first: the
+    /// one the customer wrote through last.
+    pub channels: Vec<ReplyChannel>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReplyChannel {
+    pub id: i64,
+    #[schema(value_type = crate::docs::ChannelChoice)]
+    pub kind: String,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -244,6 +272,7 @@ pub struct TemplateView {
 pub async fn reply_window(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<ReplyWindowView>> {
     caller.require(Action::ReadCases)?;
     let (window, templates) = state.app.messages().window(caller.acting(), CaseId(id)).await?;
+    let channels = state.app.messages().reply_channels(caller.acting(), CaseId(id)).await?;
     Ok(Json(ReplyWindowView {
         applies: window.applies,
         open: window.open,
@@ -252,5 +281,6 @@ pub async fn reply_window(State(state): State<AppState>, caller: Caller, PathId(
             .into_iter()
             .map(|t| TemplateView { name: t.name, language: t.language, body: t.body, variables: t.variables })
             .collect(),
+        channels: channels.into_iter().map(|c| ReplyChannel { id: c.id.0, kind: c.kind.as_str().into(), name: c.name }).collect(),
     }))
 }

@@ -22,7 +22,7 @@ use crate::views::Names;
 fn customer_view(customer: &Customer) -> Value {
     json!({"id": customer.id, "name": customer.name, "company": customer.company, "our_client": customer.our_client, "note": customer.note,
            "language": customer.language,
-           "identities": customer.identities.iter().map(|i| json!({"kind": i.kind, "value": i.value})).collect::<Vec<_>>()})
+           "identities": customer.identities.iter().map(|i| json!({"id": i.id, "kind": i.kind, "value": i.value})).collect::<Vec<_>>()})
 }
 
 /// Everything the page shows, read in one go, as the templates want it.
@@ -30,6 +30,8 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
     let (language, me, role) = (agent.language(), agent.caller.agent.clone(), agent.caller.role);
     let page = state.app.cases().page(id, me.clone()).await?;
     let (window, approved) = state.app.messages().window(agent.caller.acting(), id).await?;
+    let reply_channels = state.app.messages().reply_channels(agent.caller.acting(), id).await?;
+    let may_merge = role.may(Action::MergeCustomers);
     let CasePage {
         case,
         customer,
@@ -91,6 +93,9 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         "can_transfer": may_work && (owner.is_none() || owner == Some(me.id) || role.may(Action::TransferAnyCase)),
         "can_work": may_work,
         "templates": templates.iter().map(|(id, name, body)| json!({"id": id, "name": name, "body": body})).collect::<Vec<_>>(),
+        "can_merge": may_merge,
+        "similar": if may_merge { state.app.duplicates().similar(customer.id).await?.iter().map(customer_view).collect::<Vec<_>>() } else { Vec::new() },
+        "reply_channels": reply_channels.iter().map(|c| json!({"id": c.id, "kind": c.kind, "name": c.name})).collect::<Vec<_>>(),
         "window": {"applies": window.applies, "open": window.open, "closes_at": window.closes_at.map(|t| t.to_rfc3339()), "templates": approved},
     }))
 }
