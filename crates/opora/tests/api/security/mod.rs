@@ -10,6 +10,7 @@ mod accounts;
 mod contract;
 mod errors;
 mod fanout;
+mod hooks;
 mod requests;
 mod secrets;
 mod sessions;
