@@ -93,6 +93,21 @@ pub struct Profile {
     pub reply_window_ms: Option<i64>,
 }
 
+impl Profile {
+    /// A messenger's: it sends once configured, continues conversations per its policy,
+    /// acknowledges when asked to, and never threads by subject.
+    pub fn messenger(conversation: Option<(ConversationPolicy, bool)>, reply_window_ms: Option<i64>) -> Self {
+        Profile {
+            can_send: conversation.is_some(),
+            receive_only: false,
+            acknowledge: conversation.is_some_and(|(_, acknowledge)| acknowledge),
+            conversation: conversation.map_or(ConversationPolicy::Ongoing, |(policy, _)| policy),
+            subject_window_ms: 0,
+            reply_window_ms,
+        }
+    }
+}
+
 /// A message template the provider approved for messages outside the reply window.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ApprovedTemplate {

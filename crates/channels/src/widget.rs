@@ -229,15 +229,7 @@ impl Driver for Widget {
     }
 
     fn profile(&self, channel: &Channel) -> Profile {
-        let settings = Settings::of(channel).ok();
-        Profile {
-            can_send: settings.is_some(),
-            receive_only: false,
-            acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
-            conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
-            subject_window_ms: 0,
-            reply_window_ms: None,
-        }
+        Profile::messenger(Settings::of(channel).ok().map(|s| (s.conversation_policy, s.acknowledge)), None)
     }
 
     fn authenticate(&self, channel: &Channel, request: &Pushed<'_>) -> Result<(), Refusal> {

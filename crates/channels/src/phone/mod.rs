@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unreadable};
-use crate::form::{finish, text_of};
+use crate::form::{finish, required_text, text_of};
 use crate::webhook;
 
 /// Which provider posts, with what it signs with.
@@ -54,21 +54,6 @@ fn provider_of(channel: &Channel) -> Result<Provider, String> {
     serde_json::from_value(channel.settings.clone()).map_err(|e| format!("phone channel settings: {e}"))
 }
 
-fn secret(input: &Value, name: &str, stored: Option<&str>, errors: &mut Errors) -> String {
-    let given = text_of(input, name, errors).flatten().map(str::trim).filter(|v| !v.is_empty());
-    match given.or(stored) {
-        Some(value) if value.len() <= 500 && !value.chars().any(char::is_control) => value.to_owned(),
-        Some(_) => {
-            errors.push(FieldError::new(name, "invalid_value"));
-            String::new()
-        }
-        None => {
-            errors.push(FieldError::required(name));
-            String::new()
-        }
-    }
-}
-
 impl Driver for Phone {
     fn kind(&self) -> ChannelKind {
         ChannelKind::Phone
@@ -92,32 +77,36 @@ impl Driver for Phone {
         let kept = |f: fn(&Provider) -> Option<&str>| current.as_ref().filter(|_| same_provider).and_then(f);
         let provider = match name {
             "mango" => Provider::Mango {
-                api_key: secret(
+                api_key: required_text(
                     input,
                     "api_key",
                     kept(|p| if let Provider::Mango { api_key, .. } = p { Some(api_key) } else { None }),
+                    500,
                     &mut errors,
                 ),
-                api_salt: secret(
+                api_salt: required_text(
                     input,
                     "api_salt",
                     kept(|p| if let Provider::Mango { api_salt, .. } = p { Some(api_salt) } else { None }),
+                    500,
                     &mut errors,
                 ),
             },
             "zadarma" => Provider::Zadarma {
-                api_secret: secret(
+                api_secret: required_text(
                     input,
                     "api_secret",
                     kept(|p| if let Provider::Zadarma { api_secret } = p { Some(api_secret) } else { None }),
+                    500,
                     &mut errors,
                 ),
             },
             "twilio" => {
-                let auth_token = secret(
+                let auth_token = required_text(
                     input,
                     "auth_token",
                     kept(|p| if let Provider::Twilio { auth_token, .. } = p { Some(auth_token) } else { None }),
+                    500,
                     &mut errors,
                 );
                 let stored_url =

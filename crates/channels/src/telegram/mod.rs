@@ -25,8 +25,8 @@ pub use bot::PUBLIC_API;
 use bot::{Bot, BotError, MAX_DOWNLOAD_BYTES};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Poller, Profile, Pushed, RawPayload, Refusal, Unfetched, Unreadable};
-use crate::form::{finish, flag_of, policy_of, text_of};
-use crate::webhook::{self, LazyClient};
+use crate::form::{base_url, finish, flag_of, policy_of, text_of};
+use crate::webhook::LazyClient;
 use crate::wire::{same, split_text};
 
 /// How updates reach us.
@@ -146,12 +146,7 @@ impl Driver for Telegram {
                 None
             }),
         };
-        let api_base_url = match text_of(input, "api_base_url", &mut errors).flatten().filter(|u| !u.trim().is_empty()) {
-            Some(url) => {
-                errors.take(webhook::check_url("api_base_url", url, self.allow_internal)).map(|u| u.trim_end_matches('/').to_owned())
-            }
-            None => Some(current.as_ref().map_or_else(|| PUBLIC_API.to_owned(), |c| c.api_base_url.clone())),
-        };
+        let api_base_url = base_url(input, current.as_ref().map(|c| c.api_base_url.as_str()), PUBLIC_API, self.allow_internal, &mut errors);
         let mode = match text_of(input, "mode", &mut errors).flatten() {
             Some("polling") => Some(Mode::Polling),
             Some("webhook") => Some(Mode::Webhook),
@@ -173,7 +168,7 @@ impl Driver for Telegram {
         };
         let settings = Settings {
             bot_token: bot_token.unwrap_or_default(),
-            api_base_url: api_base_url.unwrap_or_default(),
+            api_base_url,
             mode: mode.unwrap_or(Mode::Polling),
             webhook_secret,
             conversation_policy,
@@ -197,15 +192,7 @@ impl Driver for Telegram {
     }
 
     fn profile(&self, channel: &Channel) -> Profile {
-        let settings = Settings::of(channel).ok();
-        Profile {
-            can_send: settings.is_some(),
-            receive_only: false,
-            acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
-            conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
-            subject_window_ms: 0,
-            reply_window_ms: None,
-        }
+        Profile::messenger(Settings::of(channel).ok().map(|s| (s.conversation_policy, s.acknowledge)), None)
     }
 
     fn is_own(&self, channel: &Channel, kind: IdentityKind, value: &str) -> bool {

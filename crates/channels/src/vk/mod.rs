@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unfetched, Unreadable};
-use crate::form::{finish, flag_of, policy_of, text_of};
+use crate::form::{base_url, finish, flag_of, policy_of, required_text};
 use crate::webhook::{self, Client, LazyClient};
 use crate::wire::{same, split_text};
 
@@ -188,23 +188,9 @@ impl Driver for Vk {
         }
         let current: Option<Settings> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
         let mut errors = Errors::default();
-        let required = |name: &str, stored: Option<&str>, max: usize, errors: &mut Errors| {
-            let given = text_of(input, name, errors).flatten().map(str::trim).filter(|v| !v.is_empty());
-            match given.or(stored) {
-                Some(v) if v.len() <= max && !v.chars().any(char::is_control) => v.to_owned(),
-                Some(_) => {
-                    errors.push(FieldError::new(name, "invalid_value"));
-                    String::new()
-                }
-                None => {
-                    errors.push(FieldError::required(name));
-                    String::new()
-                }
-            }
-        };
-        let access_token = required("access_token", current.as_ref().map(|c| c.access_token.as_str()), 500, &mut errors);
-        let secret = required("secret", current.as_ref().map(|c| c.secret.as_str()), 50, &mut errors);
-        let confirmation = required("confirmation", current.as_ref().map(|c| c.confirmation.as_str()), 100, &mut errors);
+        let access_token = required_text(input, "access_token", current.as_ref().map(|c| c.access_token.as_str()), 500, &mut errors);
+        let secret = required_text(input, "secret", current.as_ref().map(|c| c.secret.as_str()), 50, &mut errors);
+        let confirmation = required_text(input, "confirmation", current.as_ref().map(|c| c.confirmation.as_str()), 100, &mut errors);
         let group_id = match input.get("group_id") {
             None | Some(Value::Null) => current.as_ref().map(|c| c.group_id),
             Some(value) => {
@@ -218,12 +204,7 @@ impl Driver for Vk {
         if group_id.is_none() && input.get("group_id").is_none() {
             errors.push(FieldError::required("group_id"));
         }
-        let api_base_url = match text_of(input, "api_base_url", &mut errors).flatten().filter(|u| !u.trim().is_empty()) {
-            Some(url) => {
-                errors.take(webhook::check_url("api_base_url", url, self.allow_internal)).map(|u| u.trim_end_matches('/').to_owned())
-            }
-            None => Some(current.as_ref().map_or_else(|| PUBLIC_API.to_owned(), |c| c.api_base_url.clone())),
-        };
+        let api_base_url = base_url(input, current.as_ref().map(|c| c.api_base_url.as_str()), PUBLIC_API, self.allow_internal, &mut errors);
         let conversation_policy = policy_of(input, current.as_ref().map(|c| c.conversation_policy), &mut errors);
         let acknowledge = flag_of(input, "acknowledge", &mut errors).or(current.as_ref().map(|c| c.acknowledge)).unwrap_or(false);
         finish(errors)?;
@@ -232,7 +213,7 @@ impl Driver for Vk {
             secret,
             confirmation,
             group_id: group_id.unwrap_or_default(),
-            api_base_url: api_base_url.unwrap_or_default(),
+            api_base_url,
             conversation_policy,
             acknowledge,
         };
@@ -255,15 +236,7 @@ impl Driver for Vk {
     }
 
     fn profile(&self, channel: &Channel) -> Profile {
-        let settings = Settings::of(channel).ok();
-        Profile {
-            can_send: settings.is_some(),
-            receive_only: false,
-            acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
-            conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
-            subject_window_ms: 0,
-            reply_window_ms: None,
-        }
+        Profile::messenger(Settings::of(channel).ok().map(|s| (s.conversation_policy, s.acknowledge)), None)
     }
 
     fn handshake(&self, channel: &Channel, _query: &[(String, String)], body: &[u8]) -> Option<Result<String, Refusal>> {

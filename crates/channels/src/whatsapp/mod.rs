@@ -28,8 +28,8 @@ use graph::{DEFAULT_VERSION, Graph, GraphError, PUBLIC_GRAPH};
 use crate::driver::{
     ApprovedTemplate, BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unfetched, Unreadable,
 };
-use crate::form::{finish, flag_of, policy_of, text_of};
-use crate::webhook::{self, LazyClient};
+use crate::form::{base_url, finish, flag_of, policy_of, required_text, text_of};
+use crate::webhook::LazyClient;
 use crate::wire::{same, split_text};
 
 /// What a WhatsApp channel stores.
@@ -77,22 +77,6 @@ impl Whatsapp {
             version: &settings.api_version,
             token: &settings.access_token,
         })
-    }
-}
-
-/// A required secret: the new value, else the stored one.
-fn secret(input: &Value, name: &str, stored: Option<&str>, errors: &mut Errors) -> String {
-    let given = text_of(input, name, errors).flatten().map(str::trim).filter(|v| !v.is_empty());
-    match given.or(stored) {
-        Some(value) if value.len() <= 1000 && !value.chars().any(char::is_control) => value.to_owned(),
-        Some(_) => {
-            errors.push(FieldError::new(name, "invalid_value"));
-            String::new()
-        }
-        None => {
-            errors.push(FieldError::required(name));
-            String::new()
-        }
     }
 }
 
@@ -156,18 +140,14 @@ impl Driver for Whatsapp {
         let current: Option<Settings> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
         let stored = |f: fn(&Settings) -> &str| current.as_ref().map(f);
         let mut errors = Errors::default();
-        let access_token = secret(input, "access_token", stored(|s| &s.access_token), &mut errors);
-        let app_secret = secret(input, "app_secret", stored(|s| &s.app_secret), &mut errors);
-        let verify_token = secret(input, "verify_token", stored(|s| &s.verify_token), &mut errors);
+        let access_token = required_text(input, "access_token", stored(|s| &s.access_token), 1000, &mut errors);
+        let app_secret = required_text(input, "app_secret", stored(|s| &s.app_secret), 1000, &mut errors);
+        let verify_token = required_text(input, "verify_token", stored(|s| &s.verify_token), 1000, &mut errors);
         let phone_number_id = graph_id(input, "phone_number_id", stored(|s| &s.phone_number_id), true, &mut errors);
         let business_account_id =
             graph_id(input, "business_account_id", current.as_ref().and_then(|c| c.business_account_id.as_deref()), false, &mut errors);
-        let api_base_url = match text_of(input, "api_base_url", &mut errors).flatten().filter(|u| !u.trim().is_empty()) {
-            Some(url) => {
-                errors.take(webhook::check_url("api_base_url", url, self.allow_internal)).map(|u| u.trim_end_matches('/').to_owned())
-            }
-            None => Some(current.as_ref().map_or_else(|| PUBLIC_GRAPH.to_owned(), |c| c.api_base_url.clone())),
-        };
+        let api_base_url =
+            base_url(input, current.as_ref().map(|c| c.api_base_url.as_str()), PUBLIC_GRAPH, self.allow_internal, &mut errors);
         let api_version = match text_of(input, "api_version", &mut errors).flatten() {
             Some(v) => {
                 let ok = v.strip_prefix('v').and_then(|n| n.split_once('.')).is_some_and(|(a, b)| {
@@ -188,7 +168,7 @@ impl Driver for Whatsapp {
             app_secret,
             verify_token,
             phone_number_id: phone_number_id.unwrap_or_default(),
-            api_base_url: api_base_url.unwrap_or_default(),
+            api_base_url,
             api_version,
             business_account_id,
             conversation_policy,
@@ -215,15 +195,7 @@ impl Driver for Whatsapp {
     }
 
     fn profile(&self, channel: &Channel) -> Profile {
-        let settings = Settings::of(channel).ok();
-        Profile {
-            can_send: settings.is_some(),
-            receive_only: false,
-            acknowledge: settings.as_ref().is_some_and(|s| s.acknowledge),
-            conversation: settings.as_ref().map_or(ConversationPolicy::Ongoing, |s| s.conversation_policy),
-            subject_window_ms: 0,
-            reply_window_ms: Some(WINDOW_MS),
-        }
+        Profile::messenger(Settings::of(channel).ok().map(|s| (s.conversation_policy, s.acknowledge)), Some(WINDOW_MS))
     }
 
     fn handshake(&self, channel: &Channel, query: &[(String, String)], _body: &[u8]) -> Option<Result<String, Refusal>> {

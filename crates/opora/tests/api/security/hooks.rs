@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::both_engines;
-use crate::harness::{TestApp, answer};
+use crate::harness::answer;
 
 both_engines! {
     async fn hostile_pushes_to_every_hook_store_nothing(app: TestApp) {
