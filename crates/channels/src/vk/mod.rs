@@ -8,6 +8,7 @@
 //! `…:chat:{peer}` for the conversation.
 
 mod event;
+mod poll;
 
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::driver::{BoxFuture, CheckStep, Driver, ParseContext, Profile, Pushed, RawPayload, Refusal, Unfetched, Unreadable};
-use crate::form::{base_url, finish, flag_of, policy_of, required_text};
+use crate::form::{base_url, finish, flag_of, policy_of, required_text, text_of};
 use crate::webhook::{self, Client, LazyClient};
 use crate::wire::{same, split_text};
 
@@ -40,8 +41,22 @@ pub struct Settings {
     pub confirmation: String,
     pub group_id: i64,
     pub api_base_url: String,
+    /// How events reach us.
+    #[serde(default)]
+    pub mode: Mode,
     pub conversation_policy: ConversationPolicy,
     pub acknowledge: bool,
+}
+
+/// How a VK channel hears of new messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// VK posts to `/hooks/vk/{id}` (needs a public address).
+    #[default]
+    Callback,
+    /// Opora asks (Bots Long Poll): no public address needed.
+    Longpoll,
 }
 
 impl Settings {
@@ -170,7 +185,9 @@ fn verdict(error: VkError) -> Verdict {
 /// The event a request carries, once its secret and group are ours.
 fn event_of(settings: &Settings, body: &[u8]) -> Result<Value, Refusal> {
     let event: Value = serde_json::from_slice(body).map_err(|_| Refusal::BadSignature("not JSON".into()))?;
-    let secret_ok = event["secret"].as_str().is_some_and(|s| same(s.as_bytes(), settings.secret.as_bytes()));
+    // A channel that polls takes no pushes (and has no secret to check them by).
+    let callback = settings.mode == Mode::Callback && !settings.secret.is_empty();
+    let secret_ok = callback && event["secret"].as_str().is_some_and(|s| same(s.as_bytes(), settings.secret.as_bytes()));
     if !secret_ok || event["group_id"].as_i64() != Some(settings.group_id) {
         return Err(Refusal::BadSignature("the secret key or the community does not match".into()));
     }
@@ -189,8 +206,31 @@ impl Driver for Vk {
         let current: Option<Settings> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
         let mut errors = Errors::default();
         let access_token = required_text(input, "access_token", current.as_ref().map(|c| c.access_token.as_str()), 500, &mut errors);
-        let secret = required_text(input, "secret", current.as_ref().map(|c| c.secret.as_str()), 50, &mut errors);
-        let confirmation = required_text(input, "confirmation", current.as_ref().map(|c| c.confirmation.as_str()), 100, &mut errors);
+        let mode = match text_of(input, "mode", &mut errors).flatten() {
+            Some("callback") => Mode::Callback,
+            Some("longpoll") => Mode::Longpoll,
+            Some(_) => {
+                errors.push(FieldError::new("mode", "invalid_choice").with("allowed", "callback, longpoll"));
+                Mode::Callback
+            }
+            None => current.as_ref().map_or(Mode::Callback, |c| c.mode),
+        };
+        // Only the Callback API needs the secret key and the confirmation string.
+        let (stored_secret, stored_confirmation) = match (&current, mode) {
+            (_, Mode::Longpoll) => (Some(""), Some("")),
+            (Some(c), Mode::Callback) => {
+                (Some(c.secret.as_str()).filter(|s| !s.is_empty()), Some(c.confirmation.as_str()).filter(|s| !s.is_empty()))
+            }
+            (None, Mode::Callback) => (None, None),
+        };
+        let secret = match (mode, text_of(input, "secret", &mut errors).flatten()) {
+            (Mode::Longpoll, None) => String::new(),
+            _ => required_text(input, "secret", stored_secret, 50, &mut errors),
+        };
+        let confirmation = match (mode, text_of(input, "confirmation", &mut errors).flatten()) {
+            (Mode::Longpoll, None) => String::new(),
+            _ => required_text(input, "confirmation", stored_confirmation, 100, &mut errors),
+        };
         let group_id = match input.get("group_id") {
             None | Some(Value::Null) => current.as_ref().map(|c| c.group_id),
             Some(value) => {
@@ -214,6 +254,7 @@ impl Driver for Vk {
             confirmation,
             group_id: group_id.unwrap_or_default(),
             api_base_url,
+            mode,
             conversation_policy,
             acknowledge,
         };
@@ -224,6 +265,7 @@ impl Driver for Vk {
         match serde_json::from_value::<Settings>(settings.clone()) {
             Ok(s) => json!({
                 "group_id": s.group_id,
+                "mode": s.mode,
                 "api_base_url": s.api_base_url,
                 "confirmation": s.confirmation,
                 "access_token_set": !s.access_token.is_empty(),
@@ -249,7 +291,8 @@ impl Driver for Vk {
             Err(e) => return Some(Err(Refusal::BadSignature(e))),
         };
         // VK sends the secret with the confirmation when one is set; the group must be ours.
-        let secret_ok = peek["secret"].as_str().is_none_or(|s| same(s.as_bytes(), settings.secret.as_bytes()));
+        let callback = settings.mode == Mode::Callback && !settings.secret.is_empty();
+        let secret_ok = callback && peek["secret"].as_str().is_none_or(|s| same(s.as_bytes(), settings.secret.as_bytes()));
         Some(if secret_ok && peek["group_id"].as_i64() == Some(settings.group_id) {
             Ok(settings.confirmation)
         } else {
@@ -340,6 +383,10 @@ impl Driver for Vk {
         })
     }
 
+    fn poller(&self) -> Option<std::sync::Arc<dyn crate::driver::Poller>> {
+        Some(std::sync::Arc::new(poll::Events { client: LazyClient::new(Duration::from_secs(60), self.allow_internal) }))
+    }
+
     fn check<'a>(&'a self, channel: &'a Channel) -> BoxFuture<'a, Vec<CheckStep>> {
         Box::pin(async move {
             let result = match (Settings::of(channel), self.client.get()) {
@@ -373,6 +420,7 @@ mod tests {
             confirmation: "a1b2c3d4".into(),
             group_id: 7,
             api_base_url: PUBLIC_API.into(),
+            mode: Mode::Callback,
             conversation_policy: ConversationPolicy::Ongoing,
             acknowledge: false,
         };

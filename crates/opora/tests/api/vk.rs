@@ -108,4 +108,27 @@ both_engines! {
         eventually("failed", || async { (state_of(&app, case, revoked).await.0 == "failed").then_some(()) }).await;
         assert_eq!(app.get(&format!("/api/v1/channels/{id}")).await.ok(200)["state"], "broken");
     }
+
+    async fn without_a_public_address_events_are_polled(app: TestApp) {
+        let api = VkApi::start().await;
+        let settings = json!({"access_token": TOKEN, "group_id": GROUP_ID, "api_base_url": api.base, "mode": "longpoll"});
+        let created = app.post("/api/v1/channels", json!({"kind": "vk", "name": "ВКонтакте", "settings": settings})).await.ok(201).clone();
+        assert_eq!(created["settings"]["mode"], "longpoll");
+        let id = created["id"].as_i64().expect("id");
+        // VK hands out "from now on": the poller is listening before the customer writes.
+        eventually("the poller listening", || async { (api.servers_given() > 0).then_some(()) }).await;
+        api.poll_event(message_new("lp-1", 70, 333, "Пишу из приложения", json!([])));
+        let case = case_of(&app, ":msg:333:70").await;
+        // The key expires: the poller asks for a new one and goes on from where it was.
+        api.expire_key();
+        eventually("a new key asked for", || async { (api.servers_given() > 1).then_some(()) }).await;
+        api.poll_event(message_new("lp-2", 71, 333, "Ещё вопрос", json!([])));
+        assert_eq!(case_of(&app, ":msg:333:71").await, case);
+        assert_eq!(thread(&app, case).await.len(), 2, "nothing filed twice");
+        // A polling channel takes no pushes, whatever secret they carry.
+        let mut forged = message_new("lp-3", 72, 333, "x", json!([]));
+        forged["secret"] = json!("");
+        push(&app, id, &forged, None).await.problem(401, "invalid_signature");
+        push(&app, id, &json!({"type": "confirmation", "group_id": GROUP_ID}), None).await.problem(401, "invalid_signature");
+    }
 }

@@ -30,6 +30,11 @@ struct Inner {
     files: HashMap<String, Vec<u8>>,
     revoked: bool,
     next: i64,
+    /// Bots Long Poll: the events so far (an event's ts is its position + 1) and the key.
+    events: Vec<Value>,
+    key: u32,
+    /// How many times a poller asked for a server.
+    servers: usize,
 }
 
 #[derive(Clone)]
@@ -47,6 +52,7 @@ impl VkApi {
             .route("/method/{name}", post(method))
             .route("/upload", post(upload))
             .route("/files/{name}", get(file))
+            .route("/lp", get(long_poll))
             .with_state(api.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         api
@@ -54,6 +60,24 @@ impl VkApi {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("lock")
+    }
+
+    /// An event for Bots Long Poll (no secret: the poller asked for it).
+    pub fn poll_event(&self, mut event: Value) {
+        if let Some(fields) = event.as_object_mut() {
+            fields.remove("secret");
+        }
+        self.lock().events.push(event);
+    }
+
+    /// How many times a poller asked where to poll.
+    pub fn servers_given(&self) -> usize {
+        self.lock().servers
+    }
+
+    /// The Long Poll key expires: the next check answers `failed: 2`.
+    pub fn expire_key(&self) {
+        self.lock().key += 1;
     }
 
     pub fn keep_file(&self, name: &str, content: &[u8]) -> String {
@@ -121,6 +145,12 @@ async fn method(State(api): State<VkApi>, Path(name): Path<String>, headers: Hea
             axum::Json(json!({"response": {"type": "doc", "doc": {"id": inner.next, "owner_id": -GROUP_ID, "title": title}}}))
                 .into_response()
         }
+        "groups.getLongPollServer" => {
+            inner.servers += 1;
+            let ts = (inner.events.len() + 1).to_string();
+            axum::Json(json!({"response": {"key": format!("key{}", inner.key), "server": format!("{}/lp", api.base), "ts": ts}}))
+                .into_response()
+        }
         "groups.getById" => axum::Json(json!({"response": {"groups": [{"id": GROUP_ID, "name": "Opora"}]}})).into_response(),
         _ => error(3, "Unknown method passed"),
     }
@@ -138,6 +168,26 @@ async fn upload(State(api): State<VkApi>, request: Request) -> Response {
         }
     }
     axum::Json(json!({"error": "no file", "error_descr": "file is missing"})).into_response()
+}
+
+async fn long_poll(State(api): State<VkApi>, axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>) -> Response {
+    for _ in 0..10 {
+        {
+            let inner = api.lock();
+            if query.get("key") != Some(&format!("key{}", inner.key)) {
+                return axum::Json(json!({"failed": 2})).into_response();
+            }
+            let from: usize = query.get("ts").and_then(|t| t.parse().ok()).unwrap_or(1);
+            if inner.events.len() >= from {
+                let updates: Vec<Value> = inner.events[from - 1..].to_vec();
+                return axum::Json(json!({"ts": (inner.events.len() + 1).to_string(), "updates": updates})).into_response();
+            }
+        }
+        // A short wait stands in for VK's 25 seconds.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let ts = (api.lock().events.len() + 1).to_string();
+    axum::Json(json!({"ts": ts, "updates": []})).into_response()
 }
 
 async fn file(State(api): State<VkApi>, Path(name): Path<String>) -> Response {

@@ -380,6 +380,9 @@ channel-vk-token-hint = With the messages and documents rights. Stored encrypted
 channel-vk-secret = Secret key
 channel-vk-secret-hint = The same as in the Callback API settings: VK sends it with every event.
 channel-vk-confirmation = Confirmation string
+channel-vk-mode = How messages arrive
+channel-vk-mode-callback = Callback API (needs a public address)
+channel-vk-mode-longpoll = Long Poll (no public address; no secret or confirmation string)
 channel-vk-api = API address
 
 # Website chat

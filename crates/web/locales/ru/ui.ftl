@@ -380,6 +380,9 @@ channel-vk-token-hint = С правами на сообщения и докум�
 channel-vk-secret = Секретный ключ
 channel-vk-secret-hint = Тот же, что в настройках Callback API: VK присылает его с каждым событием.
 channel-vk-confirmation = Строка подтверждения
+channel-vk-mode = Как получать сообщения
+channel-vk-mode-callback = Callback API (нужен публичный адрес)
+channel-vk-mode-longpoll = Long Poll (без публичного адреса; секрет и строка подтверждения не нужны)
 channel-vk-api = Адрес API
 
 # Website chat
