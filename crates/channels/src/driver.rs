@@ -154,6 +154,14 @@ pub enum Unfetched {
     Gone(String),
 }
 
+/// Waits `pause` unless asked to stop; `true` when stopping (a poller's rest between rounds).
+pub async fn rest(stop: &mut watch::Receiver<bool>, pause: std::time::Duration) -> bool {
+    tokio::select! {
+        _ = stop.changed() => true,
+        _ = tokio::time::sleep(pause) => *stop.borrow(),
+    }
+}
+
 /// A loop that pulls from the provider (IMAP, long polling), one per channel, until `stop`.
 pub trait Poller: Send + Sync {
     /// Whether this channel has anything to pull from (a mailbox with an IMAP server).

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::bot::{Bot, BotError};
 use super::{CALL_TIMEOUT, Mode, Settings};
-use crate::driver::{BoxFuture, Poller, RawPayload, Sink};
+use crate::driver::{BoxFuture, Poller, RawPayload, Sink, rest};
 use crate::webhook::LazyClient;
 
 /// How long one `getUpdates` waits for something to arrive.
@@ -24,14 +24,6 @@ const ALLOWED: [&str; 4] = ["message", "edited_message", "business_message", "ed
 pub struct Updates {
     pub client: LazyClient,
     pub public_url: String,
-}
-
-/// Waits `pause` unless asked to stop; `true` when stopping.
-async fn rest(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
-    tokio::select! {
-        _ = stop.changed() => true,
-        _ = tokio::time::sleep(pause) => *stop.borrow(),
-    }
 }
 
 impl Poller for Updates {

@@ -11,21 +11,13 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::{Mode, Settings, VkError, call};
-use crate::driver::{BoxFuture, Poller, RawPayload, Sink};
+use crate::driver::{BoxFuture, Poller, RawPayload, Sink, rest};
 use crate::webhook::{Client, LazyClient};
 
 const WAIT_SECS: u64 = 25;
 
 pub struct Events {
     pub client: LazyClient,
-}
-
-/// Waits `pause` unless asked to stop; `true` when stopping.
-async fn rest(stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
-    tokio::select! {
-        _ = stop.changed() => true,
-        _ = tokio::time::sleep(pause) => *stop.borrow(),
-    }
 }
 
 /// Where to ask: the server, its key and the `ts` to ask from.
