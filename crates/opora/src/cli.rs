@@ -207,6 +207,7 @@ async fn serve(config: &Config, demo: bool) -> anyhow::Result<()> {
         for (email, name, role) in opora_app::demo::accounts() {
             println!("  {email:<28} {name} ({role})");
         }
+        println!("The website chat from a customer's side: {url}/demo/site");
     }
     tracing::info!(addr = %running.addr, database = %config.database_url, "serving");
     shutdown_signal().await;

@@ -28,6 +28,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("admin_channels.html", include_str!("../templates/ui/admin_channels.html")),
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
+    ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
 ];
 
 pub struct Templates {

@@ -111,8 +111,13 @@ fn channel_id(raw: &str) -> ApiResult<ChannelId> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(ChannelId).ok_or_else(|| ApiError::new("channel_not_found"))
 }
 
-fn origin(headers: &axum::http::HeaderMap) -> Option<&str> {
-    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+/// The page's origin: `Origin`, which browsers send on every cross-origin request; a page on
+/// our own address sends none with a GET, so its `Referer` says where it is.
+fn origin(headers: &axum::http::HeaderMap) -> Option<String> {
+    let given = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    given(header::ORIGIN)
+        .map(str::to_owned)
+        .or_else(|| given(header::REFERER).and_then(|r| url::Url::parse(r).ok()).map(|u| u.origin().ascii_serialization()))
 }
 
 async fn new_visitor(
@@ -122,7 +127,7 @@ async fn new_visitor(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     limited(&state.widget_limits.visitors, peer)?;
-    let credential = state.app.widget().new_visitor(channel_id(&channel)?, origin(&headers)).await?;
+    let credential = state.app.widget().new_visitor(channel_id(&channel)?, origin(&headers).as_deref()).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"visitor": credential}))).into_response())
 }
 
@@ -151,7 +156,7 @@ async fn conversation(
     Query(query): Query<VisitorQuery>,
 ) -> ApiResult<Response> {
     let channel = channel_id(&channel)?;
-    let visitor = state.app.widget().visitor(channel, origin(&headers), &query.visitor).await?;
+    let visitor = state.app.widget().visitor(channel, origin(&headers).as_deref(), &query.visitor).await?;
     let found = state.app.widget().conversation(channel, &visitor).await?;
     let messages: Vec<Value> = found.messages.iter().map(|m| shown(m, &found.agents)).collect();
     Ok(axum::Json(json!({"online": found.online, "messages": messages})).into_response())
@@ -172,7 +177,7 @@ async fn send(
     }
     let parsed: Value = serde_json::from_slice(&body).map_err(|_| ApiError::new("malformed_json"))?;
     let credential = parsed["visitor"].as_str().unwrap_or_default().to_owned();
-    match state.app.widget().post(channel, origin(&headers), &credential, body.to_vec()).await {
+    match state.app.widget().post(channel, origin(&headers).as_deref(), &credential, body.to_vec()).await {
         Ok(accepted) => {
             Ok((StatusCode::CREATED, axum::Json(json!({"status": accepted.status.as_str(), "message_id": accepted.message})))
                 .into_response())
@@ -193,7 +198,7 @@ async fn stream(
     Query(query): Query<VisitorQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
     let channel = channel_id(&channel)?;
-    let visitor = state.app.widget().visitor(channel, origin(&headers), &query.visitor).await?;
+    let visitor = state.app.widget().visitor(channel, origin(&headers).as_deref(), &query.visitor).await?;
     let live = state.app.events().subscribe();
     let app = state.app.clone();
     let shutdown = state.shutdown.clone();
@@ -244,7 +249,7 @@ async fn attachment(
 ) -> ApiResult<Response> {
     let channel = channel_id(&channel)?;
     let id = id.parse::<i64>().ok().filter(|i| *i > 0).map(AttachmentId).ok_or_else(|| ApiError::new("attachment_not_found"))?;
-    let visitor = state.app.widget().visitor(channel, origin(&headers), &query.visitor).await?;
+    let visitor = state.app.widget().visitor(channel, origin(&headers).as_deref(), &query.visitor).await?;
     let (file, content) = state.app.widget().attachment(channel, &visitor, id).await?;
     let mut response = content.into_response();
     let headers = response.headers_mut();

@@ -137,6 +137,11 @@ async fn the_demo_has_cases_in_every_state() {
         .ok(200)
         .clone();
     assert!(timeline.as_array().expect("events").iter().any(|e: &Value| e["kind"] == "case.owner_transferred"), "a hand-over in the demo");
+    // The chat on a stand-in of the team's site, allowed for this instance's address.
+    let site = app.client.get(format!("{}/demo/site", app.base)).send().await.expect("sent");
+    assert_eq!(site.status(), 200);
+    let page = site.text().await.expect("text");
+    assert!(page.contains("/widget.js\" data-channel=\""), "the demo site carries the chat: {page}");
     let agents = app.get_as(&token, "/api/v1/agents").await.ok(200).as_array().map(Vec::len);
     assert_eq!(agents, Some(8));
 

@@ -66,5 +66,12 @@ both_engines! {
         let texts: Vec<&str> = conversation["messages"].as_array().expect("messages").iter().filter_map(|m| m["text"].as_str()).collect();
         assert_eq!(texts, ["Когда привезут заказ 77?", "Завтра до обеда"], "the visitor's message once, the reply, never the note");
         assert_eq!(conversation["online"], false, "no agent is signed in to the workspace");
+        // A page on our own address sends no Origin with a GET: its Referer says where it is.
+        let path = format!("{}/widget/{id}/conversation?visitor={visitor}", app.base);
+        let same_site = app.client.get(&path).header("referer", format!("{SHOP}/catalog?page=2")).send().await.expect("sent");
+        assert_eq!(same_site.status(), 200);
+        let elsewhere = app.client.get(&path).header("referer", "https://evil.example/page").send().await.expect("sent");
+        assert_eq!(elsewhere.status(), 403);
+        assert_eq!(app.client.get(&path).send().await.expect("sent").status(), 403, "no origin at all");
     }
 }

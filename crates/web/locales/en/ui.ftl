@@ -413,3 +413,8 @@ customer-similar = Possibly the same person
 customer-merge = Merge into this customer
 customer-split = Split off
 customer-split-hint = This is someone else: the address and the cases that came through its channels move to a new customer
+
+# The demo site
+demo-site-title = Opora Flower Shop (demo)
+demo-site-lead = This stands in for your own website: this is how the chat looks to your customers. Write in the chat at the bottom right, then answer from the workspace: the answer appears here at once.
+demo-site-hint = On your own site, paste the line of code from Settings → Channels.

@@ -5,6 +5,7 @@
 mod admin;
 mod assets;
 mod case_page;
+mod demo;
 mod inbox;
 mod login;
 mod profile;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::first_section))
         .route("/admin/{section}", get(admin::page))
         .route("/me", get(profile::page))
+        .route("/demo/site", get(demo::site))
         .route("/static/{file}", get(assets::serve))
 }
 
