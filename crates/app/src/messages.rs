@@ -44,9 +44,8 @@ pub(crate) fn send(
     author: Option<AgentId>,
     body: Body,
     attachments: Vec<NewAttachment>,
-    chosen: Option<ChannelId>,
+    route: Option<Channel>,
 ) -> opora_store::Result<Message> {
-    let route = crate::outbound::route(u, case, chosen)?;
     let receive_only = route.as_ref().is_some_and(|c| u.drivers().of(c.kind).is_some_and(|d| d.profile(c).receive_only));
     let channel_id = route.as_ref().map(|c| c.id);
     let channel_kind = route.as_ref().map_or(case.channel_kind, |c| c.kind);
@@ -121,26 +120,22 @@ pub struct ReplyWindow {
     pub closes_at: Option<Timestamp>,
 }
 
-/// The reply window of a case's channel now.
+/// The reply window of a case through the channel a reply takes (`outbound::pick`), now.
 pub(crate) fn reply_window(
     conn: &mut dyn Conn,
     drivers: &Drivers,
     case: &Case,
+    route: Option<&Channel>,
     now: Timestamp,
-) -> opora_store::Result<(ReplyWindow, Option<Channel>)> {
-    let channel = match case.channel_id {
-        Some(id) => Some(opora_store::channels::get(conn, id)?),
-        None => opora_store::channels::default_of(conn, case.channel_kind)?,
-    };
-    let limit = channel.as_ref().and_then(|c| drivers.of(c.kind).and_then(|d| d.profile(c).reply_window_ms));
-    let window = match (limit, &channel) {
+) -> opora_store::Result<ReplyWindow> {
+    let limit = route.and_then(|c| drivers.of(c.kind).and_then(|d| d.profile(c).reply_window_ms));
+    Ok(match (limit, route) {
         (Some(limit), Some(channel)) => {
             let closes_at = messages::last_inbound_at(conn, case.id, channel.id)?.map(|at| at.plus_millis(limit));
             ReplyWindow { applies: true, open: closes_at.is_some_and(|at| at > now), closes_at }
         }
         _ => ReplyWindow { applies: false, open: true, closes_at: None },
-    };
-    Ok((window, channel))
+    })
 }
 
 /// A template reply's text as the customer reads it: the approved body with its variables.
@@ -189,12 +184,11 @@ pub(crate) fn reply_on(
     options: ReplyOptions,
 ) -> opora_store::Result<(Message, Case)> {
     let status_after = options.status_after;
-    if options.template.is_none() {
-        let (drivers, now) = (u.drivers(), u.now());
-        let (window, _) = reply_window(u.conn(), drivers, &case, now)?;
-        if !window.open {
-            return Err(DomainError::Conflict("window_closed").into());
-        }
+    let (drivers, now) = (u.drivers(), u.now());
+    let route = crate::outbound::pick(u.conn(), drivers, &case, options.channel)?;
+    // The window of the channel the reply takes, not of the one the case came by.
+    if options.template.is_none() && !reply_window(u.conn(), drivers, &case, route.as_ref(), now)?.open {
+        return Err(DomainError::Conflict("window_closed").into());
     }
     let copies = copies(u, &case, options.copies, options.confirm_recipients)?;
     let actor = Actor::agent(agent.id);
@@ -204,7 +198,7 @@ pub(crate) fn reply_on(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let mut message = send(u, &case, Some(agent.id), body, attachments, options.channel)?;
+    let mut message = send(u, &case, Some(agent.id), body, attachments, route)?;
     if let Some(template) = &options.template {
         messages::set_template(u.tx(), message.id, template)?;
         message.template = Some(template.clone());
@@ -326,7 +320,8 @@ impl Messages<'_> {
             .0
             .read(move |conn| {
                 let case = crate::cases::access::seen(conn, reader, case, rules)?;
-                reply_window(conn, &drivers, &case, Timestamp::now())
+                let route = crate::outbound::pick(conn, &drivers, &case, None)?;
+                Ok((reply_window(conn, &drivers, &case, route.as_ref(), Timestamp::now())?, route))
             })
             .await?;
         // The provider is asked only when the list matters: while the window is closed.
@@ -356,13 +351,13 @@ impl Messages<'_> {
 
     /// The text of a template reply, once the template is found approved with as many
     /// variables as given.
-    async fn template_text(&self, acting: ActingAgent, case: CaseId, template: &TemplateUse) -> Result<String> {
+    async fn template_text(&self, acting: ActingAgent, case: CaseId, template: &TemplateUse, chosen: Option<ChannelId>) -> Result<String> {
         let (rules, drivers) = (self.0.config().access, self.0.core.drivers.clone());
-        let (_, channel) = self
+        let channel = self
             .0
             .read(move |conn| {
                 let case = crate::cases::access::seen(conn, acting, case, rules)?;
-                reply_window(conn, &drivers, &case, Timestamp::now())
+                crate::outbound::pick(conn, &drivers, &case, chosen)
             })
             .await?;
         let templates = match channel {
@@ -389,8 +384,8 @@ impl Messages<'_> {
         attachments: Vec<NewAttachment>,
     ) -> Result<(Message, Names)> {
         let body = match (&post, body) {
-            (Post::Reply(ReplyOptions { template: Some(template), .. }), _) => {
-                Body { text: self.template_text(acting, case, template).await?, html: None }
+            (Post::Reply(ReplyOptions { template: Some(template), channel, .. }), _) => {
+                Body { text: self.template_text(acting, case, template, *channel).await?, html: None }
             }
             (_, Some(body)) => body,
             (_, None) => return Err(DomainError::Validation(vec![FieldError::required("body_text")]).into()),

@@ -55,9 +55,8 @@ pub(crate) fn routes(conn: &mut dyn Conn, drivers: &Drivers, case: &Case) -> Res
 /// else the first of them, else the case's own channel or the default one of its kind (a case
 /// opened through the API as `email` answers from the default mailbox). `None`: replies are only
 /// recorded (integrations read them from events).
-pub(crate) fn route(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<ChannelId>) -> Result<Option<Channel>> {
-    let drivers = u.drivers();
-    let candidates = routes(u.conn(), drivers, case)?;
+pub(crate) fn pick(conn: &mut dyn Conn, drivers: &Drivers, case: &Case, chosen: Option<ChannelId>) -> Result<Option<Channel>> {
+    let candidates = routes(conn, drivers, case)?;
     if let Some(chosen) = chosen {
         return match candidates.into_iter().find(|c| c.id == chosen) {
             Some(channel) => Ok(Some(channel)),
@@ -68,8 +67,8 @@ pub(crate) fn route(u: &mut Unit<'_, '_>, case: &Case, chosen: Option<ChannelId>
         return Ok(Some(first));
     }
     match case.channel_id {
-        Some(id) => Ok(Some(channels::get(u.conn(), id)?)),
-        None => channels::default_of(u.conn(), case.channel_kind),
+        Some(id) => Ok(Some(channels::get(conn, id)?)),
+        None => channels::default_of(conn, case.channel_kind),
     }
 }
 

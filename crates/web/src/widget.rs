@@ -203,7 +203,9 @@ async fn stream(
     let app = state.app.clone();
     let shutdown = state.shutdown.clone();
     let seen: HashSet<i64> = HashSet::new();
-    let stream = futures_util::stream::unfold((live, shutdown, seen), move |(mut live, mut shutdown, mut seen)| {
+    // The visitor's customer, once they wrote: read once, not on every event of the instance.
+    let customer: Option<opora_domain::CustomerId> = None;
+    let stream = futures_util::stream::unfold((live, shutdown, seen, customer), move |(mut live, mut shutdown, mut seen, mut customer)| {
         let (app, visitor) = (app.clone(), visitor.clone());
         async move {
             loop {
@@ -215,7 +217,7 @@ async fn stream(
                     Ok(event) => event,
                     // Fell behind: the widget reloads the conversation on this.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        return Some((Ok(SseEvent::default().event("reload").data("{}")), (live, shutdown, seen)));
+                        return Some((Ok(SseEvent::default().event("reload").data("{}")), (live, shutdown, seen, customer)));
                     }
                     Err(_) => return None,
                 };
@@ -225,14 +227,16 @@ async fn stream(
                 {
                     continue;
                 }
-                let Ok(Some(customer)) = app.widget().customer(&visitor).await else { continue };
-                if event.customer_id != Some(customer) || !seen.insert(added.message_id.0) {
+                if customer.is_none() {
+                    customer = app.widget().customer(&visitor).await.ok().flatten();
+                }
+                if customer.is_none() || event.customer_id != customer || !seen.insert(added.message_id.0) {
                     continue;
                 }
                 let Ok(found) = app.widget().conversation(channel, &visitor).await else { continue };
                 let Some(message) = found.messages.iter().find(|m| m.id == added.message_id) else { continue };
                 let data = shown(message, &found.agents).to_string();
-                return Some((Ok(SseEvent::default().event("message").data(data)), (live, shutdown, seen)));
+                return Some((Ok(SseEvent::default().event("message").data(data)), (live, shutdown, seen, customer)));
             }
         }
     });

@@ -62,45 +62,31 @@ pub(crate) fn file_call(u: &mut Unit<'_, '_>, payload: PayloadId, channel: &Chan
         payloads::finish(u.tx(), payload, PayloadStatus::Processed, None, Some(&call.key), None, None)?;
         return Ok(Filed::Ignored("ringing"));
     }
-    let case = match (&call.state, active) {
-        (CallState::Missed, _) if call.incoming => {
-            // The agent who carries the customer's latest case calls back, when still active.
-            let carrier = recent.iter().find_map(|c| c.owner_id);
+    let case = match active.filter(|_| call.state != CallState::Missed || !call.incoming) {
+        Some(case) => case,
+        None => {
+            let missed = call.state == CallState::Missed && call.incoming;
+            // A call back is made by the agent who carries the customer's latest case, while active.
+            let carrier = recent.iter().find_map(|c| c.owner_id).filter(|_| missed);
             let owner = match carrier {
                 Some(agent) => agents::get(u.conn(), agent).ok().filter(|a| a.active).map(|a| a.id),
                 None => None,
             };
             let spec = crate::cases::NewCaseSpec {
-                subject: format!("Перезвонить / Call back: {}", call.customer_number),
+                subject: if missed {
+                    format!("Перезвонить / Call back: {}", call.customer_number)
+                } else {
+                    format!("Звонок / Call: {}", call.customer_number)
+                },
                 customer_id: customer,
-                kind: CaseKind::Callback,
-                priority: Priority::High,
+                kind: if missed { CaseKind::Callback } else { CaseKind::Question },
+                priority: if missed { Priority::High } else { Priority::Normal },
                 channel_kind: channel.kind,
                 channel_id: Some(channel.id),
-                team_id: recent.first().and_then(|c| c.team_id),
+                team_id: recent.first().and_then(|c| c.team_id).filter(|_| missed),
                 owner_id: owner,
                 category: None,
-                tags: vec!["callback".into()],
-                custom_fields: Default::default(),
-                deadline_at: None,
-                budget: None,
-            };
-            crate::cases::open_case(u, spec, Actor::customer(customer))?
-        }
-        (_, Some(case)) => case,
-        (_, None) => {
-            let subject = format!("Звонок / Call: {}", call.customer_number);
-            let spec = crate::cases::NewCaseSpec {
-                subject,
-                customer_id: customer,
-                kind: CaseKind::Question,
-                priority: Priority::Normal,
-                channel_kind: channel.kind,
-                channel_id: Some(channel.id),
-                team_id: None,
-                owner_id: None,
-                category: None,
-                tags: Vec::new(),
+                tags: if missed { vec!["callback".into()] } else { Vec::new() },
                 custom_fields: Default::default(),
                 deadline_at: None,
                 budget: None,

@@ -502,6 +502,8 @@ fn may_acknowledge(u: &mut Unit<'_, '_>, identity: &str, per_hour: i64) -> Resul
 /// so the conversation shows what the customer was told. It goes to the sender alone: nobody
 /// copied on a first message hears from a robot.
 fn acknowledge(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
-    let message = crate::messages::send(u, case, None, body, Vec::new(), None)?;
+    let drivers = u.drivers();
+    let route = crate::outbound::pick(u.conn(), drivers, case, None)?;
+    let message = crate::messages::send(u, case, None, body, Vec::new(), route)?;
     messages::set_copies(u.tx(), message.id, &[])
 }

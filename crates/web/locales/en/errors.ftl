@@ -115,3 +115,5 @@ error-origin_not_allowed = The chat is not enabled for this site: add its addres
 field-invalid_origin = A site address without a path: https://shop.example.ru
 field-not_reachable = This channel cannot reach the customer: choose one of their channels
 field-keeps_none = The customer must keep at least one identity
+field-invalid_bot_token = A bot token looks like 123456789:AA… — copy it from @BotFather
+field-unavailable = Cannot be made right now; try again

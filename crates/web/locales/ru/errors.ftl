@@ -115,3 +115,5 @@ error-origin_not_allowed = Чат не включён для этого сайт
 field-invalid_origin = Нужен адрес сайта без пути: https://shop.example.ru
 field-not_reachable = Через этот канал клиенту не написать: выберите один из его каналов
 field-keeps_none = У клиента должен остаться хотя бы один адрес
+field-invalid_bot_token = Токен бота выглядит так: 123456789:AA… — скопируйте его у @BotFather
+field-unavailable = Сейчас не получается; попробуйте ещё раз

@@ -14,7 +14,11 @@ both_engines! {
             ("vk", json!({"access_token": "t", "secret": "s", "confirmation": "c", "group_id": 1, "api_base_url": "http://127.0.0.1:9"})),
             ("phone", json!({"provider": "zadarma", "api_secret": "s"})),
         ];
-        for (kind, settings) in channels {
+        for (index, (kind, settings)) in channels.into_iter().enumerate() {
+            // Each kind from its own address: refusals are limited per network, and every push
+            // here must reach the hook's checks rather than the brake.
+            let from: std::net::IpAddr = format!("127.0.0.{}", index + 2).parse().expect("an address");
+            let client = reqwest::Client::builder().local_address(from).build().expect("a client");
             let id = app.post("/api/v1/channels", json!({"kind": kind, "name": kind, "settings": settings})).await.ok(201)["id"].as_i64().expect("id");
             let bodies: [(&str, Vec<u8>); 5] = [
                 ("garbage", b"\x00\xff not json at all".to_vec()),
@@ -25,9 +29,10 @@ both_engines! {
             ];
             for (what, body) in bodies {
                 for path in [format!("/hooks/{kind}/{id}"), format!("/hooks/{kind}/{}", id + 1000), format!("/hooks/{kind}/{id}/events/call")] {
-                    let sent = app.client.post(format!("{}{path}", app.base)).header("content-type", "application/json").body(body.clone()).send().await;
+                    let sent = client.post(format!("{}{path}", app.base)).header("content-type", "application/json").body(body.clone()).send().await;
                     let answered = answer(sent.expect("sent")).await;
-                    assert!((400..500).contains(&answered.status), "{kind} {what} {path}: {} {}", answered.status, answered.body);
+                    let status = answered.status;
+                    assert!((400..500).contains(&status) && status != 429, "{kind} {what} {path}: {status} {}", answered.body);
                 }
             }
             let stored = app.running.app().intake().received(opora_domain::channel::ChannelKind::parse(kind).expect("kind"), None, None, 10).await.expect("payloads");
