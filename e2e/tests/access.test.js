@@ -1,8 +1,8 @@
 // Access by team in the workspace: an admin limits an agent to their teams' cases; the agent's
 // inbox (live too), search and case pages show only those, and another team's case is "not found".
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, shutdown } from "./harness.js";
+import { Opora, browser, signIn, shutdown, test } from "./harness.js";
 
 let opora, chrome, admin, limited, other;
 before(async () => {

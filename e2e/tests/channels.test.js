@@ -1,11 +1,11 @@
 // Channels as an admin sees them: every connection in one list with its state, an external
 // system connected over the API with its secret shown once, its customer's message becoming a
 // case, and the agent's reply arriving at the system signed and marked delivered.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 let opora, chrome, admin, receiver;
 const received = [];

@@ -2,9 +2,9 @@
 // from Telegram; the case page offers the other record as possibly the same person; after the
 // merge both histories are one customer's, and the reply goes out through Telegram, where they
 // wrote last.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 import { startBotApi } from "./emulators.js";
 
 const TOKEN = "110201544:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";

@@ -7,6 +7,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { chromium } from "playwright-core";
+import { test as nodeTest } from "node:test";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const binary = process.env.OPORA_BINARY || join(root, "target", "debug", "opora");
@@ -134,6 +135,14 @@ export class Opora {
   }
 }
 
+/**
+ * A browser test with its own time limit, shorter than the file's: a test that hangs fails by
+ * its own name and the file's other tests still run.
+ */
+export function test(name, fn) {
+  return nodeTest(name, { timeout: 60_000 }, fn);
+}
+
 /** Whether `promise` settles within `ms`. */
 async function settles(promise, ms) {
   let timer;
@@ -164,6 +173,8 @@ export async function browser() {
 /** A signed-in page for `agent` in its own browser context (own cookies, own language). */
 export async function signIn(chrome, opora, agent, { locale = "ru-RU", viewport = { width: 1280, height: 800 } } = {}) {
   const context = await chrome.newContext({ locale, viewport });
+  // Every wait fails by itself well before the test's own limit, saying what it waited for.
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   page.errors = [];
   page.on("pageerror", (error) => page.errors.push(String(error)));

@@ -1,9 +1,9 @@
 // The e-mail channel as a team sees it: mailboxes set up in the settings, received mail with
 // its quarantine, a mail thread with reply-all participants and the delivery state of a reply.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 let opora, chrome, admin;
 before(async () => {

@@ -1,8 +1,8 @@
 // One owner carries the case: take it, reply with a template and an attachment, leave a note,
 // pull a colleague in (who sees it live), hand it over with a reason, edit its properties.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, shutdown } from "./harness.js";
+import { Opora, browser, signIn, shutdown, test } from "./harness.js";
 
 let opora, chrome, owner, colleague;
 before(async () => {

@@ -1,10 +1,10 @@
 // Telephony as an agent meets it: an admin connects the PBX (its signing secret shown once); a
 // customer's call rings and the workspace shows who calls with their open case; a missed call
 // becomes an urgent call-back case in the inbox.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 let opora, chrome;
 before(async () => {

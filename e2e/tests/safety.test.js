@@ -1,8 +1,8 @@
 // Nothing a customer or agent types can inject markup or script: subjects, messages, customer
 // names and attachment names are shown as text.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, shutdown } from "./harness.js";
+import { Opora, browser, signIn, shutdown, test } from "./harness.js";
 
 let opora, chrome, agent;
 before(async () => {

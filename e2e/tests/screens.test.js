@@ -1,7 +1,7 @@
 // What the workspace looks like, in both languages, on a desktop and on a phone; keyboard use.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 let opora, chrome, ru, en, kase;
 before(async () => {

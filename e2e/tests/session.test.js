@@ -1,7 +1,7 @@
 // Signing in and out, in Russian and in English; errors next to the field; an expired session.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, shutdown } from "./harness.js";
+import { Opora, browser, signIn, shutdown, test } from "./harness.js";
 
 let opora, chrome, ru, en;
 before(async () => {

@@ -2,9 +2,9 @@
 // Channels (a bad token is named; the token is never shown back), a customer's message pulled by
 // long polling becomes a case, and the agent's answer from the workspace reaches the chat.
 // Telegram is a local Bot API following its documented contract.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 import { startBotApi } from "./emulators.js";
 
 const TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";

@@ -3,13 +3,13 @@
 // case, and once 24 hours have passed the composer offers only approved templates, asks for
 // their variables, shows what the customer will read and sends the template. Meta's Graph API
 // is a local server following its documented contract.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 const TOKEN = "EAAG-e2e-token";
 const APP_SECRET = "e2e_app_secret";

@@ -2,10 +2,10 @@
 // the shop's address; a visitor on the shop's page (another origin) writes without signing in;
 // an agent answers in the workspace and the visitor sees the answer appear; after a reload the
 // conversation is still there. A page of a site that is not allowed gets nothing.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { Opora, browser, signIn, screenshot, shutdown } from "./harness.js";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
 
 let opora, chrome, shop, channelId;
 

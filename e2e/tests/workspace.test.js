@@ -1,8 +1,8 @@
 // Around the case: who else is looking (collision notice), what concerns me (notifications),
 // and the admin pages where a team sets Opora up.
-import { test, before, after } from "node:test";
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Opora, browser, signIn, shutdown } from "./harness.js";
+import { Opora, browser, signIn, shutdown, test } from "./harness.js";
 
 let opora, chrome, first, second, admin;
 before(async () => {
