@@ -10,6 +10,7 @@
 //! (`app.cases().take(…)`, `app.intake().receive(…)`).
 
 pub mod auth;
+pub mod care;
 pub mod cases;
 pub mod channels;
 pub mod customers;
@@ -66,6 +67,8 @@ pub struct AppConfig {
     pub confirm_recipients_over: usize,
     /// Who sees which cases and who may change them.
     pub access: opora_domain::access::AccessRules,
+    /// Orders, ratings and playbooks.
+    pub care: care::CareSettings,
 }
 
 impl Default for AppConfig {
@@ -81,6 +84,7 @@ impl Default for AppConfig {
             max_participants: 20,
             confirm_recipients_over: 10,
             access: Default::default(),
+            care: Default::default(),
         }
     }
 }
@@ -109,6 +113,9 @@ impl Default for WorkerSettings {
 /// customer's language. The binary wires them to the translation files.
 pub trait Texts: Send + Sync {
     fn acknowledgement(&self, language: opora_domain::agent::Language, case: &opora_domain::case::Case) -> opora_domain::message::Body;
+
+    /// The customer-facing message `key` (an order's stage, a rating request) with its arguments.
+    fn say(&self, language: opora_domain::agent::Language, key: &str, args: &[(&str, String)]) -> String;
 }
 
 pub(crate) struct Core {
@@ -125,7 +132,8 @@ pub(crate) struct Core {
 /// Every job kind Opora runs, registered here; each handler lives beside the use case it serves.
 fn standard_jobs(webhook_client: opora_channels::webhook::LazyClient) -> Jobs {
     let mut jobs = Jobs::new(webhook_client);
-    for handler in [cases::deadline::job(), webhooks::job(), outbound::job()] {
+    let [ask, remind] = care::ratings::jobs();
+    for handler in [cases::deadline::job(), webhooks::job(), outbound::job(), ask, remind] {
         jobs.register(handler);
     }
     jobs

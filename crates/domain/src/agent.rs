@@ -43,6 +43,7 @@ pub enum Action {
     ManageChannels,
     ManageAllTokens,
     ViewOperations,
+    ManagePlaybooks,
 }
 
 impl Role {
@@ -56,7 +57,7 @@ impl Role {
         let needed = match action {
             ReadCases => Role::Viewer,
             WorkCases | WriteCustomers => Role::Agent,
-            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations => Role::Supervisor,
+            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations | ManagePlaybooks => Role::Supervisor,
             ManageAgents | ManageTeams | ManageFields | ManageWebhooks | ManageChannels | ManageAllTokens => Role::Admin,
         };
         self.at_least(needed)

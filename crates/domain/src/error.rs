@@ -100,6 +100,10 @@ fn not_found_code(what: &str) -> &'static str {
         "channel" => "channel_not_found",
         "payload" => "payload_not_found",
         "visitor" => "visitor_not_found",
+        "order" => "order_not_found",
+        "performer" => "performer_not_found",
+        "rating" => "rating_not_found",
+        "playbook" => "playbook_not_found",
         _ => "not_found",
     }
 }

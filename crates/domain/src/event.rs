@@ -16,7 +16,10 @@ pub use crate::change::{Change, Changes, note_change};
 use crate::channel::ChannelKind;
 use crate::compensation::CompensationKind;
 use crate::customer::IdentityKind;
-use crate::ids::{AgentId, CaseId, ChannelId, CompensationId, CustomerId, EventId, IdentityId, MessageId, TeamId, WebhookId};
+use crate::ids::{
+    AgentId, CaseId, ChannelId, CompensationId, CustomerId, EventId, IdentityId, MessageId, OrderId, PerformerId, PlaybookId, RatingId,
+    TeamId, WebhookId,
+};
 use crate::message::{DeliveryStatus, Direction};
 use crate::status::Status;
 use crate::string_enum;
@@ -52,6 +55,10 @@ string_enum! {
         CaseLinked => "case.linked",
         ChannelBroken => "channel.broken",
         CallRinging => "call.ringing",
+        OrderStageChanged => "order.stage_changed",
+        RatingReceived => "rating.received",
+        CasePlaybookAttached => "case.playbook_attached",
+        CasePlaybookStep => "case.playbook_step",
     }
 }
 
@@ -281,6 +288,59 @@ pub struct CallRinging {
     pub open_cases: Vec<(CaseId, i64, String)>,
 }
 
+/// An order reached a stage (a new order its first one). `from` is absent for a new order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderStageChanged {
+    pub order_id: OrderId,
+    pub external_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_at: Option<Timestamp>,
+}
+
+/// A customer rated an order or a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingReceived {
+    pub rating_id: RatingId,
+    pub score: u8,
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub comment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performer_id: Option<PerformerId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    /// The problem case a low score opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_case_id: Option<CaseId>,
+}
+
+/// A playbook was put on a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookAttached {
+    pub number: i64,
+    pub playbook_id: PlaybookId,
+    pub name: String,
+}
+
+/// A step of a case's checklist was ticked or unticked, or the playbook ended with an outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookStep {
+    pub number: i64,
+    pub playbook_id: PlaybookId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+}
+
 /// A provider refused the channel itself (a revoked token): it waits for an admin.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChannelBroken {
@@ -396,6 +456,14 @@ pub enum EventData {
     ChannelBroken(ChannelBroken),
     #[serde(rename = "call.ringing")]
     CallRinging(CallRinging),
+    #[serde(rename = "order.stage_changed")]
+    OrderStageChanged(OrderStageChanged),
+    #[serde(rename = "rating.received")]
+    RatingReceived(RatingReceived),
+    #[serde(rename = "case.playbook_attached")]
+    CasePlaybookAttached(PlaybookAttached),
+    #[serde(rename = "case.playbook_step")]
+    CasePlaybookStep(PlaybookStep),
     /// A stored payload of a known kind that no longer reads as its type (written by hand, by
     /// an older release or an import): kept and shown as it is, never a failed timeline.
     #[serde(skip)]
@@ -435,6 +503,10 @@ impl EventData {
             D::CaseLinked(_) => K::CaseLinked,
             D::ChannelBroken(_) => K::ChannelBroken,
             D::CallRinging(_) => K::CallRinging,
+            D::OrderStageChanged(_) => K::OrderStageChanged,
+            D::RatingReceived(_) => K::RatingReceived,
+            D::CasePlaybookAttached(_) => K::CasePlaybookAttached,
+            D::CasePlaybookStep(_) => K::CasePlaybookStep,
             D::Stored { kind, .. } => *kind,
         }
     }

@@ -32,4 +32,8 @@ id_type!(
     WebhookId,
     ChannelId,
     PayloadId,
+    OrderId,
+    PerformerId,
+    RatingId,
+    PlaybookId,
 );

@@ -43,6 +43,81 @@ pub struct Config {
     pub mail: MailConfig,
     pub conversations: ConversationsConfig,
     pub access: AccessConfig,
+    pub care: CareConfig,
+}
+
+/// Orders, ratings and playbooks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CareConfig {
+    /// The business's time zone as an offset from UTC (`+03:00`), for the times customers are told.
+    pub utc_offset: String,
+    /// The team that problem cases opened by low ratings go to (its name; empty: none).
+    pub claims_team: String,
+    /// Ask the customer to rate a case once it has stayed solved this long.
+    pub rate_solved_cases: bool,
+    pub rate_after_minutes: i64,
+    /// Reminders of an unanswered rating request, at most, and the hours between them.
+    pub rating_reminders: i64,
+    pub remind_after_hours: i64,
+    /// Order types besides `default`: `[care.order_types.cleaning]` with `stages` (in order, the
+    /// last one the completion; `cancelled` is always there) and the rating `reasons`.
+    pub order_types: std::collections::BTreeMap<String, opora_domain::order::OrderType>,
+}
+
+impl Default for CareConfig {
+    fn default() -> Self {
+        Self {
+            utc_offset: "+03:00".into(),
+            claims_team: String::new(),
+            rate_solved_cases: true,
+            rate_after_minutes: 60,
+            rating_reminders: 1,
+            remind_after_hours: 24,
+            order_types: Default::default(),
+        }
+    }
+}
+
+impl CareConfig {
+    /// `+03:00`, `-05:30` or `Z` in minutes.
+    fn offset_minutes(&self) -> Option<i32> {
+        let text = self.utc_offset.trim();
+        if text == "Z" || text == "+00:00" {
+            return Some(0);
+        }
+        let (sign, rest) = match text.as_bytes().first() {
+            Some(b'+') => (1, &text[1..]),
+            Some(b'-') => (-1, &text[1..]),
+            _ => return None,
+        };
+        let (hours, minutes) = rest.split_once(':')?;
+        let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+        ((0..=14).contains(&hours) && (0..60).contains(&minutes) && hours * 60 + minutes <= 14 * 60)
+            .then_some(sign * (hours * 60 + minutes))
+    }
+
+    fn settings(&self, language: Language) -> opora_app::care::CareSettings {
+        let mut order_types = self.order_types.clone();
+        order_types.entry("default".into()).or_default();
+        opora_app::care::CareSettings {
+            language,
+            utc_offset_minutes: self.offset_minutes().unwrap_or(180),
+            order_types,
+            claims_team: self.claims_team.clone(),
+            rate_cases_after_minutes: self.rate_solved_cases.then_some(self.rate_after_minutes.max(0)),
+            rating_reminders: self.rating_reminders.max(0),
+            remind_after_minutes: self.remind_after_hours.max(1) * 60,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.offset_minutes().ok_or_else(|| format!("care.utc_offset: {:?} is not like +03:00", self.utc_offset))?;
+        for (name, order_type) in &self.order_types {
+            order_type.check().map_err(|e| format!("care.order_types.{name}: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Who sees which cases and who may change them (each agent's own access, all cases or their
@@ -223,6 +298,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             conversations: ConversationsConfig::default(),
             access: AccessConfig::default(),
+            care: CareConfig::default(),
         }
     }
 }
@@ -333,7 +409,7 @@ impl Config {
         for (index, mailbox) in self.mail.mailboxes.iter().enumerate() {
             mailbox_spec(mailbox).map_err(|e| format!("mail.mailboxes[{index}] ({}): {e}", mailbox.name))?;
         }
-        Ok(())
+        self.care.check()
     }
 
     pub fn language(&self) -> Language {
@@ -405,6 +481,7 @@ impl Config {
             max_participants: self.conversations.max_participants,
             confirm_recipients_over: self.conversations.confirm_recipients_over,
             access: AccessRules { edit: self.access.edit, unsorted_visible: self.access.teams_see_unsorted },
+            care: self.care.settings(self.language()),
         }
     }
 

@@ -43,6 +43,15 @@ impl opora_app::Texts for Texts {
         };
         Body { text, html: None }
     }
+
+    fn say(&self, language: Language, key: &str, args: &[(&str, String)]) -> String {
+        let values: Vec<(&str, serde_json::Value)> = args.iter().map(|(k, v)| (*k, json!(v))).collect();
+        let borrowed: Vec<(&str, &serde_json::Value)> = values.iter().map(|(k, v)| (*k, v)).collect();
+        match self.0.get_or_init(I18n::load) {
+            Ok(i18n) => i18n.text(language, key, &borrowed),
+            Err(_) => args.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(" "),
+        }
+    }
 }
 
 /// A running Opora: the address it listens on and the handle to stop it.
@@ -105,6 +114,7 @@ pub async fn start(config: &Config, store: Store) -> anyhow::Result<Running> {
     let (shutdown, signal) = watch::channel(false);
     let app = use_cases(config, store);
     sync_mailboxes(&app, config).await?;
+    app.playbooks().install_starter().await?;
     let state = AppState::new(app.clone(), config.web(), signal.clone()).map_err(|e| anyhow::anyhow!(e))?;
     let listener = TcpListener::bind(&config.listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;

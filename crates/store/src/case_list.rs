@@ -1,7 +1,7 @@
 //! Case lists: the filters behind inbox views and the API's list, three orders with keyset
 //! cursors, and counts capped so that a view of 300,000 cases costs no more than one of 30.
 
-use opora_domain::case::{Case, Priority, Status};
+use opora_domain::case::{Case, CaseKind, Priority, Status};
 use opora_domain::channel::ChannelKind;
 use opora_domain::{AgentId, CaseId, CustomerId, TeamId, Timestamp};
 
@@ -87,6 +87,7 @@ pub struct CaseFilter {
     pub tag: Option<String>,
     pub collaborator: Option<AgentId>,
     pub priority: Option<Priority>,
+    pub kind: Option<CaseKind>,
     pub channel: Option<ChannelKind>,
     /// Customers on the "our clients" list.
     pub our_clients: bool,
@@ -149,6 +150,9 @@ fn conditions<'a>(filter: &'a CaseFilter, with_cursor: bool) -> (String, Vec<Val
     }
     if let Some(customer) = filter.customer {
         conditions.push(format!("customer_id = {}", bind(&mut params, customer.into())));
+    }
+    if let Some(kind) = filter.kind {
+        conditions.push(format!("kind = {}", bind(&mut params, Value::Text(kind.as_str()))));
     }
     if let Some(priority) = filter.priority {
         conditions.push(format!("priority = {}", bind(&mut params, Value::Text(priority.as_str()))));

@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_messengers.sql"),
         postgres: include_str!("../migrations/postgres/0007_messengers.sql"),
     },
+    Migration {
+        version: 8,
+        name: "care",
+        sqlite: include_str!("../migrations/sqlite/0008_care.sql"),
+        postgres: include_str!("../migrations/postgres/0008_care.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

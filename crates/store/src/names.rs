@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use opora_domain::{AgentId, CustomerId, TeamId};
+use opora_domain::{AgentId, CaseId, CustomerId, TeamId};
 
 use crate::Result;
 use crate::db::{Conn, placeholders};
@@ -20,6 +20,8 @@ pub struct Names {
     agents: HashMap<AgentId, AgentName>,
     customers: HashMap<CustomerId, String>,
     teams: HashMap<TeamId, String>,
+    /// Per case: its order's external id and its playbook's name.
+    care: HashMap<CaseId, crate::playbooks::CareLabels>,
 }
 
 impl Names {
@@ -34,6 +36,22 @@ impl Names {
 
     pub fn team(&self, id: TeamId) -> String {
         self.teams.get(&id).cloned().unwrap_or_default()
+    }
+
+    /// The external id of the order a case belongs to.
+    pub fn order_of(&self, case: CaseId) -> Option<String> {
+        self.care.get(&case).and_then(|(order, _)| order.clone())
+    }
+
+    /// The name of the playbook a case is worked by.
+    pub fn playbook_of(&self, case: CaseId) -> Option<String> {
+        self.care.get(&case).and_then(|(_, playbook)| playbook.clone())
+    }
+
+    /// Adds the orders and playbooks of these cases.
+    pub fn load_care(&mut self, conn: &mut dyn Conn, cases: &[CaseId]) -> Result<()> {
+        self.care.extend(crate::playbooks::labels(conn, cases)?);
+        Ok(())
     }
 }
 

@@ -6,10 +6,18 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use opora_domain::agent::Language;
 use serde_json::Value;
 
-const RU: &[&str] =
-    &[include_str!("../locales/ru/errors.ftl"), include_str!("../locales/ru/ui.ftl"), include_str!("../locales/ru/mail.ftl")];
-const EN: &[&str] =
-    &[include_str!("../locales/en/errors.ftl"), include_str!("../locales/en/ui.ftl"), include_str!("../locales/en/mail.ftl")];
+const RU: &[&str] = &[
+    include_str!("../locales/ru/errors.ftl"),
+    include_str!("../locales/ru/ui.ftl"),
+    include_str!("../locales/ru/mail.ftl"),
+    include_str!("../locales/ru/care.ftl"),
+];
+const EN: &[&str] = &[
+    include_str!("../locales/en/errors.ftl"),
+    include_str!("../locales/en/ui.ftl"),
+    include_str!("../locales/en/mail.ftl"),
+    include_str!("../locales/en/care.ftl"),
+];
 
 pub struct I18n {
     ru: FluentBundle<FluentResource>,

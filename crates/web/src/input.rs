@@ -5,7 +5,7 @@ use base64::Engine;
 use opora_app::customers::CustomerRef;
 use opora_app::messages::NewAttachment;
 use opora_domain::compensation::Money;
-use opora_domain::customer::IdentityKind;
+use opora_domain::customer::{IdentityKind, parse_identity};
 use opora_domain::error::Errors;
 use opora_domain::message::{Body, clean_filename};
 use opora_domain::validate::{EmailAddress, PhoneNumber, line};
@@ -56,13 +56,38 @@ impl MoneyInput {
     }
 }
 
-/// Who the case is for: an existing customer by id, or found (or created) by e-mail or phone.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityInput {
+    /// `email`, `phone`, `telegram`, `whatsapp`, `vk` or `web`.
+    #[schema(required, value_type = crate::docs::IdentityChoice)]
+    pub kind: Option<String>,
+    #[schema(required)]
+    pub value: Option<String>,
+}
+
+pub fn parse_identity_input(field: &str, input: &IdentityInput, errors: &mut Errors) -> Option<(IdentityKind, String)> {
+    let kind = match &input.kind {
+        Some(k) => errors.take(IdentityKind::parse_field(&format!("{field}.kind"), k)),
+        None => {
+            errors.push(FieldError::required(format!("{field}.kind")));
+            None
+        }
+    }?;
+    let value = errors.take(parse_identity(&format!("{field}.value"), kind, input.value.as_deref().unwrap_or("")))?;
+    Some((kind, value))
+}
+
+/// Who the case is for: an existing customer by id, or found (or created) by e-mail, phone or
+/// any other identity.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     pub id: Option<i64>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Further identities (a Telegram chat, a WhatsApp number…), each found or added.
+    pub identities: Option<Vec<IdentityInput>>,
     /// The name to give a new customer.
     pub name: Option<String>,
 }
@@ -80,9 +105,13 @@ impl CustomerInput {
             identities
                 .extend(errors.take(PhoneNumber::parse("customer.phone", phone)).map(|p| (IdentityKind::Phone, p.as_str().to_owned())));
         }
+        let others = self.identities.as_deref().unwrap_or_default();
+        for (i, input) in others.iter().enumerate() {
+            identities.extend(parse_identity_input(&format!("customer.identities.{i}"), input, errors));
+        }
         let name = self.name.as_ref().and_then(|n| errors.take(line("customer.name", n, 1, 200)));
-        if self.email.is_none() && self.phone.is_none() {
-            errors.push(FieldError::new("customer", "required").with("one_of", "id, email, phone"));
+        if self.email.is_none() && self.phone.is_none() && others.is_empty() {
+            errors.push(FieldError::new("customer", "required").with("one_of", "id, email, phone, identities"));
             return None;
         }
         (!identities.is_empty()).then_some(CustomerRef::Identities { identities, name })

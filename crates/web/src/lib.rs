@@ -184,6 +184,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::retry))
         .routes(routes!(system::healthz))
+        .routes(routes!(orders::put, orders::get))
+        .routes(routes!(orders::performer))
+        .routes(routes!(orders::of_customer))
+        .routes(routes!(playbooks::list, playbooks::create))
+        .routes(routes!(playbooks::of_case, playbooks::attach))
+        .routes(routes!(playbooks::step))
+        .routes(routes!(playbooks::finish))
         .routes(routes!(system::metrics))
 }
 

@@ -29,6 +29,8 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
     ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
+    ("rate.html", include_str!("../templates/public/rate.html")),
+    ("track.html", include_str!("../templates/public/track.html")),
 ];
 
 pub struct Templates {

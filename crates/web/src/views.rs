@@ -80,6 +80,11 @@ pub struct CaseView {
     pub first_response_at: Option<String>,
     pub solved_at: Option<String>,
     pub closed_at: Option<String>,
+    /// The external id of the order the case belongs to (a problem case opened by a rating, the
+    /// case an order's notifications went out on).
+    pub order: Option<String>,
+    /// The name of the playbook the case is worked by.
+    pub playbook: Option<String>,
 }
 
 fn time(t: Option<Timestamp>) -> Option<String> {
@@ -135,6 +140,8 @@ impl Names {
             first_response_at: time(case.first_response_at),
             solved_at: time(case.solved_at),
             closed_at: time(case.closed_at),
+            order: self.0.order_of(case.id),
+            playbook: self.0.playbook_of(case.id),
         }
     }
 

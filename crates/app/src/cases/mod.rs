@@ -33,7 +33,9 @@ pub(crate) use properties::save;
 pub(crate) fn names_for(conn: &mut dyn opora_store::db::Conn, cases: &[Case]) -> opora_store::Result<Names> {
     let agents: Vec<AgentId> = cases.iter().flat_map(|c| c.owner_id.into_iter().chain(c.collaborators.iter().copied())).collect();
     let customers: Vec<CustomerId> = cases.iter().map(|c| c.customer_id).collect();
-    names::load(conn, &agents, &customers, true)
+    let mut names = names::load(conn, &agents, &customers, true)?;
+    names.load_care(conn, &cases.iter().map(|c| c.id).collect::<Vec<_>>())?;
+    Ok(names)
 }
 
 pub struct Cases<'a>(pub(crate) &'a App);

@@ -23,7 +23,11 @@ pub struct Listeners(Vec<Box<dyn Listener>>);
 impl Listeners {
     /// The listeners every installation runs.
     pub fn standard() -> Self {
-        Listeners(vec![Box::new(webhooks::Deliveries), Box::new(notifications::Notifications)])
+        Listeners(vec![
+            Box::new(webhooks::Deliveries),
+            Box::new(notifications::Notifications),
+            Box::new(crate::care::ratings::AskWhenSolved),
+        ])
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &dyn Listener> {

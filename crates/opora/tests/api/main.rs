@@ -3,6 +3,7 @@
 mod harness;
 
 mod api_channel;
+mod care;
 mod cases;
 mod cli;
 mod crash;

@@ -88,7 +88,11 @@ id_values!(
     CompensationId,
     WebhookId,
     ChannelId,
-    PayloadId
+    PayloadId,
+    OrderId,
+    PerformerId,
+    RatingId,
+    PlaybookId
 );
 
 impl From<opora_domain::Timestamp> for Value<'_> {
@@ -193,7 +197,11 @@ id_from_values!(
     CompensationId,
     WebhookId,
     ChannelId,
-    PayloadId
+    PayloadId,
+    OrderId,
+    PerformerId,
+    RatingId,
+    PlaybookId
 );
 
 /// A row being read; columns are addressed by position in the select list.

@@ -214,6 +214,7 @@ pub const LIST_PARAMS: &[&str] = &[
     "customer",
     "tag",
     "priority",
+    "kind",
     "channel",
     "collaborator",
     "our_client",
@@ -252,6 +253,7 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
     let customer = errors.take(query.row_id("customer")).flatten().map(CustomerId);
     let priority = query.text("priority").and_then(|p| errors.take(Priority::parse_field("priority", p)));
     let tag = query.text("tag").and_then(|t| errors.take(tag("tag", t)));
+    let kind = query.text("kind").and_then(|k| errors.take(CaseKind::parse_field("kind", k)));
     let updated_since = errors.take(query.time("updated_since")).flatten();
     let channel = query.text("channel").and_then(|c| errors.take(ChannelKind::parse_field("channel", c)));
     let flag = |errors: &mut Errors, name: &str| match query.text(name) {
@@ -281,6 +283,7 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
         tag,
         collaborator,
         priority,
+        kind,
         channel,
         our_clients,
         overdue_at,
@@ -295,14 +298,14 @@ pub fn parse_filter(query: &ApiQuery, caller: &Caller) -> ApiResult<CaseFilter> 
 /// List cases, most recently active first.
 ///
 /// Filters: `status` (comma-separated), `owner` (`me`, `none` or an agent id), `team`,
-/// `customer`, `tag`, `priority`, `collaborator` (`me` or an agent id), `updated_since`
+/// `customer`, `tag`, `priority`, `kind`, `collaborator` (`me` or an agent id), `updated_since`
 /// (RFC 3339). Pages of `limit` (1–200, default 50); pass `next_cursor` as `cursor`.
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases",
     params(("status" = Option<String>, Query, description = "Comma-separated statuses", pattern = "^(new|open|pending_customer|pending_internal|on_hold|solved|closed)(,(new|open|pending_customer|pending_internal|on_hold|solved|closed))*$"),
            ("owner" = Option<String>, Query, description = "`me`, `none` or an agent id", pattern = "^(me|none|[1-9][0-9]{0,17})$"),
            ("team" = Option<i64>, Query, minimum = 1), ("customer" = Option<i64>, Query, minimum = 1),
            ("tag" = Option<String>, Query, pattern = "^[\\w.:-][\\w .:-]{0,49}$"),
-           ("priority" = Option<crate::docs::PriorityChoice>, Query),
+           ("priority" = Option<crate::docs::PriorityChoice>, Query), ("kind" = Option<crate::docs::KindChoice>, Query),
            ("collaborator" = Option<String>, Query, description = "`me` or an agent id", pattern = "^(me|none|[1-9][0-9]{0,17})$"),
            ("channel" = Option<crate::docs::ChannelChoice>, Query), ("our_client" = Option<bool>, Query, description = "Only customers on the \"our clients\" list"),
            ("overdue" = Option<bool>, Query, description = "Only cases past their deadline"),

@@ -17,29 +17,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, PathId, PathIds};
+use crate::input::{IdentityInput, parse_identity_input};
 use crate::views::{CustomerView, Page};
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdentityInput {
-    /// `email`, `phone`, `telegram`, `whatsapp`, `vk` or `web`.
-    #[schema(required, value_type = crate::docs::IdentityChoice)]
-    pub kind: Option<String>,
-    #[schema(required)]
-    pub value: Option<String>,
-}
-
-fn parse_identity_input(field: &str, input: &IdentityInput, errors: &mut Errors) -> Option<(IdentityKind, String)> {
-    let kind = match &input.kind {
-        Some(k) => errors.take(IdentityKind::parse_field(&format!("{field}.kind"), k)),
-        None => {
-            errors.push(FieldError::required(format!("{field}.kind")));
-            None
-        }
-    }?;
-    let value = errors.take(parse_identity(&format!("{field}.value"), kind, input.value.as_deref().unwrap_or("")))?;
-    Some((kind, value))
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

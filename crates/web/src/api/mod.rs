@@ -13,6 +13,8 @@ pub mod hooks;
 pub mod jobs;
 pub mod mail;
 pub mod messages;
+pub mod orders;
+pub mod playbooks;
 pub mod system;
 pub mod tokens;
 pub mod webhooks;

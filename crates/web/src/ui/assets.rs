@@ -11,6 +11,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
     ("icon.svg", "image/svg+xml", include_str!("../../static/icon.svg")),
+    ("public.css", "text/css; charset=utf-8", include_str!("../../static/public.css")),
 ];
 
 /// A short hash of every asset, appended as `?v=` so a new release is fetched at once.

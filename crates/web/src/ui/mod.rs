@@ -9,6 +9,7 @@ mod demo;
 mod inbox;
 mod login;
 mod profile;
+mod public;
 mod timeline;
 
 use axum::Router;
@@ -38,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/{section}", get(admin::page))
         .route("/me", get(profile::page))
         .route("/demo/site", get(demo::site))
+        .route("/rate/{token}", get(public::rate_page).post(public::rate_submit))
+        .route("/track/{token}", get(public::track_page))
         .route("/static/{file}", get(assets::serve))
 }
 

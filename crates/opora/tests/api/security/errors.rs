@@ -23,6 +23,8 @@ async fn operations(app: &TestApp) -> Vec<(Method, String, bool)> {
                 .replace("{customer_id}", &customer_id.to_string())
                 .replace("{identity_id}", "1")
                 .replace("{key}", "order_no")
+                .replace("{external_id}", "CL-1")
+                .replace("{step}", "1")
                 .replace("{id}", "1")
                 .replace("{kind}", "telegram")
                 .replace("{channel_id}", "1");

@@ -1,0 +1,84 @@
+//! The care loop: orders told to the customer stage by stage, a rating after each service, a
+//! low rating opening a problem case worked by a playbook. What ties it together: the settings,
+//! the customer's language, and how a message to the customer leaves (`tell`).
+
+pub mod orders;
+pub mod playbooks;
+pub mod ratings;
+pub mod when;
+
+use std::collections::BTreeMap;
+
+use opora_domain::agent::Language;
+use opora_domain::case::Case;
+use opora_domain::message::{Body, Message};
+use opora_domain::order::OrderType;
+use opora_domain::{CustomerId, FieldError};
+use opora_store::customers;
+
+use crate::Unit;
+
+/// What an installation sets for orders, ratings and playbooks (`[care]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct CareSettings {
+    /// The language of customers who never said theirs, and of the starter playbooks.
+    pub language: Language,
+    /// The business's offset from UTC in minutes, for the times customers are told (+180: Moscow).
+    pub utc_offset_minutes: i32,
+    /// Order types by name; `default` is always there.
+    pub order_types: BTreeMap<String, OrderType>,
+    /// The team problem cases opened by low ratings go to (by name; none: no team).
+    pub claims_team: String,
+    /// Minutes after a case is solved its customer is asked to rate it; none: never.
+    pub rate_cases_after_minutes: Option<i64>,
+    /// Reminders sent when a rating request goes unanswered, at most.
+    pub rating_reminders: i64,
+    /// Minutes between a rating request and each reminder.
+    pub remind_after_minutes: i64,
+}
+
+impl Default for CareSettings {
+    fn default() -> Self {
+        Self {
+            language: Language::Ru,
+            utc_offset_minutes: 180,
+            order_types: BTreeMap::from([("default".to_owned(), OrderType::default())]),
+            claims_team: String::new(),
+            rate_cases_after_minutes: Some(60),
+            rating_reminders: 1,
+            remind_after_minutes: 24 * 60,
+        }
+    }
+}
+
+impl CareSettings {
+    /// An order type by name; an unknown one is the caller's mistake.
+    pub fn order_type(&self, name: &str) -> Result<&OrderType, FieldError> {
+        self.order_types.get(name).ok_or_else(|| {
+            FieldError::new("order_type", "invalid_choice").with("allowed", self.order_types.keys().cloned().collect::<Vec<_>>().join(", "))
+        })
+    }
+}
+
+/// The language a customer is written to in.
+pub(crate) fn language_of(u: &mut Unit<'_, '_>, customer: CustomerId) -> opora_store::Result<Language> {
+    Ok(customers::get(u.conn(), customer)?.language.unwrap_or(u.config().care.language))
+}
+
+/// A customer-facing text in `language`.
+pub(crate) fn say(u: &Unit<'_, '_>, language: Language, key: &str, args: &[(&str, String)]) -> String {
+    u.texts().say(language, key, args)
+}
+
+/// Sends the customer a message from the team (no agent's name) on `case`, through the channel
+/// they wrote through last or another that reaches them; recorded on the case when none does.
+pub(crate) fn tell(u: &mut Unit<'_, '_>, case: &Case, text: String) -> opora_store::Result<Message> {
+    let drivers = u.drivers();
+    let route = crate::outbound::pick(u.conn(), drivers, case, None)?;
+    crate::messages::send(u, case, None, Body { text, html: None }, Vec::new(), route)
+}
+
+/// The address of a public page of this instance (`/rate/…`, `/track/…`).
+pub(crate) fn public_link(u: &Unit<'_, '_>, path: &str) -> String {
+    format!("{}{path}", u.config().channels.public_url.trim_end_matches('/'))
+}

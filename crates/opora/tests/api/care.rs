@@ -1,0 +1,187 @@
+//! The care loop end to end, on both engines: an order pushed by the business system is told to
+//! the customer in Telegram stage by stage (in Russian), completes, is rated 2 for lateness; a
+//! problem case with the lateness playbook opens for the claims team; its owner works the
+//! checklist, compensates within the limit, replies and solves; the customer is asked to rate
+//! the resolution. Bad order input gets a 422 naming the field.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::harness::{Answer, TestApp, answer, eventually};
+use crate::telegram_bot::{BotApi, TOKEN};
+
+async fn put(app: &TestApp, external_id: &str, body: Value) -> Answer {
+    app.request(Method::PUT, &format!("/api/v1/orders/{external_id}"), Some(&app.admin_token), Some(&body)).await
+}
+
+/// The texts the bot sent to the chat so far.
+fn sent(api: &BotApi) -> Vec<String> {
+    api.calls("sendMessage").iter().map(|c| c.params["text"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+async fn next_text(api: &BotApi, count: usize) -> String {
+    eventually("a message in the chat", || async { sent(api).get(count).cloned() }).await
+}
+
+/// The path of a link (`/rate/…`, `/track/…`) in a message.
+fn link(text: &str, prefix: &str) -> String {
+    let start = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {text:?}"));
+    text[start..].split_whitespace().next().expect("a link").to_owned()
+}
+
+async fn form(app: &TestApp, path: &str, body: &str) -> Answer {
+    let request =
+        app.client.post(format!("{}{path}", app.base)).header("content-type", "application/x-www-form-urlencoded").body(body.to_owned());
+    answer(request.send().await.expect("sent")).await
+}
+
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app.client.get(format!("{}{path}", app.base)).send().await.expect("sent");
+    (response.status().as_u16(), response.text().await.expect("body"))
+}
+
+/// The claims team's name is configured; a solved case is asked about at once.
+async fn start(engine: crate::harness::Engine) -> TestApp {
+    TestApp::start_with(engine, |config| {
+        config.care.claims_team = "Претензии".into();
+        config.care.rate_after_minutes = 0;
+    })
+    .await
+}
+
+both_engines! {
+    start = start;
+    async fn an_order_is_told_rated_low_and_made_right(app: TestApp) {
+        care_loop(app).await;
+    }
+}
+
+async fn care_loop(app: TestApp) {
+    let api = BotApi::start().await;
+    let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
+    app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+    let (claims_agent, claims_token) = app.agent("Ирина Претензии", "agent").await;
+    app.post("/api/v1/teams", json!({"name": "Претензии", "member_ids": [claims_agent]})).await.ok(201);
+
+    // The business system creates the order: the customer hears of it in Telegram, in Russian.
+    let customer = json!({"identities": [{"kind": "telegram", "value": "111"}], "name": "Иван"});
+    let created = put(
+        &app,
+        "CL-20481",
+        json!({"customer": customer, "performer": {"external_id": "p-7", "name": "Анна"},
+        "description": "Генеральная уборка, 2 комнаты", "amount": {"amount": "4500"}, "stage": "created"}),
+    )
+    .await;
+    let order = created.ok(201).clone();
+    assert_eq!((order["stage"].as_str(), order["stages"][0]["stage"].as_str()), (Some("created"), Some("created")));
+    let first = next_text(&api, 0).await;
+    assert!(first.contains("Заказ CL-20481 оформлен"), "{first}");
+    assert_eq!(api.calls("sendMessage")[0].params["chat_id"], "111");
+    let track = link(&first, "http");
+    let track = track.trim_start_matches(&app.config.public_url).to_owned();
+
+    // Each stage is told once; the same push again tells nothing; no stage goes back.
+    put(&app, "CL-20481", json!({"stage": "accepted"})).await.ok(200);
+    assert!(next_text(&api, 1).await.contains("принят"));
+    let eta = opora_domain::Timestamp::now().plus_minutes(45).to_rfc3339();
+    put(&app, "CL-20481", json!({"stage": "on_the_way", "eta": eta})).await.ok(200);
+    let on_the_way = next_text(&api, 2).await;
+    assert!(on_the_way.contains("исполнитель выехал, будет "), "{on_the_way}");
+    put(&app, "CL-20481", json!({"stage": "on_the_way", "eta": eta})).await.ok(200);
+    put(&app, "CL-20481", json!({"stage": "accepted"})).await.field("stage", "stage_backwards");
+    put(&app, "CL-20481", json!({"stage": "completed"})).await.ok(200);
+    let ask = next_text(&api, 3).await;
+    assert!(ask.contains("выполнен") && ask.contains("Поставьте оценку"), "the news and the request in one message: {ask}");
+    assert_eq!(sent(&api).len(), 4, "the repeated push told nothing: {:?}", sent(&api));
+    let rate = link(&ask, "/rate/");
+    let shown = app.get("/api/v1/orders/CL-20481").await.ok(200).clone();
+    let stages: Vec<&str> = shown["stages"].as_array().expect("stages").iter().filter_map(|s| s["stage"].as_str()).collect();
+    assert_eq!(stages, ["created", "accepted", "on_the_way", "completed"]);
+
+    // The customer's order page shows the stages with times, in Russian.
+    let (status, body) = page(&app, &track).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Заказ CL-20481") && body.contains("Выполнен") && body.contains("aria-current=\"step\""), "{body}");
+
+    // A 2 for lateness opens a problem case for the claims team with the lateness playbook.
+    let (status, body) = page(&app, &rate).await;
+    assert!(status == 200 && body.contains("Как прошёл заказ CL-20481?") && body.contains("Анна"), "{body}");
+    let thanks =
+        form(&app, &rate, "score=2&reasons=late&comment=%D0%9E%D0%BF%D0%BE%D0%B7%D0%B4%D0%B0%D0%BB%D0%B8+%D0%BD%D0%B0+%D1%87%D0%B0%D1%81")
+            .await;
+    assert_eq!(thanks.status, 200);
+    let again = form(&app, &rate, "score=5").await;
+    assert!(again.body["text"].as_str().is_some_and(|t| t.contains("Вы уже поставили оценку")), "a second answer changes nothing");
+    let problems = app.get("/api/v1/cases?kind=problem").await.ok(200)["items"].as_array().expect("items").clone();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = &problems[0];
+    let id = problem["id"].as_i64().expect("id");
+    assert_eq!(problem["kind"], "problem");
+    assert_eq!(problem["order"], "CL-20481");
+    assert_eq!(problem["playbook"], "Опоздание исполнителя");
+    assert_eq!(problem["team"]["name"], "Претензии");
+    assert_eq!(problem["priority"], "high");
+    assert_eq!(problem["compensation_budget"]["amount"], "500.00");
+    let messages = app.get(&format!("/api/v1/cases/{id}/messages")).await.ok(200).clone();
+    let words = messages[0]["body_text"].as_str().expect("text");
+    assert!(words.contains("Оценка: 2 из 5") && words.contains("Опоздание") && words.contains("Опоздали на час"), "{words}");
+    let standing = app.get("/api/v1/performers/p-7").await.ok(200).clone();
+    assert_eq!((standing["ratings"].as_i64(), standing["average"].as_f64()), (Some(1), Some(2.0)));
+
+    // The owner works the checklist, compensates within the limit, answers and solves.
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/take"), json!({})).await.ok(200);
+    let playbook = app.get_as(&claims_token, &format!("/api/v1/cases/{id}/playbook")).await.ok(200).clone();
+    assert!(playbook["steps"][0]["text"].as_str().expect("a step").starts_with("Позвонить клиенту"));
+    let ticked = app.post_as(&claims_token, &format!("/api/v1/cases/{id}/playbook/steps/1"), json!({"done": true})).await;
+    assert_eq!(ticked.ok(200)["steps"][0]["done"], true);
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/playbook/steps/99"), json!({})).await.field("step", "out_of_range");
+    let grant = json!({"kind": "discount", "amount": "500", "note": "Скидка за опоздание"});
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), grant).await.ok(201);
+    let more = json!({"kind": "discount", "amount": "100", "note": "Ещё"});
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), more).await.problem(409, "compensation_over_budget");
+    app.post_as(
+        &claims_token,
+        &format!("/api/v1/cases/{id}/messages"),
+        json!({"body_text": "Иван, простите за опоздание. Дарим скидку 500 ₽."}),
+    )
+    .await
+    .ok(201);
+    let apology = next_text(&api, 4).await;
+    assert!(apology.contains("простите за опоздание"));
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/playbook/outcome"), json!({"outcome": "resolved"})).await.ok(200);
+    app.patch_as(&claims_token, &format!("/api/v1/cases/{id}"), json!({"status": "solved"})).await.ok(200);
+    let resolution = next_text(&api, 5).await;
+    assert!(resolution.contains("Оцените") && resolution.contains("/rate/"), "{resolution}");
+    let kinds: Vec<String> = app
+        .get(&format!("/api/v1/cases/{id}/events"))
+        .await
+        .ok(200)
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+        .collect();
+    for kind in ["case.playbook_attached", "case.playbook_step", "compensation.granted"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+}
+
+both_engines! {
+    async fn bad_order_input_names_the_field(app: TestApp) {
+        let customer = json!({"email": "olga@example.ru"});
+        put(&app, "A-1", json!({"stage": "created"})).await.field("customer", "required");
+        put(&app, "A-1", json!({"customer": customer, "stage": "teleported"})).await.field("stage", "unknown_stage");
+        put(&app, "A-1", json!({"customer": customer, "stage": 5})).await.problem(422, "validation_failed");
+        put(&app, "A-1", json!({"customer": {"identities": [{"kind": "fax", "value": "1"}]}})).await.field("customer.identities.0.kind", "invalid_choice");
+        put(&app, "A-1", json!({"customer": customer, "eta": "tomorrow"})).await.field("eta", "invalid_datetime");
+        put(&app, "A-1", json!({"customer": customer, "order_type": "spaceship"})).await.field("order_type", "invalid_choice");
+        put(&app, "A-1", json!({"customer": customer, "tracking_url": "javascript:alert(1)"})).await.field("tracking_url", "invalid_url");
+        put(&app, "A-1", json!({"customer": customer, "amount": {"amount": "-5"}})).await.field("amount.amount", "invalid_amount");
+        put(&app, "A-1", json!({"customer": customer, "stage": "cancelled"})).await.ok(201);
+        put(&app, "A-1", json!({"stage": "completed"})).await.field("stage", "order_finished");
+        app.get("/api/v1/orders/nobody").await.problem(404, "order_not_found");
+        let (status, body) = page(&app, "/rate/not-a-token").await;
+        assert!(status == 404 && body.contains("Ссылка для оценки не найдена"), "{status} {body}");
+    }
+}

@@ -1,0 +1,199 @@
+//! Orders and performers as rows: found by the business system's ids, the stages each reached,
+//! the cases that belong to an order.
+
+use opora_domain::compensation::Money;
+use opora_domain::order::{Order, Performer, StageReached};
+use opora_domain::{CaseId, CustomerId, DomainError, OrderId, PerformerId, Timestamp};
+
+use crate::db::{Conn, DbError, Row};
+use crate::{Result, Tx};
+
+const COLUMNS: &str = "o.id, o.external_id, o.order_type, o.customer_id, o.stage, o.description, o.address, o.amount_minor, o.currency, \
+     o.eta_at, o.tracking_url, o.public_token, o.case_id, o.created_at, o.updated_at, p.id, p.external_id, p.name";
+const FROM: &str = "orders o left join performers p on p.id = o.performer_id";
+
+fn from_row(r: &Row<'_>) -> Result<Order, DbError> {
+    let amount: Option<i64> = r.get(7)?;
+    let currency: Option<String> = r.get(8)?;
+    let performer: Option<PerformerId> = r.get(15)?;
+    Ok(Order {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        order_type: r.get(2)?,
+        customer_id: r.get(3)?,
+        stage: r.get(4)?,
+        description: r.get(5)?,
+        address: r.get(6)?,
+        amount: amount.zip(currency).map(|(minor, currency)| Money { minor, currency }),
+        eta_at: r.get(9)?,
+        tracking_url: r.get(10)?,
+        public_token: r.get(11)?,
+        case_id: r.get(12)?,
+        created_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        performer: match performer {
+            Some(id) => Some(Performer { id, external_id: r.get(16)?, name: r.get(17)? }),
+            None => None,
+        },
+        stages: Vec::new(),
+    })
+}
+
+fn with_stages(conn: &mut dyn Conn, order: Option<Order>) -> Result<Option<Order>> {
+    let Some(mut order) = order else { return Ok(None) };
+    order.stages = conn.all("select stage, at from order_stages where order_id = $1 order by at, stage", &[order.id.into()], |r| {
+        Ok(StageReached { stage: r.get(0)?, at: r.get(1)? })
+    })?;
+    Ok(Some(order))
+}
+
+pub fn by_external_id(conn: &mut dyn Conn, external_id: &str) -> Result<Option<Order>> {
+    let order = conn.opt(&format!("select {COLUMNS} from {FROM} where o.external_id = $1"), &[external_id.into()], from_row)?;
+    with_stages(conn, order)
+}
+
+pub fn by_token(conn: &mut dyn Conn, token: &str) -> Result<Option<Order>> {
+    let order = conn.opt(&format!("select {COLUMNS} from {FROM} where o.public_token = $1"), &[token.into()], from_row)?;
+    with_stages(conn, order)
+}
+
+pub fn get(conn: &mut dyn Conn, id: OrderId) -> Result<Order> {
+    let order = conn.opt(&format!("select {COLUMNS} from {FROM} where o.id = $1"), &[id.into()], from_row)?;
+    with_stages(conn, order)?.ok_or_else(|| DomainError::NotFound("order").into())
+}
+
+/// A customer's orders, newest first (the customer panel).
+pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, limit: i64) -> Result<Vec<Order>> {
+    let sql = format!("select {COLUMNS} from {FROM} where o.customer_id = $1 order by o.created_at desc, o.id desc limit $2");
+    Ok(conn.all(&sql, &[customer.into(), limit.into()], from_row)?)
+}
+
+/// What an order says besides its stage, as the business system last sent it.
+#[derive(Debug, Clone)]
+pub struct OrderFields {
+    pub order_type: String,
+    pub customer_id: CustomerId,
+    pub performer_id: Option<PerformerId>,
+    pub description: String,
+    pub address: Option<String>,
+    pub amount: Option<Money>,
+    pub eta_at: Option<Timestamp>,
+    pub tracking_url: Option<String>,
+}
+
+pub fn insert(tx: &mut Tx<'_>, external_id: &str, fields: &OrderFields, stage: &str, token: &str) -> Result<OrderId> {
+    let now = tx.now;
+    Ok(OrderId(tx.int(
+        "insert into orders (external_id, order_type, customer_id, performer_id, stage, description, address, amount_minor, currency,
+                             eta_at, tracking_url, public_token, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning id",
+        &[
+            external_id.into(),
+            fields.order_type.as_str().into(),
+            fields.customer_id.into(),
+            fields.performer_id.into(),
+            stage.into(),
+            fields.description.as_str().into(),
+            fields.address.as_deref().into(),
+            fields.amount.as_ref().map(|a| a.minor).into(),
+            fields.amount.as_ref().map(|a| a.currency.as_str()).into(),
+            fields.eta_at.into(),
+            fields.tracking_url.as_deref().into(),
+            token.into(),
+            now.into(),
+        ],
+    )?))
+}
+
+pub fn update(tx: &mut Tx<'_>, id: OrderId, fields: &OrderFields, stage: &str) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "update orders set order_type = $2, customer_id = $3, performer_id = $4, stage = $5, description = $6, address = $7,
+         amount_minor = $8, currency = $9, eta_at = $10, tracking_url = $11, updated_at = $12 where id = $1",
+        &[
+            id.into(),
+            fields.order_type.as_str().into(),
+            fields.customer_id.into(),
+            fields.performer_id.into(),
+            stage.into(),
+            fields.description.as_str().into(),
+            fields.address.as_deref().into(),
+            fields.amount.as_ref().map(|a| a.minor).into(),
+            fields.amount.as_ref().map(|a| a.currency.as_str()).into(),
+            fields.eta_at.into(),
+            fields.tracking_url.as_deref().into(),
+            now.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Records that the order reached `stage` now (once per stage).
+pub fn reach(tx: &mut Tx<'_>, id: OrderId, stage: &str) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "insert into order_stages (order_id, stage, at) values ($1, $2, $3) on conflict do nothing",
+        &[id.into(), stage.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+/// The case the order's notifications go out on.
+pub fn set_case(tx: &mut Tx<'_>, id: OrderId, case: CaseId) -> Result<()> {
+    tx.execute("update orders set case_id = $2 where id = $1", &[id.into(), case.into()])?;
+    Ok(())
+}
+
+/// Finds a performer by the business system's id, creating them or updating their name.
+pub fn performer(tx: &mut Tx<'_>, external_id: &str, name: &str) -> Result<PerformerId> {
+    let now = tx.now;
+    Ok(PerformerId(tx.int(
+        "insert into performers (external_id, name, created_at, updated_at) values ($1, $2, $3, $3)
+         on conflict (external_id) do update set name = excluded.name, updated_at = excluded.updated_at returning id",
+        &[external_id.into(), name.into(), now.into()],
+    )?))
+}
+
+/// A performer's standing: ratings received, their average, and how many customers call them
+/// their favourite.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PerformerStanding {
+    pub performer: Performer,
+    pub ratings: i64,
+    pub average: Option<f64>,
+    pub favourites: i64,
+}
+
+pub fn standing(conn: &mut dyn Conn, external_id: &str) -> Result<Option<PerformerStanding>> {
+    let performer = conn.opt("select id, external_id, name from performers where external_id = $1", &[external_id.into()], |r| {
+        Ok(Performer { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)? })
+    })?;
+    let Some(performer) = performer else { return Ok(None) };
+    let (ratings, sum): (i64, i64) = conn.one(
+        "select count(*), cast(coalesce(sum(score), 0) as bigint) from ratings where performer_id = $1 and score is not null",
+        &[performer.id.into()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let favourites = conn.int("select count(*) from favourites where performer_id = $1", &[performer.id.into()])?;
+    let average = (ratings > 0).then(|| sum as f64 / ratings as f64);
+    Ok(Some(PerformerStanding { performer, ratings, average, favourites }))
+}
+
+/// The performers a customer marked as favourites (their business system's ids).
+pub fn favourites_of(conn: &mut dyn Conn, customer: CustomerId) -> Result<Vec<Performer>> {
+    Ok(conn.all(
+        "select p.id, p.external_id, p.name from favourites f join performers p on p.id = f.performer_id
+         where f.customer_id = $1 order by f.created_at",
+        &[customer.into()],
+        |r| Ok(Performer { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)? }),
+    )?)
+}
+
+pub fn add_favourite(tx: &mut Tx<'_>, customer: CustomerId, performer: PerformerId) -> Result<()> {
+    let now = tx.now;
+    tx.execute(
+        "insert into favourites (customer_id, performer_id, created_at) values ($1, $2, $3) on conflict do nothing",
+        &[customer.into(), performer.into(), now.into()],
+    )?;
+    Ok(())
+}
