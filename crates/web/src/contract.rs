@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const CONTROL: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f";
 
 /// A one-line value with something visible in it (`validate::line` with a minimum of 1).
-fn line() -> String {
+pub(crate) fn line() -> String {
     format!(r"^[^{CONTROL}]*[^\s\u0000-\u001f\u007f-\u009f][^{CONTROL}]*$")
 }
 
@@ -22,7 +22,7 @@ fn optional_line() -> String {
 /// A text with something visible in it (`validate::text` drops control characters first).
 const TEXT: &str = r"[^\s\u0000-\u001f\u007f-\u009f]";
 /// `validate::key`: a custom field's key.
-const KEY: &str = "^[a-z][a-z0-9_]*$";
+pub(crate) const KEY: &str = "^[a-z][a-z0-9_]*$";
 /// `email::host_name`: a DNS name or an IPv4 address; blank removes the server. (IPv6 literals
 /// are taken too; a pattern for exactly the valid ones would be longer than it is worth.)
 const HOST: &str = r"^\s*([A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*\.*)?\s*$";
@@ -82,6 +82,13 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("CreateAgent", "email", Form::Pattern(EMAIL), 254),
     ("CustomerInput", "email", Form::Pattern(EMAIL), 254),
     ("MailboxInputBody", "address", Form::Pattern(EMAIL), 254),
+    ("OrderInput", "description", Form::Free, 5000),
+    ("OrderInput", "address", Form::Line, 500),
+    ("OrderInput", "tracking_url", Form::Pattern(WEB_URL), 2000),
+    ("PerformerInput", "external_id", Form::Line, 100),
+    ("PerformerInput", "name", Form::Line, 200),
+    ("PlaybookInput", "name", Form::Line, 200),
+    ("PlaybookInput", "reply", Form::Free, 5000),
 ];
 
 /// Where one schema serves a create and a change, what the create cannot do without.

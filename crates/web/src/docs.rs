@@ -336,6 +336,38 @@ impl utoipa::PartialSchema for HookKindChoice {
 
 impl utoipa::ToSchema for HookKindChoice {}
 
+fn string_schema(max: usize, pattern: String) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(pattern))
+        .into()
+}
+
+/// A step of a playbook's checklist: one visible line.
+pub struct ChecklistStep;
+
+impl utoipa::PartialSchema for ChecklistStep {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(300, crate::contract::line())
+    }
+}
+
+impl utoipa::ToSchema for ChecklistStep {}
+
+/// A key: lower-case Latin letters, digits and `_`, starting with a letter (a rating reason, a
+/// category).
+pub struct KeyText;
+
+impl utoipa::PartialSchema for KeyText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(50, crate::contract::KEY.to_owned())
+    }
+}
+
+impl utoipa::ToSchema for KeyText {}
+
 choice_schema! {
     StatusChoice => opora_domain::case::Status,
     PriorityChoice => opora_domain::case::Priority,
@@ -347,6 +379,7 @@ choice_schema! {
     IdentityChoice => opora_domain::customer::IdentityKind,
     FieldTypeChoice => opora_domain::field::FieldType,
     CompensationChoice => opora_domain::compensation::CompensationKind,
+    OutcomeChoice => opora_domain::playbook::Outcome,
     SecurityChoice => opora_app::channels::Security,
     RawStatusChoice => opora_domain::channel::PayloadStatus,
     ChannelStateChoice => opora_domain::channel::ChannelState,

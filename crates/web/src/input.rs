@@ -94,9 +94,7 @@ pub struct CustomerInput {
 
 impl CustomerInput {
     pub fn parse(&self, errors: &mut Errors) -> Option<CustomerRef> {
-        if let Some(id) = self.id {
-            return Some(CustomerRef::Id(CustomerId(id)));
-        }
+        // Everything given is checked, even beside an id: a request is well-formed or refused.
         let mut identities = Vec::new();
         if let Some(email) = &self.email {
             identities.extend(errors.take(EmailAddress::parse("customer.email", email)).map(|e| (IdentityKind::Email, e.into_string())));
@@ -110,6 +108,9 @@ impl CustomerInput {
             identities.extend(parse_identity_input(&format!("customer.identities.{i}"), input, errors));
         }
         let name = self.name.as_ref().and_then(|n| errors.take(line("customer.name", n, 1, 200)));
+        if let Some(id) = self.id {
+            return Some(CustomerRef::Id(CustomerId(id)));
+        }
         if self.email.is_none() && self.phone.is_none() && others.is_empty() {
             errors.push(FieldError::new("customer", "required").with("one_of", "id, email, phone, identities"));
             return None;

@@ -88,6 +88,11 @@ fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, input: PutO
     let to = input.stage.clone().or_else(|| existing.as_ref().map(|o| o.stage.clone())).unwrap_or_else(|| CREATED.into());
     let step = order_type.step(existing.as_ref().map(|o| o.stage.as_str()), &to).map_err(|e| DomainError::Validation(vec![e]))?;
     let customer_id = match (input.customer, &existing) {
+        (Some(CustomerRef::Id(id)), _) => match opora_store::customers::get(u.conn(), id) {
+            Ok(customer) => customer.id,
+            Err(StoreError::Domain(DomainError::NotFound(_))) => return Err(DomainError::field("customer.id", "not_found").into()),
+            Err(other) => return Err(other),
+        },
         (Some(reference), _) => customers::identify(u, reference, None, Actor::agent(acting.id))?.0,
         (None, Some(order)) => order.customer_id,
         (None, None) => return Err(DomainError::Validation(vec![FieldError::required("customer")]).into()),

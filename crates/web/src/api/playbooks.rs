@@ -71,16 +71,22 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 pub struct PlaybookInput {
     #[schema(required)]
     pub name: Option<String>,
+    #[schema(value_type = Option<Vec<crate::docs::KindChoice>>)]
     pub kinds: Option<Vec<String>>,
+    /// Rating reasons (keys: lower-case letters, digits, `_`).
+    #[schema(max_items = 30, value_type = Option<Vec<crate::docs::KeyText>>)]
     pub reasons: Option<Vec<String>>,
+    #[schema(max_items = 30, value_type = Option<Vec<crate::docs::KeyText>>)]
     pub categories: Option<Vec<String>>,
-    #[schema(required)]
+    /// The steps, in order (1–30).
+    #[schema(required, min_items = 1, max_items = 30, value_type = Vec<crate::docs::ChecklistStep>)]
     pub checklist: Option<Vec<String>>,
     pub reply: Option<String>,
     #[schema(value_type = Option<crate::docs::CompensationChoice>)]
     pub compensation_kind: Option<String>,
     pub compensation_limit: Option<MoneyInput>,
-    /// Minutes from opening to the deadline (default 240).
+    /// Minutes from opening to the deadline (default 240; at most 90 days).
+    #[schema(minimum = 1, maximum = 129_600)]
     pub deadline_minutes: Option<i64>,
     pub active: Option<bool>,
 }
@@ -222,7 +228,7 @@ pub async fn step(
 #[serde(deny_unknown_fields)]
 pub struct OutcomeInput {
     /// `resolved`, `compensated`, `unreachable` or `rejected`.
-    #[schema(required)]
+    #[schema(required, value_type = crate::docs::OutcomeChoice)]
     pub outcome: Option<String>,
 }
 
