@@ -102,3 +102,10 @@ pub fn reminded(tx: &mut Tx<'_>, id: RatingId) -> Result<()> {
 pub fn response(conn: &mut dyn Conn, since: Timestamp) -> Result<(i64, i64)> {
     Ok(conn.one("select count(*), count(score) from ratings where asked_at >= $1", &[since.into()], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
+
+/// A customer's answered ratings, newest first (the customer panel).
+pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, limit: i64) -> Result<Vec<Rating>> {
+    let sql =
+        format!("select {COLUMNS} from ratings where customer_id = $1 and score is not null order by answered_at desc, id desc limit $2");
+    Ok(conn.all(&sql, &[customer.into(), limit.into()], from_row)?)
+}

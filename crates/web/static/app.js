@@ -218,6 +218,13 @@
       return;
     }
     if (target.closest("[data-close]")) { target.closest("dialog")?.close(); return; }
+    const suggested = target.closest("[data-playbook-reply]");
+    if (suggested) {
+      // The playbook's reply goes into the composer, after whatever the agent already wrote.
+      const body = $("#composer-body");
+      if (body) { body.value = body.value.trim() ? `${body.value.trimEnd()}\n\n${suggested.dataset.playbookReply}` : suggested.dataset.playbookReply; body.focus(); body.dispatchEvent(new Event("input")); }
+      return;
+    }
     const takeOut = target.closest("[data-take-out]");
     if (takeOut) {
       const id = takeOut.dataset.takeOut;
@@ -629,6 +636,18 @@
     if (input.id === "our-client") {
       const result = await api("PATCH", `/api/v1/customers/${input.dataset.customer}`, { our_client: input.checked });
       if (result.ok) { toast(i18n.saved); refreshCase(); } else toast(result.data.title || i18n.failed);
+      return;
+    }
+    if (input.matches("[data-step]")) {
+      // A checklist step is saved as it is ticked; a refusal puts the box back.
+      const result = await api("POST", `/api/v1/cases/${caseId}/playbook/steps/${input.dataset.step}`, { done: input.checked });
+      if (!result.ok) { input.checked = !input.checked; toast(result.data.title || i18n.failed); return; }
+      // The panel is redrawn with the new progress, and the focus comes back to the same step.
+      const step = input.dataset.step;
+      input.blur();
+      await refreshCaseNow();
+      $(`input[data-step="${CSS.escape(step)}"]`)?.focus();
+      toast(i18n.saved);
       return;
     }
     if (!input.matches("[data-prop]")) return;

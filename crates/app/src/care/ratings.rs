@@ -144,6 +144,11 @@ impl Ratings<'_> {
         self.0.write(move |u| answer_rating(u, &token, answer)).await
     }
 
+    /// A customer's answered ratings, newest first.
+    pub async fn of_customer(&self, customer: opora_domain::CustomerId) -> Result<Vec<Rating>> {
+        self.0.read(move |conn| ratings::of_customer(conn, customer, 10)).await
+    }
+
     /// Ratings asked since `since`: (asked, answered).
     pub async fn response(&self, since: opora_domain::Timestamp) -> Result<(i64, i64)> {
         self.0.read(move |conn| ratings::response(conn, since)).await

@@ -5,12 +5,14 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
+use opora_app::care::playbooks::CasePlaybook;
 use opora_app::cases::CasePage;
 use opora_domain::CaseId;
 use opora_domain::agent::{Action, Language};
 use opora_domain::case::{CaseKind, Priority, Status};
 use opora_domain::compensation::{CompensationKind, Money};
 use opora_domain::customer::Customer;
+use opora_domain::playbook::Outcome;
 use serde_json::{Value, json};
 
 use super::timeline::{money, thread};
@@ -31,6 +33,8 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
     let page = state.app.cases().page(id, me.clone()).await?;
     let (window, approved) = state.app.messages().window(agent.caller.acting(), id).await?;
     let reply_channels = state.app.messages().reply_channels(agent.caller.acting(), id).await?;
+    let playbook = state.app.playbooks().of_case(agent.caller.acting(), id).await?;
+    let playbooks = state.app.playbooks().list().await?;
     let may_merge = role.may(Action::MergeCustomers);
     let CasePage {
         case,
@@ -96,8 +100,36 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         "can_merge": may_merge,
         "similar": if may_merge { state.app.duplicates().similar(customer.id).await?.iter().map(customer_view).collect::<Vec<_>>() } else { Vec::new() },
         "reply_channels": reply_channels.iter().map(|c| json!({"id": c.id, "kind": c.kind, "name": c.name})).collect::<Vec<_>>(),
+        "playbook": playbook.as_ref().map(|p| playbook_view(p, language)),
+        "playbooks": playbooks.iter().filter(|p| p.spec.active).map(|p| json!({"id": p.id, "name": p.spec.name})).collect::<Vec<_>>(),
+        "outcomes": Outcome::ALL,
+        "known_stages": ["created", "accepted", "in_progress", "on_the_way", "completed", "cancelled"],
+        "orders": state.app.orders().of_customer(customer.id).await?.iter().take(5).map(|o| json!({
+            "external_id": o.external_id, "stage": o.stage, "description": o.description, "case_id": o.case_id,
+        })).collect::<Vec<_>>(),
+        "ratings": state.app.ratings().of_customer(customer.id).await?.iter().map(|r| json!({
+            "score": r.score, "comment": r.comment, "reasons": r.reasons,
+        })).collect::<Vec<_>>(),
         "window": {"applies": window.applies, "open": window.open, "closes_at": window.closes_at.map(|t| t.to_rfc3339()), "templates": approved},
     }))
+}
+
+/// A case's playbook as the side panel shows it: the steps with their state, the limit, the
+/// reply to start from.
+fn playbook_view(worked: &CasePlaybook, language: Language) -> Value {
+    let spec = &worked.playbook.spec;
+    let steps: Vec<Value> = spec
+        .checklist
+        .iter()
+        .enumerate()
+        .map(|(i, text)| json!({"number": i + 1, "text": text, "done": worked.steps_done.contains(&i)}))
+        .collect();
+    json!({
+        "id": worked.playbook.id, "name": spec.name, "steps": steps, "reply": spec.reply,
+        "done": worked.steps_done.len(), "total": spec.checklist.len(),
+        "limit": spec.compensation_limit.as_ref().map(|m| money(m.minor, &m.currency, language)),
+        "compensation_kind": spec.compensation_kind, "outcome": worked.outcome,
+    })
 }
 
 /// `?images=show`: this page loads the images customers' mail links from other sites.

@@ -98,6 +98,18 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
         }
         EventData::CaseFollowUp(data) => text("timeline-follow-up", &[("number", json!(data.previous_number))]),
         EventData::CaseLinked(data) => text("timeline-linked", &[("number", json!(data.linked_number))]),
+        EventData::CasePlaybookAttached(data) => text("timeline-playbook-attached", &[("name", json!(data.name))]),
+        EventData::CasePlaybookStep(data) => match &data.outcome {
+            Some(outcome) => text("timeline-playbook-outcome", &[("outcome", json!(label(i18n, language, "outcome", outcome)))]),
+            None if data.done => text("timeline-playbook-step", &[("text", json!(data.text))]),
+            None => text("timeline-playbook-unstep", &[("text", json!(data.text))]),
+        },
+        EventData::OrderStageChanged(data) => {
+            let key = format!("track-stage-{}", data.to);
+            let stage = if i18n.has(language, &key) { i18n.t(language, &key) } else { data.to.clone() };
+            text("timeline-order-stage", &[("order", json!(data.external_id)), ("stage", json!(stage))])
+        }
+        EventData::RatingReceived(data) => text("timeline-rating", &[("score", json!(data.score))]),
         EventData::CaseUpdated(data) => {
             let mut parts = Vec::new();
             for (field, change) in &data.changes {

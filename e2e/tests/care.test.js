@@ -1,0 +1,107 @@
+// The care loop in the browser: the customer's rating page on a phone in both languages (a
+// tampered score refused, a second answer ignored), and the playbook checklist a low rating puts
+// on the problem case, worked from the case page.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import { Opora, browser, signIn, screenshot, shutdown, test } from "./harness.js";
+
+let opora, chrome, agent;
+before(async () => {
+  opora = await Opora.start();
+  chrome = await browser();
+  agent = await opora.agent("Ирина Претензии");
+});
+after(() => shutdown(chrome, opora));
+
+/** Pushes an order through to completion; resolves with the rating page's path. */
+async function completed(externalId, customer) {
+  await opora.api("PUT", `/api/v1/orders/${externalId}`, { customer, performer: { external_id: "p-7", name: "Анна" }, stage: "created" });
+  const order = await opora.api("PUT", `/api/v1/orders/${externalId}`, { stage: "completed" });
+  const messages = await opora.api("GET", `/api/v1/cases/${order.case_id}/messages`);
+  const asked = messages.map((m) => m.body_text).find((text) => text.includes("/rate/"));
+  assert.ok(asked, "the completion asks for a rating");
+  return new URL(asked.match(/https?:\/\/\S+\/rate\/\S+/)[0]).pathname;
+}
+
+async function phone(locale) {
+  const context = await chrome.newContext({ locale, viewport: { width: 390, height: 844 } });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on("pageerror", (error) => page.errors.push(String(error)));
+  return page;
+}
+
+test("a customer rates an order on a phone in Russian: a tampered score is refused, the answer counts once", async () => {
+  const rate = await completed("CL-501", { email: "ivan@example.ru", name: "Иван" });
+  const page = await phone("ru-RU");
+  await page.goto(`${opora.base}${rate}`);
+  assert.equal((await page.textContent("h1")).trim(), "Как прошёл заказ CL-501?");
+  assert.match(await page.textContent("main"), /Исполнитель: Анна/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 1, `no sideways scrolling: ${overflow}px`);
+  await screenshot(page, "rate-ru-phone");
+
+  // A score outside 1–5 (a tampered form) comes back with the error, the form kept.
+  await page.evaluate(() => { const radio = document.querySelector("input[name=score]"); radio.value = "7"; radio.checked = true; });
+  await page.fill("#comment", "Опоздали на час");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.match(await page.textContent(".error"), /Выберите оценку от 1 до 5/);
+  assert.equal(await page.inputValue("#comment"), "Опоздали на час", "what was written stays");
+
+  await page.check("input[name=score][value='2']");
+  await page.check("input[name=reasons][value='late']");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal((await page.textContent("h1")).trim(), "Спасибо за оценку!");
+  assert.match(await page.textContent("main"), /свяжемся с вами сегодня/);
+
+  // Back to the form and sending again changes nothing.
+  await page.goto(`${opora.base}${rate}`);
+  assert.equal((await page.textContent("h1")).trim(), "Вы уже поставили оценку. Спасибо!");
+  const problems = await opora.api("GET", "/api/v1/cases?kind=problem");
+  assert.equal(problems.items.length, 1, "one problem case for one low rating");
+  assert.equal(problems.items[0].playbook, "Опоздание исполнителя");
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("an English-speaking customer gets the page in English and can switch to Russian", async () => {
+  const customer = await opora.api("POST", "/api/v1/customers", { name: "Olga Brown", language: "en", identities: [{ kind: "email", value: "olga@example.com" }] });
+  const rate = await completed("CL-502", { id: customer.id });
+  const page = await phone("en-GB");
+  await page.goto(`${opora.base}${rate}`);
+  assert.equal((await page.textContent("h1")).trim(), "How did order CL-502 go?");
+  await screenshot(page, "rate-en-phone");
+  await Promise.all([page.waitForNavigation(), page.click("a[hreflang=ru]")]);
+  assert.equal((await page.textContent("h1")).trim(), "Как прошёл заказ CL-502?");
+  await page.check("input[name=score][value='5']");
+  await page.check("input[name=favourite]");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  assert.equal((await page.textContent("h1")).trim(), "Спасибо за оценку!");
+  const standing = await opora.api("GET", "/api/v1/performers/p-7");
+  assert.equal(standing.favourites, 1, "the favourite reached the performer");
+  await page.context().close();
+});
+
+test("the owner of a problem case works its playbook's checklist on the case page", async () => {
+  const problems = await opora.api("GET", "/api/v1/cases?kind=problem");
+  const kase = problems.items[0];
+  const page = await signIn(chrome, opora, agent);
+  await page.goto(`${opora.base}/cases/${kase.id}`);
+  assert.equal((await page.textContent("#playbook-title")).trim(), "Сценарий: Опоздание исполнителя");
+  assert.match(await page.textContent("#playbook-progress"), /Выполнено 0 из 5/);
+  await page.click("#take");
+  await page.waitForFunction(() => document.querySelector("#owner-name")?.textContent.includes("Ирина Претензии"));
+  await page.check("input[data-step='1']");
+  await page.waitForFunction(() => document.querySelector("#playbook-progress")?.textContent.includes("Выполнено 1 из 5"));
+  await page.waitForFunction(() => document.querySelector(".thread")?.textContent.includes("Отмечен шаг: Позвонить клиенту"));
+  await page.click("[data-playbook-reply]");
+  assert.match(await page.inputValue("#composer-body"), /Простите, что исполнитель опоздал/);
+  await screenshot(page, "case-playbook");
+  await page.reload();
+  assert.equal(await page.isChecked("input[data-step='1']"), true, "the tick is saved");
+  const worked = await opora.api("GET", `/api/v1/cases/${kase.id}/playbook`);
+  assert.deepEqual(worked.steps.map((s) => s.done), [true, false, false, false, false]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
