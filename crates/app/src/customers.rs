@@ -111,7 +111,7 @@ fn add_identity(u: &mut Unit<'_, '_>, id: CustomerId, kind: IdentityKind, value:
     customers::get(u.conn(), customer.id)
 }
 
-fn update(u: &mut Unit<'_, '_>, id: CustomerId, change: CustomerChange, actor: Actor) -> opora_store::Result<Customer> {
+pub(crate) fn update(u: &mut Unit<'_, '_>, id: CustomerId, change: CustomerChange, actor: Actor) -> opora_store::Result<Customer> {
     let before = customers::get(u.conn(), id)?;
     let after = Customer {
         name: change.name.unwrap_or(before.name.clone()),

@@ -40,6 +40,14 @@ string_enum! {
     }
 }
 
+impl Priority {
+    /// One of "our clients" is never below high: their cases come first and get the tighter
+    /// deadline.
+    pub fn for_our_client(self) -> Priority {
+        self.max(Priority::High)
+    }
+}
+
 /// Resolution targets per priority, in minutes: a new case's deadline unless one is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SlaPolicy {

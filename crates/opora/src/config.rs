@@ -60,6 +60,10 @@ pub struct CareConfig {
     /// Reminders of an unanswered rating request, at most, and the hours between them.
     pub rating_reminders: i64,
     pub remind_after_hours: i64,
+    /// A customer with this many complaints within `complaint_window_days` joins "our clients"
+    /// (0: only by hand); their cases start at high priority.
+    pub our_clients_after_complaints: i64,
+    pub complaint_window_days: i64,
     /// Order types besides `default`: `[care.order_types.cleaning]` with `stages` (in order, the
     /// last one the completion; `cancelled` is always there) and the rating `reasons`.
     pub order_types: std::collections::BTreeMap<String, opora_domain::order::OrderType>,
@@ -74,6 +78,8 @@ impl Default for CareConfig {
             rate_after_minutes: 60,
             rating_reminders: 1,
             remind_after_hours: 24,
+            our_clients_after_complaints: 2,
+            complaint_window_days: 90,
             order_types: Default::default(),
         }
     }
@@ -108,6 +114,8 @@ impl CareConfig {
             rate_cases_after_minutes: self.rate_solved_cases.then_some(self.rate_after_minutes.max(0)),
             rating_reminders: self.rating_reminders.max(0),
             remind_after_minutes: self.remind_after_hours.max(1) * 60,
+            our_clients_after_complaints: self.our_clients_after_complaints.max(0),
+            complaint_window_days: self.complaint_window_days.max(1),
         }
     }
 

@@ -309,3 +309,16 @@ pub fn links(conn: &mut dyn Conn, case: CaseId) -> Result<Vec<(CaseId, String)>>
 pub fn team_has_cases(conn: &mut dyn Conn, team: TeamId) -> Result<bool> {
     Ok(conn.opt("select 1 from cases where team_id = $1 limit 1", &[team.into()], |r| r.get::<i64>(0))?.is_some())
 }
+
+/// How many complaints a customer made since `since` (the "our clients" rule).
+pub fn complaints_since(conn: &mut dyn Conn, customer: CustomerId, since: Timestamp) -> Result<i64> {
+    Ok(conn.int(
+        "select count(*) from cases where customer_id = $1 and kind = 'complaint' and created_at >= $2",
+        &[customer.into(), since.into()],
+    )?)
+}
+
+/// Whether a customer is on the "our clients" list.
+pub fn is_our_client(conn: &mut dyn Conn, customer: CustomerId) -> Result<bool> {
+    Ok(conn.opt("select our_client from customers where id = $1", &[customer.into()], |r| r.get::<bool>(0))?.unwrap_or(false))
+}

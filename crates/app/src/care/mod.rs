@@ -2,6 +2,7 @@
 //! low rating opening a problem case worked by a playbook. What ties it together: the settings,
 //! the customer's language, and how a message to the customer leaves (`tell`).
 
+pub(crate) mod complaints;
 pub mod orders;
 pub mod playbooks;
 pub mod ratings;
@@ -35,6 +36,10 @@ pub struct CareSettings {
     pub rating_reminders: i64,
     /// Minutes between a rating request and each reminder.
     pub remind_after_minutes: i64,
+    /// Complaints within the window that put a customer on the "our clients" list (0: never
+    /// by itself).
+    pub our_clients_after_complaints: i64,
+    pub complaint_window_days: i64,
 }
 
 impl Default for CareSettings {
@@ -47,6 +52,8 @@ impl Default for CareSettings {
             rate_cases_after_minutes: Some(60),
             rating_reminders: 1,
             remind_after_minutes: 24 * 60,
+            our_clients_after_complaints: 2,
+            complaint_window_days: 90,
         }
     }
 }

@@ -89,7 +89,10 @@ pub(crate) struct NewCaseSpec {
 
 /// Opens a case: its deadline from the SLA policy unless one is given, the events that say so,
 /// and the check at its deadline.
-pub(crate) fn open(u: &mut Unit<'_, '_>, spec: NewCaseSpec, actor: Actor) -> opora_store::Result<Case> {
+pub(crate) fn open(u: &mut Unit<'_, '_>, mut spec: NewCaseSpec, actor: Actor) -> opora_store::Result<Case> {
+    if cases::is_our_client(u.conn(), spec.customer_id)? {
+        spec.priority = spec.priority.for_our_client();
+    }
     let deadline = spec.deadline_at.unwrap_or_else(|| u.config().sla.deadline(spec.priority, u.now()));
     let new = NewCase {
         subject: spec.subject,

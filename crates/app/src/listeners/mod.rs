@@ -27,6 +27,7 @@ impl Listeners {
             Box::new(webhooks::Deliveries),
             Box::new(notifications::Notifications),
             Box::new(crate::care::ratings::AskWhenSolved),
+            Box::new(crate::care::complaints::OurClients),
         ])
     }
 

@@ -185,3 +185,27 @@ both_engines! {
         assert!(status == 404 && body.contains("Ссылка для оценки не найдена"), "{status} {body}");
     }
 }
+
+both_engines! {
+    async fn a_customer_who_complains_twice_joins_our_clients_and_comes_first(app: TestApp) {
+        let customer = json!({"email": "petr@example.ru", "name": "Пётр"});
+        let first = app.post("/api/v1/cases", json!({"subject": "Курьер нагрубил", "kind": "complaint", "customer": customer})).await;
+        let customer_id = first.ok(201)["customer"]["id"].as_i64().expect("customer");
+        let path = format!("/api/v1/customers/{customer_id}");
+        assert_eq!(app.get(&path).await.ok(200)["our_client"], false, "one complaint is not a pattern");
+        let second = app.post("/api/v1/cases", json!({"subject": "Снова опоздали", "customer": customer})).await;
+        let second = second.ok(201)["id"].as_i64().expect("id");
+        assert_eq!(app.get(&format!("/api/v1/cases/{second}")).await.ok(200)["priority"], "normal");
+        app.patch(&format!("/api/v1/cases/{second}"), json!({"kind": "complaint"})).await.ok(200);
+        assert_eq!(app.get(&path).await.ok(200)["our_client"], true, "the second complaint puts them on the list");
+
+        let next = app.post("/api/v1/cases", json!({"subject": "Вопрос по счёту", "priority": "normal", "customer": customer})).await;
+        let next = next.ok(201).clone();
+        assert_eq!(next["priority"], "high", "their next case comes first");
+        let created = opora_domain::Timestamp::parse(next["created_at"].as_str().expect("created")).expect("time");
+        let deadline = opora_domain::Timestamp::parse(next["deadline_at"].as_str().expect("deadline")).expect("time");
+        assert_eq!(deadline.millis() - created.millis(), 8 * 3_600_000, "with the high priority's deadline");
+        let listed = app.get("/api/v1/cases?our_client=true").await.ok(200)["items"].as_array().expect("items").len();
+        assert_eq!(listed, 3);
+    }
+}
