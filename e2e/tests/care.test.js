@@ -105,3 +105,33 @@ test("the owner of a problem case works its playbook's checklist on the case pag
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test("over the limit an agent asks, and a supervisor approves on the approvals page", async () => {
+  const kase = (await opora.api("GET", "/api/v1/cases?kind=problem")).items[0];
+  const page = await signIn(chrome, opora, agent);
+  await page.goto(`${opora.base}/cases/${kase.id}`);
+  const grant = async (amount, ask) => {
+    await page.fill("#grant-form input[name=amount]", amount);
+    await page.fill("#grant-form input[name=note]", "Скидка за опоздание");
+    if (ask) await page.check("#grant-form input[name=request_approval]");
+    await page.click("#grant-form button[type=submit]");
+  };
+  await grant("500", false);
+  await page.waitForFunction(() => document.querySelector(".ledger")?.textContent.includes("500"));
+  await grant("300", true);
+  await page.waitForSelector("[data-compensation-status=requested]");
+  await page.context().close();
+
+  const supervisor = await opora.agent("Олег Руководитель", { role: "supervisor" });
+  const boss = await signIn(chrome, opora, supervisor);
+  await boss.goto(`${opora.base}/approvals`);
+  assert.equal((await boss.textContent("h1")).trim(), "Компенсации на одобрение");
+  assert.match(await boss.textContent(".approvals-table"), new RegExp(`#${kase.number}[\\s\\S]*300[\\s\\S]*Ирина Претензии`));
+  await boss.click("[data-approve]");
+  await boss.waitForSelector(".approvals-table", { state: "detached" });
+  assert.equal((await boss.textContent(".approvals p.muted")).trim(), "Ничего не ждёт одобрения");
+  const spent = (await opora.api("GET", `/api/v1/cases/${kase.id}`)).compensation_spent;
+  assert.equal(spent, "800.00", "approved, it counts");
+  assert.deepEqual(boss.errors, []);
+  await boss.context().close();
+});

@@ -413,7 +413,7 @@ fn add_story(
             }
             Compensate(kind, minor, note) => {
                 let amount = Money { minor: *minor, currency: "RUB".to_owned() };
-                let grant = Grant { kind: *kind, amount, currency_given: false, note: (*note).to_owned() };
+                let grant = Grant { kind: *kind, amount, currency_given: false, note: (*note).to_owned(), ask_supervisor: false };
                 crate::cases::grant(u, case.id, acting(agents[1]), grant)?;
             }
         }

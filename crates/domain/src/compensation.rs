@@ -18,6 +18,15 @@ string_enum! {
     }
 }
 
+string_enum! {
+    /// Where a grant stands: given, or waiting for a supervisor because it goes over the budget.
+    pub enum CompensationStatus {
+        Granted => "granted",
+        Requested => "requested",
+        Refused => "refused",
+    }
+}
+
 /// An amount in minor units (kopecks, cents) of a three-letter currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Money {
@@ -79,7 +88,38 @@ pub struct Compensation {
     pub note: String,
     pub granted_by: AgentId,
     pub over_budget: bool,
+    pub status: CompensationStatus,
+    /// The supervisor who approved or refused a request.
+    pub decided_by: Option<AgentId>,
     pub created_at: Timestamp,
+}
+
+/// What a grant does: given at once (and whether it goes over the budget), or asked of a
+/// supervisor because it goes over an agent's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Grant { over_budget: bool },
+    AskSupervisor,
+}
+
+/// Decides a grant, where an agent over the budget may ask a supervisor instead of being refused.
+pub fn decide_grant(budget: Option<&Money>, spent_minor: i64, grant: &Money, role: Role, may_ask: bool) -> Result<Decision, DomainError> {
+    match check_grant(budget, spent_minor, grant, role) {
+        Ok(over_budget) => Ok(Decision::Grant { over_budget }),
+        Err(DomainError::OverBudget { .. }) if may_ask => Ok(Decision::AskSupervisor),
+        Err(other) => Err(other),
+    }
+}
+
+/// A supervisor decides a request; only a request waits for a decision.
+pub fn check_decision(status: CompensationStatus, role: Role) -> Result<(), DomainError> {
+    if !role.may(Action::GrantOverBudget) {
+        return Err(DomainError::Forbidden);
+    }
+    if status != CompensationStatus::Requested {
+        return Err(DomainError::Conflict("compensation_decided"));
+    }
+    Ok(())
 }
 
 /// Decides whether a grant fits the case's budget. Agents stay within the budget; supervisors
@@ -133,5 +173,17 @@ mod tests {
         assert!(check_grant(None, 0, &rub(1), Role::Agent).is_err(), "no budget means nothing to grant");
         let usd = Money { minor: 1, currency: "USD".into() };
         assert_eq!(check_grant(Some(&budget), 0, &usd, Role::Admin), Err(DomainError::field("currency", "currency_mismatch")));
+    }
+
+    #[test]
+    fn an_agent_over_the_limit_asks_a_supervisor() {
+        let budget = rub(50_000);
+        assert_eq!(decide_grant(Some(&budget), 50_000, &rub(10_000), Role::Agent, true), Ok(Decision::AskSupervisor));
+        assert!(decide_grant(Some(&budget), 50_000, &rub(10_000), Role::Agent, false).is_err());
+        assert_eq!(decide_grant(Some(&budget), 0, &rub(10_000), Role::Agent, true), Ok(Decision::Grant { over_budget: false }));
+        assert_eq!(decide_grant(Some(&budget), 50_000, &rub(1), Role::Supervisor, true), Ok(Decision::Grant { over_budget: true }));
+        assert_eq!(check_decision(CompensationStatus::Requested, Role::Agent), Err(DomainError::Forbidden));
+        assert_eq!(check_decision(CompensationStatus::Granted, Role::Supervisor), Err(DomainError::Conflict("compensation_decided")));
+        assert_eq!(check_decision(CompensationStatus::Requested, Role::Supervisor), Ok(()));
     }
 }

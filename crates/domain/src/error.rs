@@ -104,6 +104,7 @@ fn not_found_code(what: &str) -> &'static str {
         "performer" => "performer_not_found",
         "rating" => "rating_not_found",
         "playbook" => "playbook_not_found",
+        "compensation" => "compensation_not_found",
         _ => "not_found",
     }
 }

@@ -59,6 +59,8 @@ string_enum! {
         RatingReceived => "rating.received",
         CasePlaybookAttached => "case.playbook_attached",
         CasePlaybookStep => "case.playbook_step",
+        CompensationRequested => "compensation.requested",
+        CompensationRefused => "compensation.refused",
     }
 }
 
@@ -288,6 +290,28 @@ pub struct CallRinging {
     pub open_cases: Vec<(CaseId, i64, String)>,
 }
 
+/// An agent asked a supervisor to approve a grant over the case's budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationRequested {
+    pub number: i64,
+    pub compensation_id: CompensationId,
+    pub kind: CompensationKind,
+    /// Decimal with two digits, `"1500.00"`.
+    pub amount: String,
+    pub currency: String,
+    pub note: String,
+}
+
+/// A supervisor refused a requested grant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompensationRefused {
+    pub number: i64,
+    pub compensation_id: CompensationId,
+    pub reason: String,
+    /// Who asked: they hear of the refusal.
+    pub requested_by: AgentId,
+}
+
 /// An order reached a stage (a new order its first one). `from` is absent for a new order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderStageChanged {
@@ -464,6 +488,10 @@ pub enum EventData {
     CasePlaybookAttached(PlaybookAttached),
     #[serde(rename = "case.playbook_step")]
     CasePlaybookStep(PlaybookStep),
+    #[serde(rename = "compensation.requested")]
+    CompensationRequested(CompensationRequested),
+    #[serde(rename = "compensation.refused")]
+    CompensationRefused(CompensationRefused),
     /// A stored payload of a known kind that no longer reads as its type (written by hand, by
     /// an older release or an import): kept and shown as it is, never a failed timeline.
     #[serde(skip)]
@@ -507,6 +535,8 @@ impl EventData {
             D::RatingReceived(_) => K::RatingReceived,
             D::CasePlaybookAttached(_) => K::CasePlaybookAttached,
             D::CasePlaybookStep(_) => K::CasePlaybookStep,
+            D::CompensationRequested(_) => K::CompensationRequested,
+            D::CompensationRefused(_) => K::CompensationRefused,
             D::Stored { kind, .. } => *kind,
         }
     }

@@ -148,6 +148,11 @@ pub fn active_admin_ids(conn: &mut dyn Conn) -> Result<Vec<AgentId>> {
     Ok(conn.all("select id from agents where role = 'admin' and active = $1 order by id", &[true.into()], |r| r.get(0))?)
 }
 
+/// Active supervisors and admins: who decides requests over a budget.
+pub fn active_supervisor_ids(conn: &mut dyn Conn) -> Result<Vec<AgentId>> {
+    Ok(conn.all("select id from agents where role in ('supervisor', 'admin') and active = $1 order by id", &[true.into()], |r| r.get(0))?)
+}
+
 // Teams
 
 const TEAM_COLUMNS: &str = "id, name, created_at, updated_at";

@@ -66,6 +66,7 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("UpdateCustomer", "company", Form::Line, 200),
     ("Transfer", "reason", Form::Text, 1000),
     ("Grant", "note", Form::Text, 2000),
+    ("Refusal", "reason", Form::Text, 1000),
     ("ChannelInput", "name", Form::Line, 100),
     ("MailboxInputBody", "name", Form::Line, 100),
     ("MailboxInputBody", "sender_name", Form::OptionalLine, 100),

@@ -51,6 +51,8 @@ pub const CODES: &[(&str, u16)] = &[
     ("rating_not_found", 404),
     ("playbook_not_found", 404),
     ("no_playbook", 409),
+    ("compensation_not_found", 404),
+    ("compensation_decided", 409),
     ("origin_not_allowed", 403),
     ("method_not_allowed", 405),
     ("invalid_status_transition", 409),

@@ -27,6 +27,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("admin_mail.html", include_str!("../templates/ui/admin_mail.html")),
     ("admin_channels.html", include_str!("../templates/ui/admin_channels.html")),
     ("profile.html", include_str!("../templates/ui/profile.html")),
+    ("approvals.html", include_str!("../templates/ui/approvals.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
     ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
     ("rate.html", include_str!("../templates/public/rate.html")),

@@ -366,9 +366,12 @@ pub struct CompensationView {
     pub amount: String,
     pub currency: String,
     pub note: String,
+    /// Who granted it, or asked for it.
     pub granted_by: AgentRef,
-    /// Granted by a supervisor beyond the case's budget.
+    /// Beyond the case's budget (granted by a supervisor, or asked of one).
     pub over_budget: bool,
+    /// `granted`, `requested` (waiting for a supervisor) or `refused`.
+    pub status: String,
     pub created_at: String,
 }
 
@@ -383,6 +386,7 @@ impl Names {
             note: c.note.clone(),
             granted_by: self.agent(c.granted_by),
             over_budget: c.over_budget,
+            status: c.status.as_str().into(),
             created_at: c.created_at.to_rfc3339(),
         }
     }

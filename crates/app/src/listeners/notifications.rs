@@ -28,6 +28,9 @@ fn recipients(unit: &mut Unit<'_, '_>, event: &Event) -> opora_store::Result<Vec
             }
             None => Vec::new(),
         },
+        // A grant over the budget waits for a supervisor; a refusal goes back to who asked.
+        EventData::CompensationRequested(_) => agents::active_supervisor_ids(unit.conn())?,
+        EventData::CompensationRefused(data) => vec![data.requested_by],
         // A channel that waits for an admin: every admin hears of it.
         EventData::ChannelBroken(_) => agents::active_admin_ids(unit.conn())?,
         EventData::MessageAdded(data) if data.direction == Direction::Inbound => match event.case_id {

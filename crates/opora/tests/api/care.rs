@@ -139,7 +139,29 @@ async fn care_loop(app: TestApp) {
     let grant = json!({"kind": "discount", "amount": "500", "note": "Скидка за опоздание"});
     app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), grant).await.ok(201);
     let more = json!({"kind": "discount", "amount": "100", "note": "Ещё"});
-    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), more).await.problem(409, "compensation_over_budget");
+    app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), more.clone()).await.problem(409, "compensation_over_budget");
+    // Above the limit only with a supervisor's approval: the request waits, then counts.
+    let mut asked = more.clone();
+    asked["request_approval"] = json!(true);
+    let request = app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), asked.clone()).await;
+    let request = request.ok(201).clone();
+    assert_eq!(request["status"], "requested");
+    let (_, supervisor) = app.agent("Олег Руководитель", "supervisor").await;
+    let waiting = app.get_as(&supervisor, "/api/v1/compensations/requested").await.ok(200).clone();
+    assert_eq!((waiting[0]["id"].as_i64(), waiting[0]["case_number"].as_i64()), (request["id"].as_i64(), problem["number"].as_i64()));
+    app.get_as(&claims_token, "/api/v1/compensations/requested").await.problem(403, "forbidden");
+    app.post_as(&claims_token, &format!("/api/v1/compensations/{}/approve", request["id"]), json!({})).await.problem(403, "forbidden");
+    let approved = app.post_as(&supervisor, &format!("/api/v1/compensations/{}/approve", request["id"]), json!({})).await;
+    assert_eq!(approved.ok(200)["status"], "granted");
+    app.post_as(&supervisor, &format!("/api/v1/compensations/{}/approve", request["id"]), json!({}))
+        .await
+        .problem(409, "compensation_decided");
+    let second = app.post_as(&claims_token, &format!("/api/v1/cases/{id}/compensations"), asked).await.ok(201)["id"].clone();
+    let refused = app.post_as(&supervisor, &format!("/api/v1/compensations/{second}/refuse"), json!({"reason": "Хватит скидки"})).await;
+    assert_eq!(refused.ok(200)["status"], "refused");
+    assert_eq!(app.get(&format!("/api/v1/cases/{id}")).await.ok(200)["compensation_spent"], "600.00", "granted and approved only");
+    let told = app.get_as(&claims_token, "/api/v1/notifications").await.ok(200).to_string();
+    assert!(told.contains("compensation.refused"), "the agent hears of the refusal: {told}");
     app.post_as(
         &claims_token,
         &format!("/api/v1/cases/{id}/messages"),

@@ -106,3 +106,10 @@ create table seeds (
     name text primary key,
     applied_at integer not null
 );
+
+-- A grant over the budget an agent asked a supervisor to approve: `requested` until decided,
+-- then `granted` or `refused`. Only granted ones count as spent.
+alter table compensations add column status text not null default 'granted';
+alter table compensations add column decided_by integer references agents(id);
+alter table compensations add column decided_at integer;
+create index compensations_requested on compensations(status, created_at);

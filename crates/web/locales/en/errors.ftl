@@ -126,3 +126,5 @@ field-unknown_stage = No such stage. Allowed: { $allowed }
 field-stage_backwards = A stage cannot go back: the order is already at “{ $stage }”
 field-order_finished = The order is finished (“{ $stage }”); its stage no longer changes
 field-invalid_score = A score is a whole number from 1 to 5
+error-compensation_not_found = Compensation not found
+error-compensation_decided = The compensation has already been decided

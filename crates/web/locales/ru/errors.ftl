@@ -126,3 +126,5 @@ field-unknown_stage = Нет такого этапа. Допустимые: { $a
 field-stage_backwards = Этап не может вернуться назад: заказ уже на этапе «{ $stage }»
 field-order_finished = Заказ уже завершён (этап «{ $stage }»), его этап не меняется
 field-invalid_score = Оценка — целое число от 1 до 5
+error-compensation_not_found = Компенсация не найдена
+error-compensation_decided = Решение по компенсации уже принято

@@ -9,7 +9,7 @@ use opora_domain::agent::Action;
 use opora_domain::compensation::CompensationKind;
 use opora_domain::error::Errors;
 use opora_domain::validate::text;
-use opora_domain::{AgentId, CaseId, CustomerId, FieldError};
+use opora_domain::{AgentId, CaseId, CompensationId, CustomerId, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -143,10 +143,14 @@ pub struct Grant {
     /// What was promised, in words the customer would recognise.
     #[schema(required)]
     pub note: Option<String>,
+    /// Over the budget, ask a supervisor to approve it (201 with `status` `requested`) instead of
+    /// being refused.
+    pub request_approval: Option<bool>,
 }
 
 /// Grant compensation. Agents stay within the case's budget (409
-/// `compensation_over_budget`); supervisors may exceed it, which the ledger records.
+/// `compensation_over_budget`) or ask a supervisor with `request_approval`; supervisors may
+/// exceed it, which the ledger records.
 #[utoipa::path(post, path = "/api/v1/cases/{id}/compensations", tag = "compensation", params(("id" = i64, Path)), request_body = Grant,
     responses((status = 201, body = CompensationView), (status = 409, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
 pub async fn grant(
@@ -174,7 +178,8 @@ pub async fn grant(
     let (Some(kind), Some(amount), Some(note)) = (kind, money, note) else {
         return Err(crate::error::ApiError::new("validation_failed"));
     };
-    let grant = cases::Grant { kind, amount, currency_given: input.currency.is_some(), note };
+    let ask_supervisor = input.request_approval.unwrap_or(false);
+    let grant = cases::Grant { kind, amount, currency_given: input.currency.is_some(), note, ask_supervisor };
     let (compensation, names) = state.app.cases().grant(caller.acting(), CaseId(id), grant).await?;
     Ok((StatusCode::CREATED, Json(Names(names).compensation(&compensation))))
 }
@@ -186,4 +191,54 @@ pub async fn compensations(State(state): State<AppState>, caller: Caller, PathId
     let (ledger, names) = state.app.cases().compensations(caller.acting(), CaseId(id)).await?;
     let names = Names(names);
     Ok(Json(ledger.iter().map(|c| names.compensation(c)).collect()))
+}
+
+/// A request over a budget waiting for a supervisor, with its case's number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestedView {
+    #[serde(flatten)]
+    pub compensation: CompensationView,
+    pub case_number: i64,
+}
+
+/// Grants over a budget waiting for a supervisor's decision, oldest first (supervisors).
+#[utoipa::path(get, path = "/api/v1/compensations/requested", tag = "compensation", responses((status = 200, body = Vec<RequestedView>)))]
+pub async fn requested(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<RequestedView>>> {
+    caller.require(Action::GrantOverBudget)?;
+    let (waiting, names) = state.app.cases().requested_compensations(caller.acting()).await?;
+    let names = Names(names);
+    Ok(Json(waiting.iter().map(|(c, number)| RequestedView { compensation: names.compensation(c), case_number: *number }).collect()))
+}
+
+/// Approve a grant over the budget: it is given and counts as spent.
+#[utoipa::path(post, path = "/api/v1/compensations/{id}/approve", tag = "compensation", params(("id" = i64, Path)),
+    responses((status = 200, body = CompensationView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem)))]
+pub async fn approve(State(state): State<AppState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<CompensationView>> {
+    caller.require(Action::GrantOverBudget)?;
+    let (decided, names) = state.app.cases().decide_compensation(caller.acting(), CompensationId(id), None).await?;
+    Ok(Json(Names(names).compensation(&decided)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// Why: the agent who asked reads it.
+    #[schema(required)]
+    pub reason: Option<String>,
+}
+
+/// Refuse a grant over the budget, with a reason for the agent who asked.
+#[utoipa::path(post, path = "/api/v1/compensations/{id}/refuse", tag = "compensation", params(("id" = i64, Path)), request_body = Refusal,
+    responses((status = 200, body = CompensationView), (status = 404, body = crate::docs::Problem), (status = 409, body = crate::docs::Problem),
+    (status = 422, body = crate::docs::Problem)))]
+pub async fn refuse(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    ApiJson(input): ApiJson<Refusal>,
+) -> ApiResult<Json<CompensationView>> {
+    caller.require(Action::GrantOverBudget)?;
+    let reason = text("reason", input.reason.as_deref().unwrap_or(""), 1, 1000).map_err(|e| crate::error::ApiError::fields(vec![e]))?;
+    let (decided, names) = state.app.cases().decide_compensation(caller.acting(), CompensationId(id), Some(reason)).await?;
+    Ok(Json(Names(names).compensation(&decided)))
 }

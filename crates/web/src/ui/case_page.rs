@@ -58,7 +58,7 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
     let ledger: Vec<Value> = ledger
         .iter()
         .map(|c| {
-            json!({"kind": c.kind, "amount": money(c.amount.minor, &c.amount.currency, language), "note": c.note,
+            json!({"id": c.id, "status": c.status, "kind": c.kind, "amount": money(c.amount.minor, &c.amount.currency, language), "note": c.note,
                         "granted_by": names.agent(c.granted_by).name, "over_budget": c.over_budget, "created_at": c.created_at})
         })
         .collect();

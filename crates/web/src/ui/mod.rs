@@ -3,6 +3,7 @@
 //! through the use-case layer; changes go through the JSON API, with the session cookie and CSRF token.
 
 mod admin;
+mod approvals;
 mod assets;
 mod case_page;
 mod demo;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin::first_section))
         .route("/admin/{section}", get(admin::page))
         .route("/me", get(profile::page))
+        .route("/approvals", get(approvals::page))
         .route("/demo/site", get(demo::site))
         .route("/rate/{token}", get(public::rate_page).post(public::rate_submit))
         .route("/track/{token}", get(public::track_page))

@@ -85,6 +85,13 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
                 ],
             )
         }
+        EventData::CompensationRequested(data) => {
+            let minor = Money::parse_amount("amount", &data.amount).unwrap_or(0);
+            text("timeline-compensation-requested", &[("actor", json!(actor)), ("amount", json!(money(minor, &data.currency, language)))])
+        }
+        EventData::CompensationRefused(data) => {
+            text("timeline-compensation-refused", &[("actor", json!(actor)), ("reason", json!(data.reason))])
+        }
         EventData::CaseDeadlineMissed(_) => text("timeline-deadline-missed", &[]),
         EventData::CaseParticipantAdded(data) => text(
             "timeline-participant",
