@@ -135,3 +135,35 @@ test("over the limit an agent asks, and a supervisor approves on the approvals p
   assert.deepEqual(boss.errors, []);
   await boss.context().close();
 });
+
+test("a customer confirms an extra service on a phone, and thanks reach the kudos wall", async () => {
+  await opora.api("PUT", "/api/v1/orders/CL-503", { customer: { email: "vera@example.ru", name: "Вера" }, performer: { external_id: "p-9", name: "Светлана" }, stage: "in_progress" });
+  await opora.api("POST", "/api/v1/orders/CL-503/extras", { description: "Мытьё окон", amount: { amount: "1200" } });
+  const order = await opora.api("GET", "/api/v1/orders/CL-503");
+  const messages = await opora.api("GET", `/api/v1/cases/${order.case_id}/messages`);
+  const offer = messages.map((m) => m.body_text).find((text) => text.includes("/extra/"));
+  const page = await phone("ru-RU");
+  await page.goto(new URL(offer.match(/https?:\/\/\S+\/extra\/\S+/)[0]).href);
+  assert.match(await page.textContent(".offer"), /Мытьё окон — 1\s200,00\s₽/);
+  await Promise.all([page.waitForNavigation(), page.click("button[value=confirm]")]);
+  assert.equal((await page.textContent("[role=status]")).trim(), "Спасибо! Сделаем.");
+  assert.equal((await opora.api("GET", "/api/v1/orders/CL-503/extras"))[0].status, "confirmed");
+
+  // The order is done; a 5 with a comment is thanks for the performer on the team's wall.
+  const done = await opora.api("PUT", "/api/v1/orders/CL-503", { stage: "completed" });
+  const asked = (await opora.api("GET", `/api/v1/cases/${done.case_id}/messages`)).map((m) => m.body_text).find((text) => text.includes("/rate/"));
+  await page.goto(new URL(asked.match(/https?:\/\/\S+\/rate\/\S+/)[0]).href);
+  await page.check("input[name=score][value='5']");
+  assert.equal(await page.isVisible(".reasons-set"), false, "a 5 is not asked what went wrong");
+  await page.fill("#comment", "Светлана — волшебница, окна сияют");
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+  await page.context().close();
+
+  const colleague = await signIn(chrome, opora, agent);
+  await colleague.goto(`${opora.base}/kudos`);
+  assert.match(await colleague.textContent(".kudos-wall"), /Светлана — волшебница[\s\S]*Спасибо исполнителю: Светлана/);
+  assert.match(await colleague.textContent("#response-rate"), /клиенты ответили на \d+ %/);
+  await screenshot(colleague, "kudos-ru");
+  assert.deepEqual(colleague.errors, []);
+  await colleague.context().close();
+});

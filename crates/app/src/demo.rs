@@ -500,6 +500,8 @@ pub async fn load(app: &App, password_hash: String) -> Result<&'static str> {
         for story in STORIES {
             add_story(u, story, &agent_ids, &team_ids, &customer_ids, now)?;
         }
+        let admin = ActingAgent { id: agent_ids[0], role: Role::Admin, access: CaseAccess::All };
+        add_orders(u, admin, &customer_ids, now)?;
         u.set_now(now);
         Ok(())
     })
@@ -516,6 +518,62 @@ pub async fn load(app: &App, password_hash: String) -> Result<&'static str> {
     };
     app.channels().create(Actor::SYSTEM, chat).await?;
     Ok(AGENTS[0].0)
+}
+
+/// Orders of the cleaning service as its system pushes them: (id, customer, performer, stages
+/// day by day, the customer's rating with reasons and comment).
+type DemoOrder =
+    (&'static str, usize, (&'static str, &'static str), &'static [&'static str], Option<(u8, &'static [&'static str], &'static str)>);
+
+const ORDERS: &[DemoOrder] = &[
+    (
+        "CL-20481",
+        1,
+        ("p-7", "Анна Петрова"),
+        &["created", "accepted", "on_the_way", "completed"],
+        Some((2, &["late"], "Опоздали на полтора часа, никто не предупредил")),
+    ),
+    (
+        "CL-20502",
+        3,
+        ("p-3", "Светлана Ким"),
+        &["created", "accepted", "in_progress", "completed"],
+        Some((5, &[], "Светлана — волшебница, окна сияют")),
+    ),
+    ("CL-20517", 5, ("p-7", "Анна Петрова"), &["created", "accepted", "completed"], None),
+    ("CL-20533", 11, ("p-3", "Светлана Ким"), &["created", "accepted", "on_the_way"], None),
+];
+
+/// The demo's orders, told stage by stage; a low rating opens its problem case with a playbook.
+fn add_orders(u: &mut Unit<'_, '_>, admin: ActingAgent, customers: &[opora_domain::CustomerId], now: Timestamp) -> opora_store::Result<()> {
+    for (n, (external_id, customer, (performer_id, performer), stages, rating)) in ORDERS.iter().enumerate() {
+        for (day, stage) in stages.iter().enumerate() {
+            u.set_now(now.plus_minutes(((day as i64) - 4 + n as i64) * 6 * 60));
+            let input = crate::care::orders::PutOrder {
+                customer: Some(crate::customers::CustomerRef::Id(customers[*customer])),
+                performer: Some(((*performer_id).into(), (*performer).into())),
+                stage: Some((*stage).into()),
+                description: Some("Генеральная уборка, 2 комнаты".into()),
+                amount: Some(Money { minor: 450_000, currency: "RUB".into() }),
+                eta_at: (*stage != "completed").then(|| now.plus_minutes(((day as i64) - 3 + n as i64) * 6 * 60)),
+                ..Default::default()
+            };
+            crate::care::orders::put(u, admin, external_id, input)?;
+        }
+        if let Some((score, reasons, comment)) = rating {
+            let order = opora_store::orders::by_external_id(u.conn(), external_id)?.ok_or(opora_domain::DomainError::NotFound("order"))?;
+            if let Some(asked) = opora_store::ratings::asked_about(u.conn(), Some(order.id), None)? {
+                let answer = crate::care::ratings::Answer {
+                    score: *score,
+                    reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+                    comment: (*comment).into(),
+                    favourite: *score == 5,
+                };
+                crate::care::ratings::answer_rating(u, &asked.token, answer)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every demo login, for the start-up message.

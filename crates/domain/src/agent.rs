@@ -44,6 +44,8 @@ pub enum Action {
     ManageAllTokens,
     ViewOperations,
     ManagePlaybooks,
+    /// Push orders (the business system's integration token).
+    PushOrders,
 }
 
 impl Role {
@@ -57,7 +59,7 @@ impl Role {
         let needed = match action {
             ReadCases => Role::Viewer,
             WorkCases | WriteCustomers => Role::Agent,
-            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations | ManagePlaybooks => Role::Supervisor,
+            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations | ManagePlaybooks | PushOrders => Role::Supervisor,
             ManageAgents | ManageTeams | ManageFields | ManageWebhooks | ManageChannels | ManageAllTokens => Role::Admin,
         };
         self.at_least(needed)

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::agent::{Action, Role};
+use crate::agent::{Action, Language, Role};
 use crate::error::{DomainError, FieldError};
 use crate::ids::{AgentId, CaseId, CompensationId};
 use crate::string_enum;
@@ -59,6 +59,36 @@ impl Money {
             Ok(code)
         } else {
             Err(FieldError::new(field, "invalid_currency"))
+        }
+    }
+
+    /// `1 500,00 ₽` in Russian, `₽1,500.00` in English: an amount as people read it.
+    pub fn text(minor: i64, currency: &str, language: Language) -> String {
+        let symbol = match currency {
+            "RUB" => "₽",
+            "USD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            "KZT" => "₸",
+            other => other,
+        };
+        let whole = (minor / 100).abs().to_string();
+        let (group, decimal) = match language {
+            Language::Ru => ('\u{a0}', ','),
+            Language::En => (',', '.'),
+        };
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                grouped.push(group);
+            }
+            grouped.push(digit);
+        }
+        let sign = if minor < 0 { "-" } else { "" };
+        let amount = format!("{sign}{grouped}{decimal}{:02}", (minor % 100).abs());
+        match language {
+            Language::Ru => format!("{amount}\u{a0}{symbol}"),
+            Language::En => format!("{symbol}{amount}"),
         }
     }
 

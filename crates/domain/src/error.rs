@@ -105,6 +105,7 @@ fn not_found_code(what: &str) -> &'static str {
         "rating" => "rating_not_found",
         "playbook" => "playbook_not_found",
         "compensation" => "compensation_not_found",
+        "extra" => "extra_not_found",
         _ => "not_found",
     }
 }

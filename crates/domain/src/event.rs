@@ -17,8 +17,8 @@ use crate::channel::ChannelKind;
 use crate::compensation::CompensationKind;
 use crate::customer::IdentityKind;
 use crate::ids::{
-    AgentId, CaseId, ChannelId, CompensationId, CustomerId, EventId, IdentityId, MessageId, OrderId, PerformerId, PlaybookId, RatingId,
-    TeamId, WebhookId,
+    AgentId, CaseId, ChannelId, CompensationId, CustomerId, EventId, ExtraId, IdentityId, MessageId, OrderId, PerformerId, PlaybookId,
+    RatingId, TeamId, WebhookId,
 };
 use crate::message::{DeliveryStatus, Direction};
 use crate::status::Status;
@@ -61,6 +61,8 @@ string_enum! {
         CasePlaybookStep => "case.playbook_step",
         CompensationRequested => "compensation.requested",
         CompensationRefused => "compensation.refused",
+        OrderExtra => "order.extra",
+        OrderDelayed => "order.delayed",
     }
 }
 
@@ -324,6 +326,34 @@ pub struct OrderStageChanged {
     pub eta_at: Option<Timestamp>,
 }
 
+/// An extra service was offered to the customer (`proposed`), or they answered (`confirmed`,
+/// `declined`): the business system subscribes to this to do it or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderExtra {
+    pub order_id: OrderId,
+    pub external_id: String,
+    pub extra_id: ExtraId,
+    pub description: String,
+    /// Decimal with two digits, `"500.00"`.
+    pub amount: String,
+    pub currency: String,
+    pub status: String,
+}
+
+/// The customer was told their order is late, short or faulty, and a case was opened for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDelayed {
+    pub order_id: OrderId,
+    pub external_id: String,
+    /// `delay`, `shortage`, `defect` or `eta_passed`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_at: Option<Timestamp>,
+    pub case_id: CaseId,
+}
+
 /// A customer rated an order or a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RatingReceived {
@@ -492,6 +522,10 @@ pub enum EventData {
     CompensationRequested(CompensationRequested),
     #[serde(rename = "compensation.refused")]
     CompensationRefused(CompensationRefused),
+    #[serde(rename = "order.extra")]
+    OrderExtra(OrderExtra),
+    #[serde(rename = "order.delayed")]
+    OrderDelayed(OrderDelayed),
     /// A stored payload of a known kind that no longer reads as its type (written by hand, by
     /// an older release or an import): kept and shown as it is, never a failed timeline.
     #[serde(skip)]
@@ -537,6 +571,8 @@ impl EventData {
             D::CasePlaybookStep(_) => K::CasePlaybookStep,
             D::CompensationRequested(_) => K::CompensationRequested,
             D::CompensationRefused(_) => K::CompensationRefused,
+            D::OrderExtra(_) => K::OrderExtra,
+            D::OrderDelayed(_) => K::OrderDelayed,
             D::Stored { kind, .. } => *kind,
         }
     }

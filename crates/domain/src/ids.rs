@@ -36,4 +36,5 @@ id_type!(
     PerformerId,
     RatingId,
     PlaybookId,
+    ExtraId,
 );

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::compensation::Money;
 use crate::error::FieldError;
-use crate::ids::{CaseId, CustomerId, OrderId, PerformerId};
+use crate::ids::{CaseId, CustomerId, ExtraId, OrderId, PerformerId};
+use crate::string_enum;
 use crate::time::Timestamp;
 
 pub const CREATED: &str = "created";
@@ -16,6 +17,10 @@ pub const CANCELLED: &str = "cancelled";
 /// The stages every order type has unless it names its own: created → accepted → in progress →
 /// on the way → completed; `cancelled` may end any unfinished order.
 pub const DEFAULT_STAGES: &[&str] = &[CREATED, "accepted", "in_progress", "on_the_way", COMPLETED];
+
+/// The stages whose names Opora knows how to say in both languages (the default pipeline and the
+/// cancellation); other types' own stages are shown by their names.
+pub const KNOWN_STAGES: &[&str] = &[CREATED, "accepted", "in_progress", "on_the_way", COMPLETED, CANCELLED];
 
 /// What a customer may tick when they rate an order of a type that names no reasons of its own.
 pub const DEFAULT_REASONS: &[&str] = &["late", "no_show", "quality", "rude", "damage", "incomplete", "wrong_amount", "other"];
@@ -153,6 +158,44 @@ pub struct Order {
     pub stages: Vec<StageReached>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+string_enum! {
+    /// Where an extra service offered during an order stands.
+    pub enum ExtraStatus {
+        Proposed => "proposed",
+        Confirmed => "confirmed",
+        Declined => "declined",
+    }
+}
+
+/// An extra service at an agreed price ("выведение пятен, 500 ₽"), done only once the customer
+/// confirms it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Extra {
+    pub id: ExtraId,
+    pub order_id: OrderId,
+    pub description: String,
+    pub amount: Money,
+    pub status: ExtraStatus,
+    #[serde(skip)]
+    pub token: String,
+    pub proposed_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+}
+
+string_enum! {
+    /// What went wrong with an order that the customer must hear of before they ask.
+    pub enum DelayKind {
+        /// It will be late.
+        Delay => "delay",
+        /// Something ordered is missing.
+        Shortage => "shortage",
+        /// Something is broken or not as ordered.
+        Defect => "defect",
+        /// The expected time passed without the next stage.
+        EtaPassed => "eta_passed",
+    }
 }
 
 /// An order's external id: what the business system calls it, 1–100 visible characters.

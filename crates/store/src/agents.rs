@@ -6,7 +6,7 @@ use opora_domain::access::CaseAccess;
 use opora_domain::agent::{Agent, Language, Role, Team};
 use opora_domain::{AgentId, DomainError, TeamId};
 
-use crate::db::{Conn, DbError, Row, placeholders};
+use crate::db::{Conn, DbError, Row, Value, placeholders};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "id, email, name, role, language, active, created_at, updated_at, signature, case_access";
@@ -229,4 +229,18 @@ pub fn delete_team(tx: &mut Tx<'_>, id: TeamId) -> Result<()> {
     tx.execute("delete from team_members where team_id = $1", &[id.into()])?;
     tx.execute("delete from teams where id = $1", &[id.into()])?;
     Ok(())
+}
+
+/// The active member of a team who owns the fewest of the given (active) statuses' cases: who a
+/// case opened by the system goes to. `None` for an empty team.
+pub fn least_busy_member(conn: &mut dyn Conn, team: TeamId, statuses: &[&str]) -> Result<Option<AgentId>> {
+    let mut params: Vec<Value<'_>> = vec![team.into(), true.into()];
+    params.extend(statuses.iter().map(|s| Value::Text(s)));
+    let list = placeholders(3, statuses.len());
+    let sql = format!(
+        "select m.agent_id from team_members m join agents a on a.id = m.agent_id where m.team_id = $1 and a.active = $2
+         and a.role <> 'viewer'
+         order by (select count(*) from cases c where c.owner_id = m.agent_id and c.status in ({list})), m.agent_id limit 1"
+    );
+    Ok(conn.opt(&sql, &params, |r| r.get(0))?)
 }

@@ -65,14 +65,15 @@ pub fn get(conn: &mut dyn Conn, id: CompensationId) -> Result<Compensation> {
     found.ok_or_else(|| DomainError::NotFound("compensation").into())
 }
 
-/// Records a supervisor's decision on a request.
-pub fn decide(tx: &mut Tx<'_>, id: CompensationId, status: CompensationStatus, by: AgentId) -> Result<()> {
+/// Records a supervisor's decision on a request still waiting; returns false when another
+/// decision came first.
+pub fn decide(tx: &mut Tx<'_>, id: CompensationId, status: CompensationStatus, by: AgentId) -> Result<bool> {
     let now = tx.now;
-    tx.execute(
-        "update compensations set status = $2, decided_by = $3, decided_at = $4, over_budget = $5 where id = $1",
+    let changed = tx.execute(
+        "update compensations set status = $2, decided_by = $3, decided_at = $4, over_budget = $5 where id = $1 and status = 'requested'",
         &[id.into(), status.as_str().into(), by.into(), now.into(), (status == CompensationStatus::Granted).into()],
     )?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Requests waiting for a supervisor, oldest first.

@@ -201,6 +201,14 @@ pub fn merge_into(tx: &mut Tx<'_>, target: CustomerId, source: CustomerId) -> Re
     tx.execute("update cases set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
     tx.execute("update messages set author_customer_id = $1 where author_customer_id = $2", &[t.into(), s.into()])?;
     tx.execute("update events set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
+    tx.execute("update orders set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
+    tx.execute("update ratings set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
+    tx.execute(
+        "insert into favourites (customer_id, performer_id, created_at) select $1, performer_id, created_at from favourites where customer_id = $2
+         on conflict do nothing",
+        &[t.into(), s.into()],
+    )?;
+    tx.execute("delete from favourites where customer_id = $1", &[s.into()])?;
     tx.execute("update customers set merged_into = $1, updated_at = $3 where id = $2", &[t.into(), s.into(), now.into()])?;
     Ok(())
 }
@@ -234,6 +242,12 @@ pub fn split_off(
         tx.execute("update cases set customer_id = $1 where id = $2 and customer_id = $3", &[to, case, from])?;
         tx.execute("update messages set author_customer_id = $1 where case_id = $2 and author_customer_id = $3", &[to, case, from])?;
         tx.execute("update events set customer_id = $1 where case_id = $2 and customer_id = $3", &[to, case, from])?;
+        // An order goes with the case its notifications went out on, and its ratings with it.
+        tx.execute(
+            "update ratings set customer_id = $1 where customer_id = $3 and (case_id = $2 or order_id in (select id from orders where case_id = $2))",
+            &[to, case, from],
+        )?;
+        tx.execute("update orders set customer_id = $1 where case_id = $2 and customer_id = $3", &[to, case, from])?;
     }
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! the cases that belong to an order.
 
 use opora_domain::compensation::Money;
-use opora_domain::order::{Order, Performer, StageReached};
-use opora_domain::{CaseId, CustomerId, DomainError, OrderId, PerformerId, Timestamp};
+use opora_domain::order::{Extra, ExtraStatus, Order, Performer, StageReached};
+use opora_domain::{CaseId, CustomerId, DomainError, ExtraId, OrderId, PerformerId, Timestamp};
 
 use crate::db::{Conn, DbError, Row};
 use crate::{Result, Tx};
@@ -195,5 +195,54 @@ pub fn add_favourite(tx: &mut Tx<'_>, customer: CustomerId, performer: Performer
         "insert into favourites (customer_id, performer_id, created_at) values ($1, $2, $3) on conflict do nothing",
         &[customer.into(), performer.into(), now.into()],
     )?;
+    Ok(())
+}
+
+const EXTRA_COLUMNS: &str = "id, order_id, description, amount_minor, currency, status, token, proposed_at, answered_at";
+
+fn extra_from_row(r: &Row<'_>) -> Result<Extra, DbError> {
+    Ok(Extra {
+        id: r.get(0)?,
+        order_id: r.get(1)?,
+        description: r.get(2)?,
+        amount: Money { minor: r.get(3)?, currency: r.get(4)? },
+        status: r.parse(5, ExtraStatus::parse)?,
+        token: r.get(6)?,
+        proposed_at: r.get(7)?,
+        answered_at: r.get(8)?,
+    })
+}
+
+pub fn insert_extra(tx: &mut Tx<'_>, order: OrderId, description: &str, amount: &Money, token: &str) -> Result<Extra> {
+    let now = tx.now;
+    let id = ExtraId(tx.int(
+        "insert into order_extras (order_id, description, amount_minor, currency, token, proposed_at) values ($1, $2, $3, $4, $5, $6) returning id",
+        &[order.into(), description.into(), amount.minor.into(), amount.currency.as_str().into(), token.into(), now.into()],
+    )?);
+    Ok(tx.one(&format!("select {EXTRA_COLUMNS} from order_extras where id = $1"), &[id.into()], extra_from_row)?)
+}
+
+pub fn extra_by_token(conn: &mut dyn Conn, token: &str) -> Result<Option<Extra>> {
+    Ok(conn.opt(&format!("select {EXTRA_COLUMNS} from order_extras where token = $1"), &[token.into()], extra_from_row)?)
+}
+
+/// Records the customer's answer; only the first counts. Returns whether this one did.
+pub fn answer_extra(tx: &mut Tx<'_>, id: ExtraId, status: ExtraStatus) -> Result<bool> {
+    let now = tx.now;
+    let changed = tx.execute(
+        "update order_extras set status = $2, answered_at = $3 where id = $1 and status = 'proposed'",
+        &[id.into(), status.as_str().into(), now.into()],
+    )?;
+    Ok(changed == 1)
+}
+
+/// An order's extras, oldest first.
+pub fn extras_of(conn: &mut dyn Conn, order: OrderId) -> Result<Vec<Extra>> {
+    Ok(conn.all(&format!("select {EXTRA_COLUMNS} from order_extras where order_id = $1 order by id"), &[order.into()], extra_from_row)?)
+}
+
+pub fn set_eta(tx: &mut Tx<'_>, id: OrderId, eta: Timestamp) -> Result<()> {
+    let now = tx.now;
+    tx.execute("update orders set eta_at = $2, updated_at = $3 where id = $1", &[id.into(), eta.into(), now.into()])?;
     Ok(())
 }

@@ -109,3 +109,34 @@ pub fn of_customer(conn: &mut dyn Conn, customer: CustomerId, limit: i64) -> Res
         format!("select {COLUMNS} from ratings where customer_id = $1 and score is not null order by answered_at desc, id desc limit $2");
     Ok(conn.all(&sql, &[customer.into(), limit.into()], from_row)?)
 }
+
+/// Thanks worth showing the team: answered ratings of at least `min_score` with a comment,
+/// newest first, with the order's external id and the performer's and agent's names.
+pub fn kudos(conn: &mut dyn Conn, min_score: i64, limit: i64) -> Result<Vec<Kudos>> {
+    let sql = "select r.score, r.comment, r.answered_at, o.external_id, p.name, a.name, c.name from ratings r
+         left join orders o on o.id = r.order_id left join performers p on p.id = r.performer_id
+         left join agents a on a.id = r.agent_id join customers c on c.id = r.customer_id
+         where r.score >= $1 and r.comment <> '' order by r.answered_at desc, r.id desc limit $2";
+    Ok(conn.all(sql, &[min_score.into(), limit.into()], |r| {
+        Ok(Kudos {
+            score: r.get(0)?,
+            comment: r.get(1)?,
+            at: r.get(2)?,
+            order: r.get(3)?,
+            performer: r.get(4)?,
+            agent: r.get(5)?,
+            customer: r.get(6)?,
+        })
+    })?)
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Kudos {
+    pub score: i64,
+    pub comment: String,
+    pub at: Timestamp,
+    pub order: Option<String>,
+    pub performer: Option<String>,
+    pub agent: Option<String>,
+    pub customer: String,
+}

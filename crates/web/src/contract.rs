@@ -89,6 +89,8 @@ const FIELDS: &[(&str, &str, Form, u64)] = &[
     ("PerformerInput", "external_id", Form::Line, 100),
     ("PerformerInput", "name", Form::Line, 200),
     ("PlaybookInput", "name", Form::Line, 200),
+    ("ExtraInput", "description", Form::Line, 300),
+    ("ProblemInput", "note", Form::Free, 1000),
     ("PlaybookInput", "reply", Form::Free, 5000),
 ];
 

@@ -368,6 +368,21 @@ impl utoipa::PartialSchema for KeyText {
 
 impl utoipa::ToSchema for KeyText {}
 
+/// What the business system may report about an order: `delay`, `shortage` or `defect` (the
+/// passing of the expected time is noticed by Opora itself).
+pub struct DelayChoice;
+
+impl utoipa::PartialSchema for DelayChoice {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["delay", "shortage", "defect"]))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DelayChoice {}
+
 choice_schema! {
     StatusChoice => opora_domain::case::Status,
     PriorityChoice => opora_domain::case::Priority,

@@ -52,6 +52,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("playbook_not_found", 404),
     ("no_playbook", 409),
     ("compensation_not_found", 404),
+    ("extra_not_found", 404),
     ("compensation_decided", 409),
     ("origin_not_allowed", 403),
     ("method_not_allowed", 405),

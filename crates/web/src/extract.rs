@@ -202,12 +202,17 @@ impl ApiQuery {
 
     /// `limit`, 1..=max, default `default`.
     pub fn limit(&self, default: i64, max: i64) -> Result<i64, FieldError> {
-        match self.text("limit") {
+        self.count("limit", default, max)
+    }
+
+    /// A whole number parameter `name`, 1..=max, default `default`.
+    pub fn count(&self, name: &str, default: i64, max: i64) -> Result<i64, FieldError> {
+        match self.text(name) {
             None => Ok(default),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=max).contains(&n) => Ok(n),
-                Ok(_) => Err(FieldError::new("limit", "out_of_range").with("min", 1).with("max", max)),
-                Err(_) => Err(FieldError::new("limit", "invalid_number")),
+                Ok(_) => Err(FieldError::new(name, "out_of_range").with("min", 1).with("max", max)),
+                Err(_) => Err(FieldError::new(name, "invalid_number")),
             },
         }
     }

@@ -28,10 +28,12 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("admin_channels.html", include_str!("../templates/ui/admin_channels.html")),
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("approvals.html", include_str!("../templates/ui/approvals.html")),
+    ("kudos.html", include_str!("../templates/ui/kudos.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
     ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
     ("rate.html", include_str!("../templates/public/rate.html")),
     ("track.html", include_str!("../templates/public/track.html")),
+    ("extra.html", include_str!("../templates/public/extra.html")),
 ];
 
 pub struct Templates {

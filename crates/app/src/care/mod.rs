@@ -3,6 +3,8 @@
 //! the customer's language, and how a message to the customer leaves (`tell`).
 
 pub(crate) mod complaints;
+pub mod delays;
+pub mod extras;
 pub mod orders;
 pub mod playbooks;
 pub mod ratings;

@@ -6,7 +6,7 @@ use opora_domain::case::{ActingAgent, Case, CaseKind, Priority, Status};
 use opora_domain::channel::ChannelKind;
 use opora_domain::compensation::Money;
 use opora_domain::event::{Actor, EventData, OrderStageChanged};
-use opora_domain::order::{CANCELLED, CREATED, Move, Order};
+use opora_domain::order::{CREATED, KNOWN_STAGES, Move, Order};
 use opora_domain::{DomainError, FieldError, Timestamp};
 use opora_store::orders::{self, OrderFields, PerformerStanding};
 use opora_store::playbooks::{self, CaseCare};
@@ -49,6 +49,10 @@ impl App {
 }
 
 impl Orders<'_> {
+    pub(crate) fn app(&self) -> &App {
+        self.0
+    }
+
     /// Creates or updates the order `external_id` as the business system describes it.
     pub async fn put(&self, acting: ActingAgent, external_id: String, input: PutOrder) -> Result<Put> {
         self.0.write(move |u| put(u, acting, &external_id, input)).await
@@ -79,8 +83,18 @@ impl Orders<'_> {
     }
 }
 
-fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, input: PutOrder) -> opora_store::Result<Put> {
+pub(crate) fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, input: PutOrder) -> opora_store::Result<Put> {
+    // Pushes of one order go one at a time (a retry racing the original, two stages at once), so
+    // a stage is checked against the one really stored.
+    u.tx().serialize(&[format!("order:{external_id}")])?;
     let existing = orders::by_external_id(u.conn(), external_id)?;
+    // An order's type and customer are what it was created with: a different type would reopen
+    // a finished order, another customer would receive the first one's conversation.
+    if let (Some(order), Some(asked)) = (&existing, &input.order_type)
+        && *asked != order.order_type
+    {
+        return Err(DomainError::field("order_type", "read_only").into());
+    }
     let type_name =
         input.order_type.clone().or_else(|| existing.as_ref().map(|o| o.order_type.clone())).unwrap_or_else(|| "default".into());
     let care = &u.config().care;
@@ -97,6 +111,9 @@ fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, input: PutO
         (None, Some(order)) => order.customer_id,
         (None, None) => return Err(DomainError::Validation(vec![FieldError::required("customer")]).into()),
     };
+    if existing.as_ref().is_some_and(|o| o.customer_id != customer_id) {
+        return Err(DomainError::field("customer", "read_only").into());
+    }
     let performer_id = match &input.performer {
         Some((id, name)) => Some(orders::performer(u.tx(), id, name)?),
         None => existing.as_ref().and_then(|o| o.performer.as_ref().map(|p| p.id)),
@@ -121,6 +138,11 @@ fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, input: PutO
         None => orders::insert(u.tx(), external_id, &fields, &to, &opora_store::auth::random_secret()?)?,
     };
     let eta_moved = existing.as_ref().is_some_and(|o| o.eta_at.is_some() && input.eta_at.is_some() && o.eta_at != input.eta_at);
+    // The expected time is watched: passing it without the next stage is a delay.
+    let eta_changed = existing.as_ref().map_or(fields.eta_at.is_some(), |o| o.eta_at != fields.eta_at);
+    if let Some(eta) = fields.eta_at.filter(|_| (eta_changed || step == Move::Forward) && !order_type.is_final(&to)) {
+        u.enqueue(super::delays::EtaCheck::at(id, &to, eta))?;
+    }
     if step == Move::Forward {
         orders::reach(u.tx(), id, &to)?;
         let data = OrderStageChanged {
@@ -159,11 +181,10 @@ fn eta_text(u: &Unit<'_, '_>, order: &Order, language: opora_domain::agent::Lang
 /// language, the time when one is known, the order page's address on the first.
 fn stage_text(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::Result<String> {
     let language = language_of(u, order.customer_id)?;
-    let known = ["created", "accepted", "in_progress", "on_the_way", "completed", CANCELLED];
     let eta = eta_text(u, order, language);
     // A stage that waits for the next one says when, if the business system said.
     let timed = ["accepted", "in_progress", "on_the_way"].contains(&order.stage.as_str()) && !eta.is_empty();
-    let key = match (known.contains(&order.stage.as_str()), timed) {
+    let key = match (KNOWN_STAGES.contains(&order.stage.as_str()), timed) {
         (true, true) => format!("order-stage-{}-eta", order.stage),
         (true, false) => format!("order-stage-{}", order.stage),
         (false, _) => "order-stage-other".into(),

@@ -5,6 +5,7 @@ use opora_domain::case::ActingAgent;
 use opora_domain::event::{Actor, EventData, PlaybookAttached, PlaybookStep};
 use opora_domain::playbook::{Outcome, Playbook, PlaybookSpec, check_step, starter};
 use opora_domain::{CaseId, DomainError, PlaybookId};
+use opora_store::StoreError;
 use opora_store::playbooks::{self, CaseCare};
 
 use crate::cases::access::{editable, seen};
@@ -32,7 +33,8 @@ fn of_case(conn: &mut dyn opora_store::db::Conn, case: CaseId) -> opora_store::R
     Ok(Some(CasePlaybook { playbook: playbooks::get(conn, id)?, steps_done: care.steps_done, outcome: care.outcome }))
 }
 
-/// Records a change of a case's checklist and says so in the timeline.
+/// Records a change of a case's checklist and says so in the timeline; a change that changes
+/// nothing (a step ticked again) records nothing.
 fn record(
     u: &mut Unit<'_, '_>,
     acting: ActingAgent,
@@ -45,10 +47,13 @@ fn record(
         Some(p) => playbooks::get(u.conn(), p)?,
         None => return Err(DomainError::Conflict("no_playbook").into()),
     };
+    let before = care.clone();
     let mut data = change(&mut care, &playbook)?;
-    data.number = case.number;
-    playbooks::save_care(u.tx(), id, &care)?;
-    u.emit(Some(id), Some(case.customer_id), Actor::agent(acting.id), EventData::CasePlaybookStep(data))?;
+    if care != before {
+        data.number = case.number;
+        playbooks::save_care(u.tx(), id, &care)?;
+        u.emit(Some(id), Some(case.customer_id), Actor::agent(acting.id), EventData::CasePlaybookStep(data))?;
+    }
     Ok(CasePlaybook { playbook, steps_done: care.steps_done, outcome: care.outcome })
 }
 
@@ -102,7 +107,14 @@ impl Playbooks<'_> {
         self.0
             .write(move |u| {
                 let case = editable(u, acting, id)?;
-                let chosen = playbooks::get(u.conn(), playbook)?;
+                // The playbook named in the request must exist and be in use.
+                let chosen = match playbooks::get(u.conn(), playbook) {
+                    Ok(found) if found.spec.active => found,
+                    Ok(_) | Err(StoreError::Domain(DomainError::NotFound(_))) => {
+                        return Err(DomainError::field("playbook_id", "not_found").into());
+                    }
+                    Err(other) => return Err(other),
+                };
                 let mut care = playbooks::care(u.conn(), id)?;
                 care.playbook_id = Some(chosen.id);
                 care.steps_done.clear();

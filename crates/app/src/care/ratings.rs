@@ -149,13 +149,18 @@ impl Ratings<'_> {
         self.0.read(move |conn| ratings::of_customer(conn, customer, 10)).await
     }
 
+    /// The kudos wall: 4s and 5s with a comment, newest first.
+    pub async fn kudos(&self, limit: i64) -> Result<Vec<opora_store::ratings::Kudos>> {
+        self.0.read(move |conn| ratings::kudos(conn, 4, limit)).await
+    }
+
     /// Ratings asked since `since`: (asked, answered).
     pub async fn response(&self, since: opora_domain::Timestamp) -> Result<(i64, i64)> {
         self.0.read(move |conn| ratings::response(conn, since)).await
     }
 }
 
-fn answer_rating(u: &mut Unit<'_, '_>, token: &str, answer: Answer) -> opora_store::Result<Answered> {
+pub(crate) fn answer_rating(u: &mut Unit<'_, '_>, token: &str, answer: Answer) -> opora_store::Result<Answered> {
     let rating = ratings::by_token(u.conn(), token)?.ok_or(DomainError::NotFound("rating"))?;
     if rating.score.is_some() {
         return Ok(Answered::AlreadyAnswered);

@@ -10,26 +10,31 @@ const MONTHS_RU: [&str; 12] =
 const MONTHS_EN: [&str; 12] =
     ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
+/// `at` in the business's zone, and the name of its month in `language`.
+fn local(at: Timestamp, offset_minutes: i32, language: Language) -> (time::OffsetDateTime, &'static str) {
+    let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
+    let at = at.to_datetime().to_offset(offset);
+    let months = if language == Language::Ru { MONTHS_RU } else { MONTHS_EN };
+    (at, months[usize::from(u8::from(at.month())) - 1])
+}
+
 /// `at` as the customer should read it, seen from `now`.
 pub fn customer_time(at: Timestamp, now: Timestamp, offset_minutes: i32, language: Language) -> String {
-    let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
-    let (at, now) = (at.to_datetime().to_offset(offset), now.to_datetime().to_offset(offset));
+    let (at, month) = local(at, offset_minutes, language);
+    let (today, _) = local(now, offset_minutes, language);
     let clock = format!("{:02}:{:02}", at.hour(), at.minute());
-    let month = usize::from(u8::from(at.month())) - 1;
-    match (language, at.date() == now.date()) {
+    match (language, at.date() == today.date()) {
         (Language::Ru, true) => format!("в {clock}"),
         (Language::En, true) => format!("at {clock}"),
-        (Language::Ru, false) => format!("{} {} в {clock}", at.day(), MONTHS_RU[month]),
-        (Language::En, false) => format!("on {} {} at {clock}", at.day(), MONTHS_EN[month]),
+        (Language::Ru, false) => format!("{} {month} в {clock}", at.day()),
+        (Language::En, false) => format!("on {} {month} at {clock}", at.day()),
     }
 }
 
 /// When something happened, as a customer reads it: "8 декабря, 14:30".
 pub fn customer_stamp(at: Timestamp, offset_minutes: i32, language: Language) -> String {
-    let offset = UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(UtcOffset::UTC);
-    let at = at.to_datetime().to_offset(offset);
-    let months = if language == Language::Ru { MONTHS_RU } else { MONTHS_EN };
-    format!("{} {}, {:02}:{:02}", at.day(), months[usize::from(u8::from(at.month())) - 1], at.hour(), at.minute())
+    let (at, month) = local(at, offset_minutes, language);
+    format!("{} {month}, {:02}:{:02}", at.day(), at.hour(), at.minute())
 }
 
 #[cfg(test)]

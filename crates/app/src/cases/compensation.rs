@@ -84,15 +84,18 @@ fn decide(u: &mut Unit<'_, '_>, acting: ActingAgent, id: CompensationId, refusal
     let case = super::access::seen(u.conn(), acting, request.case_id, rules)?;
     check_decision(request.status, acting.role)?;
     let actor = Actor::agent(acting.id);
+    let status = if refusal.is_some() { CompensationStatus::Refused } else { CompensationStatus::Granted };
+    // Two supervisors (or one double click) deciding at once: the first decision stands.
+    if !compensations::decide(u.tx(), id, status, acting.id)? {
+        return Err(DomainError::Conflict("compensation_decided").into());
+    }
     match refusal {
         None => {
-            compensations::decide(u.tx(), id, CompensationStatus::Granted, acting.id)?;
             cases::add_spent(u.tx(), case.id, request.amount.minor)?;
             let granted = compensations::get(u.conn(), id)?;
             u.emit(Some(case.id), Some(case.customer_id), actor, granted_event(case.number, &granted))?;
         }
         Some(reason) => {
-            compensations::decide(u.tx(), id, CompensationStatus::Refused, acting.id)?;
             let data = CompensationRefused { number: case.number, compensation_id: id, reason, requested_by: request.granted_by };
             u.emit(Some(case.id), Some(case.customer_id), actor, EventData::CompensationRefused(data))?;
         }
@@ -122,9 +125,17 @@ impl Cases<'_> {
         if !acting.role.may(opora_domain::agent::Action::GrantOverBudget) {
             return Err(DomainError::Forbidden.into());
         }
+        let rules = self.0.config().access;
         self.0
             .read(move |conn| {
-                let waiting = compensations::requested(conn, 200)?;
+                let mut waiting = Vec::new();
+                for request in compensations::requested(conn, 200)? {
+                    // Only requests on cases this supervisor sees.
+                    let case = cases::get(conn, request.case_id)?;
+                    if super::access::sees(conn, acting, &case, rules)? {
+                        waiting.push(request);
+                    }
+                }
                 let ids: Vec<CaseId> = waiting.iter().map(|c| c.case_id).collect();
                 let numbers = cases::numbers(conn, &ids)?;
                 let agents: Vec<_> = waiting.iter().map(|c| c.granted_by).collect();

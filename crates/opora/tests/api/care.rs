@@ -202,6 +202,13 @@ both_engines! {
         put(&app, "A-1", json!({"customer": customer, "amount": {"amount": "-5"}})).await.field("amount.amount", "invalid_amount");
         put(&app, "A-1", json!({"customer": customer, "stage": "cancelled"})).await.ok(201);
         put(&app, "A-1", json!({"stage": "completed"})).await.field("stage", "order_finished");
+        // What an order was created with stays: its customer and its type.
+        put(&app, "A-1", json!({"customer": {"email": "someone.else@example.ru"}})).await.field("customer", "read_only");
+        put(&app, "A-1", json!({"order_type": "default"})).await.ok(200);
+        put(&app, "A-1", json!({"order_type": "spaceship"})).await.field("order_type", "read_only");
+        let (_, agent) = app.agent("Обычный Агент", "agent").await;
+        let pushed = app.request(Method::PUT, "/api/v1/orders/A-2", Some(&agent), Some(&json!({"customer": customer}))).await;
+        pushed.problem(403, "forbidden");
         app.get("/api/v1/orders/nobody").await.problem(404, "order_not_found");
         let (status, body) = page(&app, "/rate/not-a-token").await;
         assert!(status == 404 && body.contains("Ссылка для оценки не найдена"), "{status} {body}");
@@ -229,5 +236,103 @@ both_engines! {
         assert_eq!(deadline.millis() - created.millis(), 8 * 3_600_000, "with the high priority's deadline");
         let listed = app.get("/api/v1/cases?our_client=true").await.ok(200)["items"].as_array().expect("items").len();
         assert_eq!(listed, 3);
+    }
+}
+
+both_engines! {
+    start = start;
+    async fn extras_wait_for_the_customer_and_delays_are_told_before_they_ask(app: TestApp) {
+        let api = BotApi::start().await;
+        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
+        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        let (owner, _) = app.agent("Ирина Претензии", "agent").await;
+        app.post("/api/v1/teams", json!({"name": "Претензии", "member_ids": [owner]})).await.ok(201);
+        let (receiver, url) = crate::harness::Receiver::start(&[]).await;
+        app.post("/api/v1/webhooks", json!({"url": url, "events": ["order.extra"]})).await.ok(201);
+        let customer = json!({"identities": [{"kind": "telegram", "value": "222"}], "name": "Мария"});
+        let later = opora_domain::Timestamp::now().plus_minutes(120).to_rfc3339();
+        put(&app, "CL-7", json!({"customer": customer, "stage": "in_progress", "eta": later})).await.ok(201);
+        next_text(&api, 0).await;
+
+        // An extra service is asked, answered once, and reaches the business system.
+        let extra = app.post("/api/v1/orders/CL-7/extras", json!({"description": "Выведение пятен", "amount": {"amount": "500"}})).await;
+        assert_eq!(extra.ok(201)["status"], "proposed");
+        let asked = next_text(&api, 1).await;
+        assert!(asked.contains("Выведение пятен") && asked.contains("500"), "{asked}");
+        let page_path = link(&asked, "/extra/");
+        let (status, body) = page(&app, &page_path).await;
+        assert!(status == 200 && body.contains("Выведение пятен"), "{body}");
+        assert_eq!(form(&app, &page_path, "answer=maybe").await.status, 422, "an unknown answer is refused");
+        let confirmed = form(&app, &page_path, "answer=confirm").await;
+        assert!(confirmed.body["text"].as_str().is_some_and(|t| t.contains("Сделаем")), "{:?}", confirmed.body);
+        form(&app, &page_path, "answer=decline").await;
+        let extras = app.get("/api/v1/orders/CL-7/extras").await.ok(200).clone();
+        assert_eq!(extras[0]["status"], "confirmed", "the first answer counts");
+        let told = eventually("the business system hears", || async {
+            receiver.calls().into_iter().find(|(_, body, _)| body["type"] == "order.extra" && body["data"]["data"]["status"] == "confirmed")
+        })
+        .await;
+        assert_eq!(told.1["data"]["data"]["external_id"], "CL-7");
+
+        // A delay reported by the business system: told at once with the new time, a case opens
+        // with an owner and the delay playbook.
+        let new_eta = opora_domain::Timestamp::now().plus_minutes(180).to_rfc3339();
+        let reported = app.post("/api/v1/orders/CL-7/problems", json!({"kind": "delay", "eta": new_eta, "note": "Можем перенести на завтра."})).await;
+        let case = reported.ok(201)["case_id"].as_i64().expect("case");
+        let told = next_text(&api, 2).await;
+        assert!(told.contains("задерживается") && told.contains("Новое время") && told.contains("перенести на завтра"), "{told}");
+        let opened = app.get(&format!("/api/v1/cases/{case}")).await.ok(200).clone();
+        assert_eq!((opened["kind"].as_str(), opened["order"].as_str()), (Some("problem"), Some("CL-7")));
+        assert_eq!(opened["owner"]["id"].as_i64(), Some(owner));
+        assert_eq!(opened["playbook"], "Заказ задерживается");
+        assert_eq!(app.get("/api/v1/orders/CL-7").await.ok(200)["eta"].as_str().map(|e| e[..16].to_owned()), Some(new_eta[..16].to_owned()));
+
+        // The expected time passing without the next stage is noticed by itself.
+        let past = opora_domain::Timestamp::now().plus_minutes(-5).to_rfc3339();
+        put(&app, "CL-8", json!({"customer": customer, "stage": "on_the_way", "eta": past})).await.ok(201);
+        let noticed = eventually("the late order noticed", || async {
+            sent(&api).into_iter().find(|t| t.contains("CL-8") && t.contains("скоро напишем"))
+        })
+        .await;
+        assert!(noticed.contains("задерживается"));
+        let late = app.get("/api/v1/cases?kind=problem").await.ok(200)["items"].as_array().expect("items").len();
+        assert_eq!(late, 2);
+
+        app.post("/api/v1/orders/CL-7/problems", json!({"kind": "eta_passed"})).await.field("kind", "invalid_choice");
+        app.post("/api/v1/orders/nobody/problems", json!({"kind": "delay"})).await.problem(404, "order_not_found");
+        put(&app, "CL-7", json!({"stage": "completed"})).await.ok(200);
+        let late_offer = json!({"description": "Ещё", "amount": {"amount": "1"}});
+        app.post("/api/v1/orders/CL-7/extras", late_offer).await.field("stage", "order_finished");
+    }
+}
+
+/// Completes an order for a customer known by e-mail; returns the rating page's path.
+async fn completed(app: &TestApp, external_id: &str) -> String {
+    let customer = json!({"email": format!("{}@example.ru", external_id.to_lowercase()), "name": "Клиент"});
+    let performer = json!({"external_id": "p-1", "name": "Анна"});
+    put(app, external_id, json!({"customer": customer, "performer": performer, "stage": "completed"})).await.ok(201);
+    let case = app.get(&format!("/api/v1/orders/{external_id}")).await.ok(200)["case_id"].as_i64().expect("case");
+    let messages = app.get(&format!("/api/v1/cases/{case}/messages")).await.ok(200).clone();
+    let text = messages
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body_text"].as_str())
+        .find(|t| t.contains("/rate/"))
+        .expect("asked");
+    link(text, "/rate/")
+}
+
+both_engines! {
+    async fn thanks_reach_the_wall_and_the_response_rate_is_measured(app: TestApp) {
+        let rate = completed(&app, "K-1").await;
+        completed(&app, "K-2").await;
+        assert_eq!(form(&app, &rate, "score=5&comment=%D0%A1%D0%BF%D0%B0%D1%81%D0%B8%D0%B1%D0%BE%2C+%D0%90%D0%BD%D0%BD%D0%B0%21").await.status, 200);
+        let wall = app.get("/api/v1/kudos").await.ok(200).clone();
+        assert_eq!((wall[0]["comment"].as_str(), wall[0]["performer"].as_str()), (Some("Спасибо, Анна!"), Some("Анна")));
+        assert_eq!(wall.as_array().map(Vec::len), Some(1), "an unanswered request is no kudos");
+        let response = app.get("/api/v1/ratings/response").await.ok(200).clone();
+        assert_eq!((response["asked"].as_i64(), response["answered"].as_i64(), response["rate"].as_f64()), (Some(2), Some(1), Some(50.0)));
+        app.get("/api/v1/ratings/response?days=0").await.field("days", "out_of_range");
     }
 }

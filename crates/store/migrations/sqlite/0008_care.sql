@@ -113,3 +113,17 @@ alter table compensations add column status text not null default 'granted';
 alter table compensations add column decided_by integer references agents(id);
 alter table compensations add column decided_at integer;
 create index compensations_requested on compensations(status, created_at);
+
+-- Extra services offered during an order, done only once the customer confirms.
+create table order_extras (
+    id integer primary key,
+    order_id integer not null references orders(id),
+    description text not null,
+    amount_minor integer not null,
+    currency text not null,
+    token text not null unique,
+    status text not null default 'proposed',
+    proposed_at integer not null,
+    answered_at integer
+);
+create index order_extras_order on order_extras(order_id);

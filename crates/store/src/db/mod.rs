@@ -92,7 +92,8 @@ id_values!(
     OrderId,
     PerformerId,
     RatingId,
-    PlaybookId
+    PlaybookId,
+    ExtraId
 );
 
 impl From<opora_domain::Timestamp> for Value<'_> {
@@ -201,7 +202,8 @@ id_from_values!(
     OrderId,
     PerformerId,
     RatingId,
-    PlaybookId
+    PlaybookId,
+    ExtraId
 );
 
 /// A row being read; columns are addressed by position in the select list.

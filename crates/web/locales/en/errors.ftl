@@ -128,3 +128,4 @@ field-order_finished = The order is finished (“{ $stage }”); its stage no lo
 field-invalid_score = A score is a whole number from 1 to 5
 error-compensation_not_found = Compensation not found
 error-compensation_decided = The compensation has already been decided
+error-extra_not_found = Offer not found

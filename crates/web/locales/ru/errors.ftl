@@ -128,3 +128,4 @@ field-order_finished = Заказ уже завершён (этап «{ $stage }
 field-invalid_score = Оценка — целое число от 1 до 5
 error-compensation_not_found = Компенсация не найдена
 error-compensation_decided = Решение по компенсации уже принято
+error-extra_not_found = Предложение не найдено

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod messages;
 pub mod orders;
 pub mod playbooks;
+pub mod ratings;
 pub mod system;
 pub mod tokens;
 pub mod webhooks;

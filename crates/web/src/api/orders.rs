@@ -5,10 +5,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use opora_app::care::delays::Trouble;
 use opora_app::care::orders::PutOrder;
 use opora_domain::agent::Action;
 use opora_domain::error::Errors;
-use opora_domain::order::{Order, Performer, parse_external_id};
+use opora_domain::order::{DelayKind, Extra, Order, Performer, parse_external_id};
 use opora_domain::validate::{line, text};
 use opora_domain::{CustomerId, FieldError};
 use serde::{Deserialize, Serialize};
@@ -158,7 +159,8 @@ fn parse(input: OrderInput, currency: &str) -> Result<PutOrder, crate::error::Ap
 /// Idempotent: the same body again changes nothing and tells the customer nothing. Each stage
 /// reached is told to the customer on their channel in their language; a stage never goes back
 /// (422 `stage_backwards`), a completed or cancelled order stays so (422 `order_finished`).
-/// Completing an order asks the customer for a rating (`/rate/{token}`).
+/// Completing an order asks the customer for a rating (`/rate/{token}`). Its customer and order
+/// type are fixed once it exists. Needs a supervisor's (or an integration's) token.
 #[utoipa::path(put, path = "/api/v1/orders/{external_id}", tag = "orders", params(("external_id" = String, Path)), request_body = OrderInput,
     responses((status = 200, body = OrderView), (status = 201, body = OrderView), (status = 422, body = crate::docs::Problem)))]
 pub async fn put(
@@ -167,7 +169,7 @@ pub async fn put(
     Path(external_id): Path<String>,
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
-    caller.require(Action::WorkCases)?;
+    caller.require(Action::PushOrders)?;
     let external_id = parse_external_id(&external_id).map_err(|e| crate::error::ApiError::fields(vec![e]))?;
     let put = parse(input, &state.config.currency)?;
     let done = state.app.orders().put(caller.acting(), external_id, put).await?;
@@ -237,4 +239,128 @@ pub async fn of_customer(State(state): State<AppState>, caller: Caller, PathId(i
         orders: orders.iter().map(OrderView::from).collect(),
         favourites: favourites.iter().map(PerformerView::from).collect(),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExtraView {
+    pub id: i64,
+    pub description: String,
+    pub amount: MoneyView,
+    /// `proposed`, `confirmed` or `declined`.
+    pub status: String,
+    pub proposed_at: String,
+    pub answered_at: Option<String>,
+}
+
+impl From<&Extra> for ExtraView {
+    fn from(e: &Extra) -> Self {
+        Self {
+            id: e.id.0,
+            description: e.description.clone(),
+            amount: MoneyView::from(&e.amount),
+            status: e.status.as_str().into(),
+            proposed_at: e.proposed_at.to_rfc3339(),
+            answered_at: e.answered_at.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraInput {
+    /// What would be done, as the customer will read it ("выведение пятен").
+    #[schema(required)]
+    pub description: Option<String>,
+    #[schema(required)]
+    pub amount: Option<MoneyInput>,
+}
+
+/// Offer the customer an extra service at a price.
+///
+/// The customer is asked on their channel and answers on a page; the answer is an `order.extra`
+/// event (subscribe a webhook to it) and shows in the order's extras. Nothing should be done
+/// before `confirmed`.
+#[utoipa::path(post, path = "/api/v1/orders/{external_id}/extras", tag = "orders", params(("external_id" = String, Path)), request_body = ExtraInput,
+    responses((status = 201, body = ExtraView), (status = 404, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn propose_extra(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(external_id): Path<String>,
+    ApiJson(input): ApiJson<ExtraInput>,
+) -> ApiResult<(StatusCode, Json<ExtraView>)> {
+    caller.require(Action::PushOrders)?;
+    let mut errors = Errors::default();
+    let description = errors.take(line("description", input.description.as_deref().unwrap_or(""), 1, 300));
+    let amount = match &input.amount {
+        Some(money) => money.parse("amount", &state.config.currency, &mut errors),
+        None => {
+            errors.push(FieldError::required("amount"));
+            None
+        }
+    };
+    errors.finish()?;
+    let (Some(description), Some(amount)) = (description, amount) else { return Err(crate::error::ApiError::new("validation_failed")) };
+    let extra = state.app.orders().propose_extra(caller.acting(), external_id, description, amount).await?;
+    Ok((StatusCode::CREATED, Json(ExtraView::from(&extra))))
+}
+
+/// An order's extra services, oldest first, with the customer's answers.
+#[utoipa::path(get, path = "/api/v1/orders/{external_id}/extras", tag = "orders", params(("external_id" = String, Path)),
+    responses((status = 200, body = Vec<ExtraView>), (status = 404, body = crate::docs::Problem)))]
+pub async fn extras(State(state): State<AppState>, caller: Caller, Path(external_id): Path<String>) -> ApiResult<Json<Vec<ExtraView>>> {
+    caller.require(Action::ReadCases)?;
+    Ok(Json(state.app.orders().extras(external_id).await?.iter().map(ExtraView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemInput {
+    /// `delay`, `shortage` or `defect`.
+    #[schema(required, value_type = crate::docs::DelayChoice)]
+    pub kind: Option<String>,
+    /// What the customer is told besides: the alternative offered, what is missing.
+    pub note: Option<String>,
+    /// The new expected time (RFC 3339), when there is one.
+    pub eta: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemView {
+    pub order: OrderView,
+    /// The case opened for it, with an owner from the claims team.
+    pub case_id: i64,
+}
+
+/// Report a delay, a shortage or a defect: the customer is told at once (with the new time),
+/// and a problem case with the matching playbook opens for the claims team.
+#[utoipa::path(post, path = "/api/v1/orders/{external_id}/problems", tag = "orders", params(("external_id" = String, Path)), request_body = ProblemInput,
+    responses((status = 201, body = ProblemView), (status = 404, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn report_problem(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(external_id): Path<String>,
+    ApiJson(input): ApiJson<ProblemInput>,
+) -> ApiResult<(StatusCode, Json<ProblemView>)> {
+    caller.require(Action::PushOrders)?;
+    let mut errors = Errors::default();
+    let kind = match input.kind.as_deref() {
+        Some(k) => errors.take(DelayKind::parse_field("kind", k).and_then(|k| {
+            if k == DelayKind::EtaPassed {
+                Err(FieldError::new("kind", "invalid_choice").with("allowed", "delay, shortage, defect"))
+            } else {
+                Ok(k)
+            }
+        })),
+        None => {
+            errors.push(FieldError::required("kind"));
+            None
+        }
+    };
+    let note = input.note.as_deref().and_then(|n| errors.take(text("note", n, 0, 1000))).unwrap_or_default();
+    let eta_at = input.eta.as_deref().and_then(|t| parse_time("eta", t, &mut errors));
+    errors.finish()?;
+    let Some(kind) = kind else { return Err(crate::error::ApiError::new("validation_failed")) };
+    let trouble = Trouble { kind, note, eta_at };
+    let (order, case) = state.app.orders().report_trouble(caller.acting(), external_id, trouble).await?;
+    Ok((StatusCode::CREATED, Json(ProblemView { order: OrderView::from(&order), case_id: case.0 })))
 }

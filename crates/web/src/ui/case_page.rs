@@ -103,7 +103,7 @@ async fn load(state: &AppState, agent: &UiAgent, id: CaseId) -> Result<Value, Ap
         "playbook": playbook.as_ref().map(|p| playbook_view(p, language)),
         "playbooks": playbooks.iter().filter(|p| p.spec.active).map(|p| json!({"id": p.id, "name": p.spec.name})).collect::<Vec<_>>(),
         "outcomes": Outcome::ALL,
-        "known_stages": ["created", "accepted", "in_progress", "on_the_way", "completed", "cancelled"],
+        "known_stages": opora_domain::order::KNOWN_STAGES,
         "orders": state.app.orders().of_customer(customer.id).await?.iter().take(5).map(|o| json!({
             "external_id": o.external_id, "stage": o.stage, "description": o.description, "case_id": o.case_id,
         })).collect::<Vec<_>>(),

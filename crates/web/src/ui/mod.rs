@@ -8,6 +8,7 @@ mod assets;
 mod case_page;
 mod demo;
 mod inbox;
+mod kudos;
 mod login;
 mod profile;
 mod public;
@@ -40,9 +41,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/{section}", get(admin::page))
         .route("/me", get(profile::page))
         .route("/approvals", get(approvals::page))
+        .route("/kudos", get(kudos::page))
         .route("/demo/site", get(demo::site))
         .route("/rate/{token}", get(public::rate_page).post(public::rate_submit))
         .route("/track/{token}", get(public::track_page))
+        .route("/extra/{token}", get(public::extra_page).post(public::extra_submit))
         .route("/static/{file}", get(assets::serve))
 }
 

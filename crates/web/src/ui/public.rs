@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use opora_app::care::ratings::{Answer, Answered};
+use opora_app::care::ratings::{Answer, Answered, RatingPage};
 use opora_app::care::when::{customer_stamp, customer_time};
 use opora_domain::Timestamp;
 use opora_domain::agent::Language;
@@ -51,12 +51,27 @@ pub async fn rate_page(State(state): State<AppState>, Path(token): Path<String>,
     };
     let Some(found) = found else { return not_found(&state, &query, "rate.html") };
     let language = chosen(&query, found.language);
-    let status = if found.rating.score.is_some() { "already" } else { "form" };
-    let context = json!({
-        "state": status, "token": token, "order": found.order, "performer": found.performer, "agent": found.agent,
-        "case_number": found.case_number, "reasons": found.reasons, "chosen": Vec::<String>::new(), "comment": "",
-    });
-    page(&state, "rate.html", language, StatusCode::OK, context)
+    if found.rating.score.is_some() {
+        return page(&state, "rate.html", language, StatusCode::OK, json!({"state": "already"}));
+    }
+    page(&state, "rate.html", language, StatusCode::OK, rate_form(&found, &token, &Filled::default()))
+}
+
+/// What a customer filled in, shown again with the error that sent it back.
+#[derive(Default)]
+struct Filled<'a> {
+    error: Option<&'a str>,
+    score: Option<u8>,
+    reasons: &'a [String],
+    comment: &'a str,
+}
+
+fn rate_form(found: &RatingPage, token: &str, filled: &Filled<'_>) -> Value {
+    json!({
+        "state": "form", "token": token, "order": found.order, "performer": found.performer, "agent": found.agent,
+        "case_number": found.case_number, "reasons": found.reasons, "chosen": filled.reasons, "comment": filled.comment,
+        "error": filled.error, "score": filled.score,
+    })
 }
 
 /// Takes the form: a score 1–5, ticked reasons, a comment, the favourite box. A bad score shows
@@ -77,18 +92,15 @@ pub async fn rate_submit(
     for (name, value) in form_urlencoded::parse(&body) {
         match name.as_ref() {
             "score" => score = value.into_owned(),
-            "reasons" if reasons.len() < 20 => reasons.push(value.into_owned()),
+            "reasons" if reasons.len() < 20 && !reasons.iter().any(|r| *r == value) => reasons.push(value.into_owned()),
             "comment" => comment = value.chars().take(opora_domain::rating::COMMENT_MAX).collect(),
             "favourite" => favourite = value == "1",
             _ => {}
         }
     }
     let again = |error: &str, score: Option<u8>, reasons: &[String], comment: &str| {
-        let context = json!({
-            "state": "form", "token": token, "order": found.order, "performer": found.performer, "agent": found.agent,
-            "case_number": found.case_number, "reasons": found.reasons, "chosen": reasons, "comment": comment, "error": error, "score": score,
-        });
-        page(&state, "rate.html", language, StatusCode::UNPROCESSABLE_ENTITY, context)
+        let filled = Filled { error: Some(error), score, reasons, comment };
+        page(&state, "rate.html", language, StatusCode::UNPROCESSABLE_ENTITY, rate_form(&found, &token, &filled))
     };
     if found.rating.score.is_some() {
         return page(&state, "rate.html", language, StatusCode::OK, json!({"state": "already"}));
@@ -119,7 +131,6 @@ pub async fn track_page(State(state): State<AppState>, Path(token): Path<String>
     let customer = state.app.customers().get(order.customer_id).await.ok().and_then(|c| c.language);
     let language = chosen(&query, customer.unwrap_or(care.language));
     let order_type = care.order_types.get(&order.order_type).cloned().unwrap_or_default();
-    let known = ["created", "accepted", "in_progress", "on_the_way", "completed", "cancelled"];
     let mut names: Vec<String> = order_type.stages.clone();
     if order.stage == opora_domain::order::CANCELLED {
         // A cancelled order shows what it reached, then the cancellation.
@@ -131,7 +142,7 @@ pub async fn track_page(State(state): State<AppState>, Path(token): Path<String>
         .map(|name| {
             let reached = order.stages.iter().find(|r| &r.stage == name);
             json!({
-                "stage": name, "known": known.contains(&name.as_str()), "current": *name == order.stage,
+                "stage": name, "known": opora_domain::order::KNOWN_STAGES.contains(&name.as_str()), "current": *name == order.stage,
                 "at": reached.map(|r| customer_stamp(r.at, care.utc_offset_minutes, language)),
                 "iso": reached.map(|r| r.at.to_rfc3339()),
             })
@@ -146,4 +157,61 @@ pub async fn track_page(State(state): State<AppState>, Path(token): Path<String>
         "performer": order.performer.as_ref().map(|p| p.name.clone()), "tracking_url": order.tracking_url,
     });
     page(&state, "track.html", language, StatusCode::OK, json!({"order": view, "stages": stages}))
+}
+
+/// An extra service offered during an order: what, for how much, confirm or decline.
+pub async fn extra_page(State(state): State<AppState>, Path(token): Path<String>, Query(query): Query<LangQuery>) -> Response {
+    let found = match state.app.orders().extra_page(token.clone()).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(&state, &query, "extra.html"),
+        Err(e) => return error_page(&state, None, e.into()),
+    };
+    let language = chosen(&query, found.language);
+    page(&state, "extra.html", language, StatusCode::OK, extra_context(&found.extra, &found.order.external_id, &token, language, None))
+}
+
+fn extra_context(extra: &opora_domain::order::Extra, order: &str, token: &str, language: Language, answered_now: Option<bool>) -> Value {
+    let price = opora_domain::compensation::Money::text(extra.amount.minor, &extra.amount.currency, language);
+    json!({"state": extra.status, "order": order, "token": token, "description": extra.description, "price": price, "answered_now": answered_now})
+}
+
+/// The customer's answer: `answer=confirm` or `answer=decline`; only the first counts.
+pub async fn extra_submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(query): Query<LangQuery>,
+    body: Bytes,
+) -> Response {
+    let found = match state.app.orders().extra_page(token.clone()).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found(&state, &query, "extra.html"),
+        Err(e) => return error_page(&state, None, e.into()),
+    };
+    let language = chosen(&query, found.language);
+    let answer = form_urlencoded::parse(&body).find(|(name, _)| name == "answer").map(|(_, value)| value.into_owned());
+    let confirm = match answer.as_deref() {
+        Some("confirm") => true,
+        Some("decline") => false,
+        _ => {
+            let context = extra_context(&found.extra, &found.order.external_id, &token, language, None);
+            return page(&state, "extra.html", language, StatusCode::UNPROCESSABLE_ENTITY, context);
+        }
+    };
+    match state.app.orders().answer_extra(token.clone(), confirm).await {
+        Ok(Some(answered)) => page(
+            &state,
+            "extra.html",
+            language,
+            StatusCode::OK,
+            extra_context(&answered, &found.order.external_id, &token, language, Some(true)),
+        ),
+        Ok(None) => page(
+            &state,
+            "extra.html",
+            language,
+            StatusCode::OK,
+            extra_context(&found.extra, &found.order.external_id, &token, language, None),
+        ),
+        Err(e) => error_page(&state, None, e.into()),
+    }
 }

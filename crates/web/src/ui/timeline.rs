@@ -13,32 +13,7 @@ use crate::views::Names;
 
 /// `1 500,00 ₽` in Russian, `₽1,500.00` in English.
 pub fn money(minor: i64, currency: &str, language: Language) -> String {
-    let symbol = match currency {
-        "RUB" => "₽",
-        "USD" => "$",
-        "EUR" => "€",
-        "GBP" => "£",
-        "KZT" => "₸",
-        other => other,
-    };
-    let whole = (minor / 100).abs().to_string();
-    let (group, decimal) = match language {
-        Language::Ru => ('\u{a0}', ','),
-        Language::En => (',', '.'),
-    };
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(group);
-        }
-        grouped.push(digit);
-    }
-    let sign = if minor < 0 { "-" } else { "" };
-    let amount = format!("{sign}{grouped}{decimal}{:02}", (minor % 100).abs());
-    match language {
-        Language::Ru => format!("{amount}\u{a0}{symbol}"),
-        Language::En => format!("{symbol}{amount}"),
-    }
+    opora_domain::compensation::Money::text(minor, currency, language)
 }
 
 fn label(i18n: &I18n, language: Language, prefix: &str, value: &str) -> String {
@@ -117,6 +92,19 @@ fn event_line(i18n: &I18n, language: Language, names: &Names, event: &Event) -> 
             text("timeline-order-stage", &[("order", json!(data.external_id)), ("stage", json!(stage))])
         }
         EventData::RatingReceived(data) => text("timeline-rating", &[("score", json!(data.score))]),
+        EventData::OrderExtra(data) => {
+            let minor = Money::parse_amount("amount", &data.amount).unwrap_or(0);
+            let args = [
+                ("order", json!(data.external_id)),
+                ("extra", json!(data.description)),
+                ("price", json!(money(minor, &data.currency, language))),
+            ];
+            text(&format!("timeline-extra-{}", data.status), &args)
+        }
+        EventData::OrderDelayed(data) => text(
+            "timeline-order-trouble",
+            &[("order", json!(data.external_id)), ("kind", json!(label(i18n, language, "trouble", &data.kind)))],
+        ),
         EventData::CaseUpdated(data) => {
             let mut parts = Vec::new();
             for (field, change) in &data.changes {
