@@ -501,6 +501,8 @@ pub async fn load(app: &App, password_hash: String) -> Result<&'static str> {
             add_story(u, story, &agent_ids, &team_ids, &customer_ids, now)?;
         }
         let admin = ActingAgent { id: agent_ids[0], role: Role::Admin, access: CaseAccess::All };
+        // A low rating finds its playbook: the starter set is there before the first start.
+        crate::care::playbooks::install_starter(u)?;
         add_orders(u, admin, &customer_ids, now)?;
         u.set_now(now);
         Ok(())

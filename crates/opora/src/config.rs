@@ -64,6 +64,10 @@ pub struct CareConfig {
     /// (0: only by hand); their cases start at high priority.
     pub our_clients_after_complaints: i64,
     pub complaint_window_days: i64,
+    /// "Write to the director" (`/director`): the agent (by e-mail) who receives the letters, as
+    /// complaints due within `director_hours`. Empty: the form is closed.
+    pub director_email: String,
+    pub director_hours: i64,
     /// Order types besides `default`: `[care.order_types.cleaning]` with `stages` (in order, the
     /// last one the completion; `cancelled` is always there) and the rating `reasons`.
     pub order_types: std::collections::BTreeMap<String, opora_domain::order::OrderType>,
@@ -80,6 +84,8 @@ impl Default for CareConfig {
             remind_after_hours: 24,
             our_clients_after_complaints: 2,
             complaint_window_days: 90,
+            director_email: String::new(),
+            director_hours: 24,
             order_types: Default::default(),
         }
     }
@@ -116,6 +122,8 @@ impl CareConfig {
             remind_after_minutes: self.remind_after_hours.max(1) * 60,
             our_clients_after_complaints: self.our_clients_after_complaints.max(0),
             complaint_window_days: self.complaint_window_days.max(1),
+            director_email: self.director_email.trim().to_owned(),
+            director_minutes: self.director_hours.max(1) * 60,
         }
     }
 

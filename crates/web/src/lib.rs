@@ -84,6 +84,8 @@ pub struct AppState {
     pub inbound_limits: Arc<api::hooks::InboundLimits>,
     /// New visitors and their messages on the website widget, per client address.
     pub widget_limits: Arc<widget::WidgetLimits>,
+    /// Forms of the customers' pages (ratings, extras, letters to the director), per network.
+    pub public_limits: Arc<ui::public::PublicLimits>,
     pub openapi: Arc<serde_json::Value>,
     /// Becomes true when the server shuts down; long-lived responses (event streams) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -103,6 +105,7 @@ impl AppState {
             login_limits,
             inbound_limits: Arc::new(api::hooks::InboundLimits::default()),
             widget_limits: Arc::new(widget::WidgetLimits::default()),
+            public_limits: Arc::new(ui::public::PublicLimits::default()),
             openapi: Arc::new(serde_json::Value::Null),
             shutdown,
         })
@@ -259,6 +262,7 @@ pub async fn housekeeping(state: AppState, mut shutdown: tokio::sync::watch::Rec
                 state.login_limits.forget_stale();
                 state.inbound_limits.forget_stale();
                 state.widget_limits.forget_stale();
+                state.public_limits.forget_stale();
             }
             _ = shutdown.changed() => break,
         }

@@ -31,9 +31,11 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("kudos.html", include_str!("../templates/ui/kudos.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
     ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
+    ("public_base.html", include_str!("../templates/public/public_base.html")),
     ("rate.html", include_str!("../templates/public/rate.html")),
     ("track.html", include_str!("../templates/public/track.html")),
     ("extra.html", include_str!("../templates/public/extra.html")),
+    ("director.html", include_str!("../templates/public/director.html")),
 ];
 
 pub struct Templates {

@@ -4,6 +4,7 @@
 
 pub(crate) mod complaints;
 pub mod delays;
+pub mod director;
 pub mod extras;
 pub mod orders;
 pub mod playbooks;
@@ -42,6 +43,10 @@ pub struct CareSettings {
     /// by itself).
     pub our_clients_after_complaints: i64,
     pub complaint_window_days: i64,
+    /// The manager letters from the "write to the director" form go to (their e-mail; empty:
+    /// the form is closed), and the minutes they have to answer.
+    pub director_email: String,
+    pub director_minutes: i64,
 }
 
 impl Default for CareSettings {
@@ -56,6 +61,8 @@ impl Default for CareSettings {
             remind_after_minutes: 24 * 60,
             our_clients_after_complaints: 2,
             complaint_window_days: 90,
+            director_email: String::new(),
+            director_minutes: 24 * 60,
         }
     }
 }

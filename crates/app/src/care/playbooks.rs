@@ -21,6 +21,18 @@ pub struct CasePlaybook {
 
 pub struct Playbooks<'a>(&'a App);
 
+/// Installs the starter playbooks unless they were installed before; returns how many.
+pub(crate) fn install_starter(u: &mut Unit<'_, '_>) -> opora_store::Result<usize> {
+    if !playbooks::seed_once(u.tx(), "starter_playbooks")? {
+        return Ok(0);
+    }
+    let specs = starter(u.config().care.language, &u.config().currency);
+    for spec in &specs {
+        playbooks::insert(u.tx(), spec)?;
+    }
+    Ok(specs.len())
+}
+
 impl App {
     pub fn playbooks(&self) -> Playbooks<'_> {
         Playbooks(self)
@@ -61,19 +73,7 @@ impl Playbooks<'_> {
     /// Installs the starter playbooks once, in the instance's language (a later start, or an
     /// admin who deleted them, gets none again).
     pub async fn install_starter(&self) -> Result<usize> {
-        self.0
-            .write(|u| {
-                if !playbooks::seed_once(u.tx(), "starter_playbooks")? {
-                    return Ok(0);
-                }
-                let care = &u.config().care;
-                let specs = starter(care.language, &u.config().currency);
-                for spec in &specs {
-                    playbooks::insert(u.tx(), spec)?;
-                }
-                Ok(specs.len())
-            })
-            .await
+        self.0.write(install_starter).await
     }
 
     pub async fn list(&self) -> Result<Vec<Playbook>> {

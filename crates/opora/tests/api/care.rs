@@ -212,6 +212,8 @@ both_engines! {
         app.get("/api/v1/orders/nobody").await.problem(404, "order_not_found");
         let (status, body) = page(&app, "/rate/not-a-token").await;
         assert!(status == 404 && body.contains("Ссылка для оценки не найдена"), "{status} {body}");
+        let (status, body) = page(&app, "/director").await;
+        assert!(status == 404 && body.contains("форма сейчас закрыта"), "closed until a director is named: {status}");
     }
 }
 
@@ -334,5 +336,39 @@ both_engines! {
         let response = app.get("/api/v1/ratings/response").await.ok(200).clone();
         assert_eq!((response["asked"].as_i64(), response["answered"].as_i64(), response["rate"].as_f64()), (Some(2), Some(1), Some(50.0)));
         app.get("/api/v1/ratings/response?days=0").await.field("days", "out_of_range");
+    }
+}
+
+async fn with_director(engine: crate::harness::Engine) -> TestApp {
+    TestApp::start_with(engine, |config| config.care.director_email = "admin@test.opora.dev".into()).await
+}
+
+both_engines! {
+    start = with_director;
+    async fn a_letter_to_the_director_reaches_the_director_and_strangers_are_braked(app: TestApp) {
+        let (status, body) = page(&app, "/director").await;
+        assert!(status == 200 && body.contains("Написать директору"), "{status}");
+        let bad = form(&app, "/director", "name=&contact=abc&text=short").await;
+        assert_eq!(bad.status, 422);
+        let shown = bad.body["text"].as_str().unwrap_or_default().to_owned();
+        assert!(shown.contains("Нужен адрес почты или номер телефона") && shown.contains("Опишите, что случилось"), "{shown}");
+        let letter = "name=%D0%9F%D1%91%D1%82%D1%80&contact=petr%40example.ru&text=%D0%A3%D0%B6%D0%B5+%D1%82%D1%80%D0%B5%D1%82%D0%B8%D0%B9+%D1%80%D0%B0%D0%B7+%D0%BE%D0%BF%D0%B0%D0%B7%D0%B4%D1%8B%D0%B2%D0%B0%D0%B5%D1%82%D0%B5";
+        let sent = form(&app, "/director", letter).await;
+        assert!(sent.status == 200 && sent.body["text"].as_str().is_some_and(|t| t.contains("Письмо отправлено")));
+        let letters = app.get("/api/v1/cases?kind=complaint").await.ok(200)["items"].as_array().expect("items").clone();
+        assert_eq!(letters.len(), 1);
+        let case = &letters[0];
+        assert_eq!((case["owner"]["id"].as_i64(), case["category"].as_str()), (Some(app.admin_id), Some("director")));
+        let created = opora_domain::Timestamp::parse(case["created_at"].as_str().expect("created")).expect("time");
+        let due = opora_domain::Timestamp::parse(case["deadline_at"].as_str().expect("due")).expect("time");
+        assert_eq!(due.millis() - created.millis(), 24 * 3_600_000, "the director's own deadline");
+        let words = app.get(&format!("/api/v1/cases/{}/messages", case["id"])).await.ok(200)[0]["body_text"].clone();
+        assert_eq!(words, "Уже третий раз опаздываете");
+        // Someone sending form after form is slowed down.
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            statuses.push(form(&app, "/director", "name=x").await.status);
+        }
+        assert!(statuses.contains(&429), "{statuses:?}");
     }
 }

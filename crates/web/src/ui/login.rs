@@ -20,7 +20,7 @@ use crate::i18n::from_accept_language;
 const LANGUAGE_COOKIE: &str = "opora_lang";
 
 /// The language of a signed-out visitor: their choice, else their browser's, else the default.
-pub(super) fn visitor_language(state: &AppState, headers: &HeaderMap) -> Language {
+pub(crate) fn visitor_language(state: &AppState, headers: &HeaderMap) -> Language {
     let chosen = headers
         .get_all(header::COOKIE)
         .iter()

@@ -11,7 +11,7 @@ mod inbox;
 mod kudos;
 mod login;
 mod profile;
-mod public;
+pub(crate) mod public;
 mod timeline;
 
 use axum::Router;
@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rate/{token}", get(public::rate_page).post(public::rate_submit))
         .route("/track/{token}", get(public::track_page))
         .route("/extra/{token}", get(public::extra_page).post(public::extra_submit))
+        .route("/director", get(public::director_page).post(public::director_submit))
         .route("/static/{file}", get(assets::serve))
 }
 

@@ -3,20 +3,29 @@
 //! The token in the address is the only key; the pages are small, need no script and speak the
 //! customer's language unless `?lang=` asks for the other.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use opora_app::care::director::Letter;
 use opora_app::care::ratings::{Answer, Answered, RatingPage};
 use opora_app::care::when::{customer_stamp, customer_time};
 use opora_domain::Timestamp;
 use opora_domain::agent::Language;
+use opora_domain::customer::IdentityKind;
+use opora_domain::error::Errors;
 use opora_domain::rating::parse_score;
+use opora_domain::validate::{EmailAddress, PhoneNumber, line};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{assets, error_page, html};
 use crate::AppState;
+use crate::extract::{ClientAddr, network};
 
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
@@ -78,10 +87,14 @@ fn rate_form(found: &RatingPage, token: &str, filled: &Filled<'_>) -> Value {
 /// the form again with the error; a second answer changes nothing.
 pub async fn rate_submit(
     State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
     Path(token): Path<String>,
     Query(query): Query<LangQuery>,
     body: Bytes,
 ) -> Response {
+    if !state.public_limits.allows(peer) {
+        return too_many(&state, chosen(&query, state.config.default_language));
+    }
     let found = match state.app.ratings().page(token.clone()).await {
         Ok(found) => found,
         Err(e) => return error_page(&state, None, e.into()),
@@ -167,21 +180,25 @@ pub async fn extra_page(State(state): State<AppState>, Path(token): Path<String>
         Err(e) => return error_page(&state, None, e.into()),
     };
     let language = chosen(&query, found.language);
-    page(&state, "extra.html", language, StatusCode::OK, extra_context(&found.extra, &found.order.external_id, &token, language, None))
+    page(&state, "extra.html", language, StatusCode::OK, extra_context(&found.extra, &found.order.external_id, &token, language))
 }
 
-fn extra_context(extra: &opora_domain::order::Extra, order: &str, token: &str, language: Language, answered_now: Option<bool>) -> Value {
+fn extra_context(extra: &opora_domain::order::Extra, order: &str, token: &str, language: Language) -> Value {
     let price = opora_domain::compensation::Money::text(extra.amount.minor, &extra.amount.currency, language);
-    json!({"state": extra.status, "order": order, "token": token, "description": extra.description, "price": price, "answered_now": answered_now})
+    json!({"state": extra.status, "order": order, "token": token, "description": extra.description, "price": price})
 }
 
 /// The customer's answer: `answer=confirm` or `answer=decline`; only the first counts.
 pub async fn extra_submit(
     State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
     Path(token): Path<String>,
     Query(query): Query<LangQuery>,
     body: Bytes,
 ) -> Response {
+    if !state.public_limits.allows(peer) {
+        return too_many(&state, chosen(&query, state.config.default_language));
+    }
     let found = match state.app.orders().extra_page(token.clone()).await {
         Ok(Some(found)) => found,
         Ok(None) => return not_found(&state, &query, "extra.html"),
@@ -193,25 +210,88 @@ pub async fn extra_submit(
         Some("confirm") => true,
         Some("decline") => false,
         _ => {
-            let context = extra_context(&found.extra, &found.order.external_id, &token, language, None);
+            let context = extra_context(&found.extra, &found.order.external_id, &token, language);
             return page(&state, "extra.html", language, StatusCode::UNPROCESSABLE_ENTITY, context);
         }
     };
     match state.app.orders().answer_extra(token.clone(), confirm).await {
-        Ok(Some(answered)) => page(
-            &state,
-            "extra.html",
-            language,
-            StatusCode::OK,
-            extra_context(&answered, &found.order.external_id, &token, language, Some(true)),
-        ),
-        Ok(None) => page(
-            &state,
-            "extra.html",
-            language,
-            StatusCode::OK,
-            extra_context(&found.extra, &found.order.external_id, &token, language, None),
-        ),
+        Ok(Some(answered)) => {
+            page(&state, "extra.html", language, StatusCode::OK, extra_context(&answered, &found.order.external_id, &token, language))
+        }
+        Ok(None) => {
+            page(&state, "extra.html", language, StatusCode::OK, extra_context(&found.extra, &found.order.external_id, &token, language))
+        }
+        Err(e) => error_page(&state, None, e.into()),
+    }
+}
+
+/// What the public pages' forms may take from one network: answers and letters a minute.
+pub struct PublicLimits(DefaultKeyedRateLimiter<IpAddr>);
+
+impl Default for PublicLimits {
+    fn default() -> Self {
+        let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
+        Self(RateLimiter::keyed(Quota::per_minute(n(20)).allow_burst(n(10))))
+    }
+}
+
+impl PublicLimits {
+    pub fn forget_stale(&self) {
+        self.0.retain_recent();
+    }
+
+    /// Whether one more form from this address may be taken now.
+    fn allows(&self, peer: Option<std::net::SocketAddr>) -> bool {
+        peer.is_none_or(|p| self.0.check_key(&network(p.ip())).is_ok())
+    }
+}
+
+fn too_many(state: &AppState, language: Language) -> Response {
+    let mut response = page(state, "director.html", language, StatusCode::TOO_MANY_REQUESTS, json!({"state": "limited"}));
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
+    response
+}
+
+/// "Write to the director": a letter to a named manager, with a way to answer.
+pub async fn director_page(State(state): State<AppState>, headers: HeaderMap, Query(query): Query<LangQuery>) -> Response {
+    let language = chosen(&query, super::login::visitor_language(&state, &headers));
+    if !state.app.director().open() {
+        return page(&state, "director.html", language, StatusCode::NOT_FOUND, json!({"state": "closed"}));
+    }
+    page(&state, "director.html", language, StatusCode::OK, json!({"state": "form", "name": "", "contact": "", "text": "", "errors": []}))
+}
+
+pub async fn director_submit(
+    State(state): State<AppState>,
+    ClientAddr(peer): ClientAddr,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+    body: Bytes,
+) -> Response {
+    let language = chosen(&query, super::login::visitor_language(&state, &headers));
+    if !state.app.director().open() {
+        return page(&state, "director.html", language, StatusCode::NOT_FOUND, json!({"state": "closed"}));
+    }
+    if !state.public_limits.allows(peer) {
+        return too_many(&state, language);
+    }
+    let field = |name: &str| form_urlencoded::parse(&body).find(|(k, _)| k == name).map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let (name, contact, text) = (field("name"), field("contact"), field("text"));
+    let mut errors = Errors::default();
+    let checked_name = errors.take(line("name", &name, 1, 200));
+    let reach = if contact.contains('@') {
+        errors.take(EmailAddress::parse("contact", &contact)).map(|e| (IdentityKind::Email, e.into_string()))
+    } else {
+        errors.take(PhoneNumber::parse("contact", &contact)).map(|p| (IdentityKind::Phone, p.as_str().to_owned()))
+    };
+    let letter = errors.take(opora_domain::validate::text("text", &text, 10, 5000));
+    let (Some(name_ok), Some(reach), Some(letter)) = (checked_name, reach, letter) else {
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        let context = json!({"state": "form", "name": name, "contact": contact, "text": text, "errors": fields});
+        return page(&state, "director.html", language, StatusCode::UNPROCESSABLE_ENTITY, context);
+    };
+    match state.app.director().write(Letter { name: name_ok, contact: reach, text: letter, language }).await {
+        Ok(_) => page(&state, "director.html", language, StatusCode::OK, json!({"state": "sent"})),
         Err(e) => error_page(&state, None, e.into()),
     }
 }
