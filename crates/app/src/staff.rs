@@ -63,6 +63,8 @@ fn team_event(u: &mut Unit<'_, '_>, team: TeamId, name: Option<String>, action: 
     u.emit(None, None, actor, EventData::TeamChanged(TeamChanged { team_id: team, name, action })).map(|_| ())
 }
 
+pub use opora_store::cases::SmoothWork;
+
 pub struct Staff<'a>(&'a App);
 
 impl App {
@@ -91,6 +93,13 @@ impl Staff<'_> {
 
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         self.0.read(agents::list).await
+    }
+
+    /// How an agent's work went over the last `days`: solved cases, first-contact resolutions,
+    /// in time, reopened, and customers' ratings — smooth work beside volume.
+    pub async fn smooth_work(&self, id: AgentId, days: i64) -> Result<SmoothWork> {
+        let since = opora_domain::Timestamp::now().plus_minutes(-days * 24 * 60);
+        self.0.read(move |conn| opora_store::cases::smooth_work(conn, id, since)).await
     }
 
     pub async fn agent_count(&self) -> Result<i64> {

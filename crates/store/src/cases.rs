@@ -322,3 +322,34 @@ pub fn complaints_since(conn: &mut dyn Conn, customer: CustomerId, since: Timest
 pub fn is_our_client(conn: &mut dyn Conn, customer: CustomerId) -> Result<bool> {
     Ok(conn.opt("select our_client from customers where id = $1", &[customer.into()], |r| r.get::<bool>(0))?.unwrap_or(false))
 }
+
+/// How an agent's solved cases went since `since`: how many, how many with a single reply, in
+/// time, reopened afterwards; and the customers' ratings of them.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct SmoothWork {
+    pub solved: i64,
+    pub first_contact: i64,
+    pub within_deadline: i64,
+    pub reopened: i64,
+    pub ratings: i64,
+    pub rating_sum: i64,
+}
+
+pub fn smooth_work(conn: &mut dyn Conn, agent: AgentId, since: Timestamp) -> Result<SmoothWork> {
+    // A case counts as reopened when its history has a status change away from solved; the event
+    // payload is JSON text on both engines.
+    let sql = "select count(*),
+            coalesce(sum(case when (select count(*) from messages m where m.case_id = c.id and m.direction = 'outbound' and m.author_agent_id is not null) = 1 then 1 else 0 end), 0),
+            coalesce(sum(case when c.deadline_at is not null and c.solved_at <= c.deadline_at then 1 else 0 end), 0),
+            coalesce(sum(case when exists (select 1 from events e where e.case_id = c.id and e.kind = 'case.status_changed'
+                                            and e.data like '%\"from\":\"solved\"%') then 1 else 0 end), 0)
+         from cases c where c.owner_id = $1 and c.solved_at is not null and c.solved_at >= $2";
+    let (solved, first_contact, within_deadline, reopened): (i64, i64, i64, i64) =
+        conn.one(sql, &[agent.into(), since.into()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let (ratings, rating_sum): (i64, i64) = conn.one(
+        "select count(*), cast(coalesce(sum(score), 0) as bigint) from ratings where agent_id = $1 and score is not null and answered_at >= $2",
+        &[agent.into(), since.into()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(SmoothWork { solved, first_contact, within_deadline, reopened, ratings, rating_sum })
+}

@@ -156,6 +156,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customers::similar))
         .routes(routes!(agents::list, agents::create))
         .routes(routes!(agents::get, agents::update))
+        .routes(routes!(agents::smooth_work))
         .routes(routes!(agents::list_teams, agents::create_team))
         .routes(routes!(agents::get_team, agents::update_team, agents::delete_team))
         .routes(routes!(fields::list, fields::create))

@@ -175,6 +175,10 @@ async fn care_loop(app: TestApp) {
     app.patch_as(&claims_token, &format!("/api/v1/cases/{id}"), json!({"status": "solved"})).await.ok(200);
     let resolution = next_text(&api, 5).await;
     assert!(resolution.contains("Оцените") && resolution.contains("/rate/"), "{resolution}");
+    // The owner's smooth work: solved with one reply, in time, not reopened.
+    let work = app.get(&format!("/api/v1/agents/{claims_agent}/smooth-work")).await.ok(200).clone();
+    let figures = [&work["solved"], &work["first_contact"], &work["within_deadline"], &work["reopened"]];
+    assert_eq!(figures, [&json!(1), &json!(1), &json!(1), &json!(0)], "{work}");
     let kinds: Vec<String> = app
         .get(&format!("/api/v1/cases/{id}/events"))
         .await

@@ -219,3 +219,50 @@ pub async fn delete_team(State(state): State<AppState>, caller: Caller, PathId(i
     state.app.staff().delete_team(actor, TeamId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Smooth work beside volume, over the last `days`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmoothWorkView {
+    pub days: i64,
+    /// Cases the agent owned and solved.
+    pub solved: i64,
+    /// Of them, solved with a single reply.
+    pub first_contact: i64,
+    /// Of them, solved by their deadline.
+    pub within_deadline: i64,
+    /// Of them, reopened afterwards.
+    pub reopened: i64,
+    /// Customers' ratings of the agent's cases, and their mean (one decimal).
+    pub ratings: i64,
+    pub average_rating: Option<f64>,
+}
+
+/// How an agent's work went: solved at first contact, within the deadline, not reopened, rated.
+#[utoipa::path(get, path = "/api/v1/agents/{id}/smooth-work", tag = "agents", params(("id" = i64, Path), ("days" = Option<i64>, Query, minimum = 1, maximum = 365)),
+    responses((status = 200, body = SmoothWorkView), (status = 404, body = crate::docs::Problem), (status = 422, body = crate::docs::Problem)))]
+pub async fn smooth_work(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathId(id): PathId,
+    query: crate::extract::ApiQuery,
+) -> ApiResult<Json<SmoothWorkView>> {
+    caller.require(Action::ReadCases)?;
+    query.only(&["days"])?;
+    let days = query.count("days", 30, 365).map_err(|e| crate::error::ApiError::fields(vec![e]))?;
+    state.app.staff().agent(AgentId(id)).await?;
+    let work = state.app.staff().smooth_work(AgentId(id), days).await?;
+    Ok(Json(smooth_view(days, &work)))
+}
+
+pub fn smooth_view(days: i64, work: &opora_app::staff::SmoothWork) -> SmoothWorkView {
+    let average = (work.ratings > 0).then(|| (work.rating_sum as f64 * 10.0 / work.ratings as f64).round() / 10.0);
+    SmoothWorkView {
+        days,
+        solved: work.solved,
+        first_contact: work.first_contact,
+        within_deadline: work.within_deadline,
+        reopened: work.reopened,
+        ratings: work.ratings,
+        average_rating: average,
+    }
+}

@@ -11,12 +11,16 @@ use crate::auth::MIN_PASSWORD_CHARS;
 
 pub async fn page(State(state): State<AppState>, agent: UiAgent) -> Response {
     let title = state.i18n.t(agent.language(), "profile-title");
+    let work = match state.app.staff().smooth_work(agent.caller.agent.id, 30).await {
+        Ok(work) => crate::api::agents::smooth_view(30, &work),
+        Err(e) => return super::error_page(&state, Some(&agent), e.into()),
+    };
     html(
         &state,
         "profile.html",
         &with(
             agent.context(title, "profile"),
-            json!({"languages": Language::ALL, "min_password": MIN_PASSWORD_CHARS, "signature": agent.caller.agent.signature}),
+            json!({"languages": Language::ALL, "min_password": MIN_PASSWORD_CHARS, "signature": agent.caller.agent.signature, "work": work}),
         ),
     )
 }
