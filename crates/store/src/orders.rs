@@ -5,7 +5,7 @@ use opora_domain::compensation::Money;
 use opora_domain::order::{Extra, ExtraStatus, Order, Performer, StageReached};
 use opora_domain::{CaseId, CustomerId, DomainError, ExtraId, OrderId, PerformerId, Timestamp};
 
-use crate::db::{Conn, DbError, Row};
+use crate::db::{Conn, DbError, Row, Value};
 use crate::{Result, Tx};
 
 const COLUMNS: &str = "o.id, o.external_id, o.order_type, o.customer_id, o.stage, o.description, o.address, o.amount_minor, o.currency, \
@@ -32,11 +32,16 @@ fn from_row(r: &Row<'_>) -> Result<Order, DbError> {
         created_at: r.get(13)?,
         updated_at: r.get(14)?,
         performer: match performer {
-            Some(id) => Some(Performer { id, external_id: r.get(16)?, name: r.get(17)? }),
+            Some(_) => Some(performer_at(r, 15)?),
             None => None,
         },
         stages: Vec::new(),
     })
+}
+
+/// A performer read from three columns (id, external id, name) starting at `first`.
+fn performer_at(r: &Row<'_>, first: usize) -> Result<Performer, DbError> {
+    Ok(Performer { id: r.get(first)?, external_id: r.get(first + 1)?, name: r.get(first + 2)? })
 }
 
 fn with_stages(conn: &mut dyn Conn, order: Option<Order>) -> Result<Option<Order>> {
@@ -81,27 +86,33 @@ pub struct OrderFields {
     pub tracking_url: Option<String>,
 }
 
+/// `$1` the row's key (external id or id), `$2`–`$11` what the business system says, `$12` now.
+fn values<'a>(key: Value<'a>, fields: &'a OrderFields, stage: &'a str, now: opora_domain::Timestamp) -> [Value<'a>; 12] {
+    [
+        key,
+        fields.order_type.as_str().into(),
+        fields.customer_id.into(),
+        fields.performer_id.into(),
+        stage.into(),
+        fields.description.as_str().into(),
+        fields.address.as_deref().into(),
+        fields.amount.as_ref().map(|a| a.minor).into(),
+        fields.amount.as_ref().map(|a| a.currency.as_str()).into(),
+        fields.eta_at.into(),
+        fields.tracking_url.as_deref().into(),
+        now.into(),
+    ]
+}
+
 pub fn insert(tx: &mut Tx<'_>, external_id: &str, fields: &OrderFields, stage: &str, token: &str) -> Result<OrderId> {
     let now = tx.now;
+    let mut params = values(external_id.into(), fields, stage, now).to_vec();
+    params.push(token.into());
     Ok(OrderId(tx.int(
         "insert into orders (external_id, order_type, customer_id, performer_id, stage, description, address, amount_minor, currency,
-                             eta_at, tracking_url, public_token, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning id",
-        &[
-            external_id.into(),
-            fields.order_type.as_str().into(),
-            fields.customer_id.into(),
-            fields.performer_id.into(),
-            stage.into(),
-            fields.description.as_str().into(),
-            fields.address.as_deref().into(),
-            fields.amount.as_ref().map(|a| a.minor).into(),
-            fields.amount.as_ref().map(|a| a.currency.as_str()).into(),
-            fields.eta_at.into(),
-            fields.tracking_url.as_deref().into(),
-            token.into(),
-            now.into(),
-        ],
+                             eta_at, tracking_url, created_at, updated_at, public_token)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) returning id",
+        &params,
     )?))
 }
 
@@ -110,20 +121,7 @@ pub fn update(tx: &mut Tx<'_>, id: OrderId, fields: &OrderFields, stage: &str) -
     tx.execute(
         "update orders set order_type = $2, customer_id = $3, performer_id = $4, stage = $5, description = $6, address = $7,
          amount_minor = $8, currency = $9, eta_at = $10, tracking_url = $11, updated_at = $12 where id = $1",
-        &[
-            id.into(),
-            fields.order_type.as_str().into(),
-            fields.customer_id.into(),
-            fields.performer_id.into(),
-            stage.into(),
-            fields.description.as_str().into(),
-            fields.address.as_deref().into(),
-            fields.amount.as_ref().map(|a| a.minor).into(),
-            fields.amount.as_ref().map(|a| a.currency.as_str()).into(),
-            fields.eta_at.into(),
-            fields.tracking_url.as_deref().into(),
-            now.into(),
-        ],
+        &values(id.into(), fields, stage, now),
     )?;
     Ok(())
 }
@@ -165,9 +163,8 @@ pub struct PerformerStanding {
 }
 
 pub fn standing(conn: &mut dyn Conn, external_id: &str) -> Result<Option<PerformerStanding>> {
-    let performer = conn.opt("select id, external_id, name from performers where external_id = $1", &[external_id.into()], |r| {
-        Ok(Performer { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)? })
-    })?;
+    let performer =
+        conn.opt("select id, external_id, name from performers where external_id = $1", &[external_id.into()], |r| performer_at(r, 0))?;
     let Some(performer) = performer else { return Ok(None) };
     let (ratings, sum): (i64, i64) = conn.one(
         "select count(*), cast(coalesce(sum(score), 0) as bigint) from ratings where performer_id = $1 and score is not null",
@@ -185,7 +182,7 @@ pub fn favourites_of(conn: &mut dyn Conn, customer: CustomerId) -> Result<Vec<Pe
         "select p.id, p.external_id, p.name from favourites f join performers p on p.id = f.performer_id
          where f.customer_id = $1 order by f.created_at",
         &[customer.into()],
-        |r| Ok(Performer { id: r.get(0)?, external_id: r.get(1)?, name: r.get(2)? }),
+        |r| performer_at(r, 0),
     )?)
 }
 

@@ -144,8 +144,3 @@ pub fn labels(conn: &mut dyn Conn, cases: &[CaseId]) -> Result<HashMap<CaseId, C
     );
     Ok(conn.all(&sql, &params, |r| Ok((r.get::<CaseId>(0)?, (r.get(1)?, r.get(2)?))))?.into_iter().collect())
 }
-
-/// The cases of an order, oldest first.
-pub fn cases_of_order(conn: &mut dyn Conn, order: OrderId) -> Result<Vec<CaseId>> {
-    Ok(conn.all("select case_id from case_care where order_id = $1 order by case_id", &[order.into()], |r| r.get(0))?)
-}

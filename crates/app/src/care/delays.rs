@@ -6,19 +6,18 @@
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use opora_domain::case::{ActingAgent, CaseKind, Priority, Status};
-use opora_domain::event::{Actor, EventData, OrderDelayed, PlaybookAttached};
+use opora_domain::case::{ActingAgent, Priority};
+use opora_domain::event::{Actor, EventData, OrderDelayed};
 use opora_domain::order::{DelayKind, Order};
-use opora_domain::playbook::choose;
-use opora_domain::{CaseId, DomainError, FieldError, OrderId, Timestamp};
+use opora_domain::{CaseId, DomainError, OrderId, Timestamp};
 use opora_store::jobs::{Job, NewJob};
-use opora_store::playbooks::{self, CaseCare};
-use opora_store::{agents, orders};
+use opora_store::orders;
+use opora_store::playbooks::CaseCare;
 use serde::{Deserialize, Serialize};
 
 use super::orders::{Orders, conversation};
+use super::problems::Problem;
 use super::{language_of, say, tell};
-use crate::cases::{NewCaseSpec, open_case};
 use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::{App, Unit};
 
@@ -43,10 +42,7 @@ pub struct Trouble {
 
 /// Tells the customer, opens the case, records it; returns the case.
 pub(crate) fn report(u: &mut Unit<'_, '_>, order: &Order, trouble: Trouble, actor: Actor) -> opora_store::Result<CaseId> {
-    let order_type = u.config().care.order_types.get(&order.order_type).cloned().unwrap_or_default();
-    if order_type.is_final(&order.stage) {
-        return Err(DomainError::Validation(vec![FieldError::new("stage", "order_finished").with("stage", order.stage.clone())]).into());
-    }
+    super::unfinished(u, order)?;
     if let Some(eta) = trouble.eta_at {
         orders::set_eta(u.tx(), order.id, eta)?;
         u.enqueue(EtaCheck::at(order.id, &order.stage, eta))?;
@@ -63,40 +59,18 @@ pub(crate) fn report(u: &mut Unit<'_, '_>, order: &Order, trouble: Trouble, acto
     }
     tell(u, &conversation, lines.join(" "))?;
 
-    let all = playbooks::list(u.conn())?;
-    let playbook = choose(&all, CaseKind::Problem, Some(category(trouble.kind)), &[]).cloned();
-    let claims = u.config().care.claims_team.trim().to_lowercase();
-    let team = agents::list_teams(u.conn())?.into_iter().find(|t| !claims.is_empty() && t.name.to_lowercase() == claims).map(|t| t.id);
-    let active: Vec<&str> = Status::ALL.iter().filter(|s| s.is_active()).map(|s| s.as_str()).collect();
-    let owner = match team {
-        Some(team) => agents::least_busy_member(u.conn(), team, &active)?,
-        None => None,
-    };
-    let spec = NewCaseSpec {
+    let problem = Problem {
         subject: say(u, language, &format!("order-trouble-subject-{}", trouble.kind), &[("order", order.external_id.clone())]),
         customer_id: order.customer_id,
-        kind: CaseKind::Problem,
         priority: Priority::High,
-        channel_kind: conversation.channel_kind,
-        channel_id: conversation.channel_id,
-        team_id: team,
-        owner_id: owner,
-        category: Some(category(trouble.kind).to_owned()),
-        tags: Vec::new(),
-        custom_fields: Default::default(),
-        deadline_at: playbook.as_ref().map(|p| u.now().plus_minutes(p.spec.deadline_minutes)),
-        budget: playbook.as_ref().and_then(|p| p.spec.compensation_limit.clone()),
+        about: &conversation,
+        category: Some(category(trouble.kind)),
+        reasons: &[],
+        assign: true,
+        care: CaseCare { order_id: Some(order.id), ..Default::default() },
+        actor,
     };
-    let case = open_case(u, spec, actor)?;
-    playbooks::save_care(
-        u.tx(),
-        case.id,
-        &CaseCare { order_id: Some(order.id), playbook_id: playbook.as_ref().map(|p| p.id), ..Default::default() },
-    )?;
-    if let Some(playbook) = &playbook {
-        let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
-        u.emit(Some(case.id), Some(case.customer_id), Actor::SYSTEM, EventData::CasePlaybookAttached(data))?;
-    }
+    let case = super::problems::open(u, problem)?;
     let data = OrderDelayed {
         order_id: order.id,
         external_id: order.external_id.clone(),
@@ -147,7 +121,7 @@ impl EtaCheck {
 
 fn check(u: &mut Unit<'_, '_>, check: &EtaCheck) -> opora_store::Result<()> {
     let order = orders::get(u.conn(), check.order_id)?;
-    let order_type = u.config().care.order_types.get(&order.order_type).cloned().unwrap_or_default();
+    let order_type = u.config().care.type_of(&order.order_type);
     let late = order.stage == check.stage && order.eta_at == Some(Timestamp(check.eta_at)) && !order_type.is_final(&order.stage);
     if late && u.now() >= Timestamp(check.eta_at) {
         report(u, &order, Trouble { kind: DelayKind::EtaPassed, note: String::new(), eta_at: None }, Actor::SYSTEM)?;

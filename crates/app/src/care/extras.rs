@@ -2,11 +2,11 @@
 //! customer confirms or declines it on a page linked from their channel before anything is done,
 //! and the answer goes back to the business system as an `order.extra` event (a webhook).
 
+use opora_domain::DomainError;
 use opora_domain::case::ActingAgent;
 use opora_domain::compensation::Money;
 use opora_domain::event::{Actor, EventData, OrderExtra};
 use opora_domain::order::{Extra, ExtraStatus, Order};
-use opora_domain::{DomainError, FieldError};
 use opora_store::orders;
 
 use super::orders::{Orders, conversation};
@@ -35,10 +35,7 @@ pub struct ExtraPage {
 
 fn propose(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, description: String, amount: Money) -> opora_store::Result<Extra> {
     let order = orders::by_external_id(u.conn(), external_id)?.ok_or(DomainError::NotFound("order"))?;
-    let order_type = u.config().care.order_types.get(&order.order_type).cloned().unwrap_or_default();
-    if order_type.is_final(&order.stage) {
-        return Err(DomainError::Validation(vec![FieldError::new("stage", "order_finished").with("stage", order.stage.clone())]).into());
-    }
+    super::unfinished(u, &order)?;
     let extra = orders::insert_extra(u.tx(), order.id, &description, &amount, &opora_store::auth::random_secret()?)?;
     let case = conversation(u, &order)?;
     u.emit(Some(case.id), Some(order.customer_id), Actor::agent(acting.id), event(&order, &extra))?;

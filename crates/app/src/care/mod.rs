@@ -8,6 +8,7 @@ pub mod director;
 pub mod extras;
 pub mod orders;
 pub mod playbooks;
+mod problems;
 pub mod ratings;
 pub mod when;
 
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use opora_domain::agent::Language;
 use opora_domain::case::Case;
 use opora_domain::message::{Body, Message};
-use opora_domain::order::OrderType;
+use opora_domain::order::{Order, OrderType};
 use opora_domain::{CustomerId, FieldError};
 use opora_store::customers;
 
@@ -68,6 +69,11 @@ impl Default for CareSettings {
 }
 
 impl CareSettings {
+    /// The type of a stored order (one removed from the configuration since reads as the default).
+    pub fn type_of(&self, name: &str) -> OrderType {
+        self.order_types.get(name).cloned().unwrap_or_default()
+    }
+
     /// An order type by name; an unknown one is the caller's mistake.
     pub fn order_type(&self, name: &str) -> Result<&OrderType, FieldError> {
         self.order_types.get(name).ok_or_else(|| {
@@ -92,6 +98,15 @@ pub(crate) fn tell(u: &mut Unit<'_, '_>, case: &Case, text: String) -> opora_sto
     let drivers = u.drivers();
     let route = crate::outbound::pick(u.conn(), drivers, case, None)?;
     crate::messages::send(u, case, None, Body { text, html: None }, Vec::new(), route)
+}
+
+/// A finished order (completed or cancelled) takes nothing more: no extras, no trouble reports.
+pub(crate) fn unfinished(u: &Unit<'_, '_>, order: &Order) -> opora_store::Result<()> {
+    if u.config().care.type_of(&order.order_type).is_final(&order.stage) {
+        let finished = FieldError::new("stage", "order_finished").with("stage", order.stage.clone());
+        return Err(opora_domain::DomainError::Validation(vec![finished]).into());
+    }
+    Ok(())
 }
 
 /// The address of a public page of this instance (`/rate/…`, `/track/…`).

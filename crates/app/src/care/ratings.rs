@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use opora_domain::agent::Language;
-use opora_domain::case::{Case, CaseKind, Priority, Status};
-use opora_domain::event::{Actor, EventData, PlaybookAttached, RatingReceived};
+use opora_domain::case::{Case, Priority, Status};
+use opora_domain::event::{Actor, EventData, RatingReceived};
 use opora_domain::message::Body;
 use opora_domain::order::{Order, OrderType};
-use opora_domain::playbook::choose;
 use opora_domain::rating::{self, Rating};
 use opora_domain::{CaseId, DomainError, FieldError, RatingId};
 use opora_store::jobs::{Job, NewJob};
@@ -19,8 +18,8 @@ use opora_store::ratings::{self, NewRating};
 use opora_store::{agents, cases, customers, orders};
 use serde::{Deserialize, Serialize};
 
+use super::problems::Problem;
 use super::{language_of, public_link, say, tell};
-use crate::cases::{NewCaseSpec, open_case};
 use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::listeners::Listener;
 use crate::{App, Result, Unit};
@@ -111,7 +110,7 @@ fn order_type_of(u: &mut dyn opora_store::db::Conn, types: &super::CareSettings,
         Some(order) => orders::get(u, order)?.order_type,
         None => "default".into(),
     };
-    Ok(types.order_types.get(&name).cloned().unwrap_or_default())
+    Ok(types.type_of(&name))
 }
 
 impl Ratings<'_> {
@@ -205,44 +204,25 @@ fn open_problem(u: &mut Unit<'_, '_>, rating: &Rating) -> opora_store::Result<Ca
     let language = customer.language.unwrap_or(u.config().care.language);
     let order = rating.order_id.map(|o| orders::get(u.conn(), o)).transpose()?;
     let rated = case_of(u, rating)?;
-    let all = playbooks::list(u.conn())?;
-    let playbook = choose(&all, CaseKind::Problem, None, &rating.reasons).cloned();
-    let claims = u.config().care.claims_team.trim().to_lowercase();
-    let team = agents::list_teams(u.conn())?.into_iter().find(|t| !claims.is_empty() && t.name.to_lowercase() == claims).map(|t| t.id);
     let subject_key = if order.is_some() { "rating-problem-order" } else { "rating-problem-case" };
     let subject_args = [
         ("score", score.to_string()),
         ("order", order.as_ref().map(|o| o.external_id.clone()).unwrap_or_default()),
         ("number", rated.number.to_string()),
     ];
-    let spec = NewCaseSpec {
+    let problem = Problem {
         subject: say(u, language, subject_key, &subject_args),
-        customer_id: rating.customer_id,
-        kind: CaseKind::Problem,
+        customer_id: customer.id,
         priority: if customer.our_client { Priority::Urgent } else { Priority::High },
-        channel_kind: rated.channel_kind,
-        channel_id: rated.channel_id,
-        team_id: team,
-        owner_id: None,
+        about: &rated,
         category: None,
-        tags: Vec::new(),
-        custom_fields: Default::default(),
-        deadline_at: playbook.as_ref().map(|p| u.now().plus_minutes(p.spec.deadline_minutes)),
-        budget: playbook.as_ref().and_then(|p| p.spec.compensation_limit.clone()),
+        reasons: &rating.reasons,
+        assign: false,
+        care: CaseCare { order_id: rating.order_id, rating_id: Some(rating.id), ..Default::default() },
+        actor: Actor::customer(customer.id),
     };
-    let case = open_case(u, spec, Actor::customer(rating.customer_id))?;
-    let care = CaseCare {
-        order_id: rating.order_id,
-        playbook_id: playbook.as_ref().map(|p| p.id),
-        rating_id: Some(rating.id),
-        ..Default::default()
-    };
-    playbooks::save_care(u.tx(), case.id, &care)?;
+    let case = super::problems::open(u, problem)?;
     ratings::set_problem_case(u.tx(), rating.id, case.id)?;
-    if let Some(playbook) = &playbook {
-        let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
-        u.emit(Some(case.id), Some(case.customer_id), Actor::SYSTEM, EventData::CasePlaybookAttached(data))?;
-    }
     let mut words = vec![say(u, language, "rating-problem-score", &[("score", score.to_string())])];
     if !rating.reasons.is_empty() {
         let reasons: Vec<String> = rating.reasons.iter().map(|r| say(u, language, &format!("rating-reason-{r}"), &[])).collect();

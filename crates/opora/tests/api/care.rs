@@ -376,3 +376,35 @@ both_engines! {
         assert!(statuses.contains(&429), "{statuses:?}");
     }
 }
+
+both_engines! {
+    async fn supervisors_write_playbooks_and_agents_put_them_on_cases(app: TestApp) {
+        let (_, agent) = app.agent("Агент Сценариев", "agent").await;
+        let spec = json!({"name": "Сломанный пылесос", "kinds": ["problem"], "categories": ["equipment"],
+            "checklist": ["Позвонить клиенту", "Привезти другой пылесос"], "compensation_kind": "discount",
+            "compensation_limit": {"amount": "700"}, "deadline_minutes": 120});
+        app.post_as(&agent, "/api/v1/playbooks", spec.clone()).await.problem(403, "forbidden");
+        let created = app.post("/api/v1/playbooks", spec).await.ok(201).clone();
+        assert_eq!((created["compensation_limit"]["amount"].as_str(), created["active"].as_bool()), (Some("700.00"), Some(true)));
+        let id = created["id"].as_i64().expect("id");
+        app.post("/api/v1/playbooks", json!({"name": "Пусто", "checklist": []})).await.field("checklist", "out_of_range");
+        app.post("/api/v1/playbooks", json!({"name": "x", "checklist": ["a"], "kinds": ["teleport"]})).await.field("kinds.0", "invalid_choice");
+        app.post("/api/v1/playbooks", json!({"name": "x", "checklist": ["a"], "reasons": ["Late!"]})).await.field("reasons.0", "invalid_key");
+        let listed = app.get("/api/v1/playbooks").await.ok(200).to_string();
+        assert!(listed.contains("Сломанный пылесос") && listed.contains("Опоздание исполнителя"), "the starter set and the new one");
+
+        let case = app.case("Пылесос сломался на уборке").await["id"].as_i64().expect("case");
+        app.get_as(&agent, &format!("/api/v1/cases/{case}/playbook")).await.problem(404, "playbook_not_found");
+        app.post_as(&agent, &format!("/api/v1/cases/{case}/playbook/steps/1"), json!({})).await.problem(409, "no_playbook");
+        app.post_as(&agent, &format!("/api/v1/cases/{case}/playbook"), json!({"playbook_id": 999_999})).await.field("playbook_id", "not_found");
+        let attached = app.post_as(&agent, &format!("/api/v1/cases/{case}/playbook"), json!({"playbook_id": id})).await.ok(200).clone();
+        assert_eq!(attached["steps"].as_array().map(Vec::len), Some(2));
+        assert_eq!(app.get(&format!("/api/v1/cases/{case}")).await.ok(200)["playbook"], "Сломанный пылесос");
+        for _ in 0..2 {
+            app.post_as(&agent, &format!("/api/v1/cases/{case}/playbook/steps/2"), json!({"done": true})).await.ok(200);
+        }
+        let events = app.get(&format!("/api/v1/cases/{case}/events")).await.ok(200).clone();
+        let ticks = events.as_array().expect("events").iter().filter(|e| e["kind"] == "case.playbook_step").count();
+        assert_eq!(ticks, 1, "a step ticked again records nothing");
+    }
+}

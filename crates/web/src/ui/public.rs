@@ -143,7 +143,7 @@ pub async fn track_page(State(state): State<AppState>, Path(token): Path<String>
     let care = &state.app.config().care;
     let customer = state.app.customers().get(order.customer_id).await.ok().and_then(|c| c.language);
     let language = chosen(&query, customer.unwrap_or(care.language));
-    let order_type = care.order_types.get(&order.order_type).cloned().unwrap_or_default();
+    let order_type = care.type_of(&order.order_type);
     let mut names: Vec<String> = order_type.stages.clone();
     if order.stage == opora_domain::order::CANCELLED {
         // A cancelled order shows what it reached, then the cancellation.
