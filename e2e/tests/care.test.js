@@ -167,3 +167,45 @@ test("a customer confirms an extra service on a phone, and thanks reach the kudo
   assert.deepEqual(colleague.errors, []);
   await colleague.context().close();
 });
+
+test("a supervisor sends a one-question survey from the workspace; the customer answers on a phone and the bars count it", async () => {
+  const order = await opora.api("PUT", "/api/v1/orders/CL-900", { customer: { email: "olga@example.ru", name: "Ольга" }, stage: "created" });
+  const supervisor = await opora.agent("Вера Руководитель", { role: "supervisor" });
+  const page = await signIn(chrome, opora, supervisor);
+  await page.goto(`${opora.base}/surveys`);
+  await page.click(".survey-new summary");
+  // A question with one answer is refused next to the field, in Russian.
+  await page.fill("#survey-title", "Удобство");
+  await page.fill("#survey-question", "Удобно ли заказывать у нас?");
+  await page.fill("#survey-options", "Да");
+  await page.click("#survey-form button[type=submit]");
+  await page.waitForSelector("[data-error-for='questions.0.options']:not(:empty)");
+  await page.fill("#survey-options", "Да\nНет, сложно");
+  await Promise.all([page.waitForNavigation(), page.click("#survey-form button[type=submit]")]);
+  assert.equal((await page.textContent("article.survey h2")).trim(), "Удобство");
+
+  // The customer with the recent order got it; she answers on her phone.
+  let link;
+  for (let i = 0; i < 100 && !link; i++) {
+    const cases = await opora.api("GET", `/api/v1/cases?customer=${order.customer_id}&status=solved`);
+    for (const kase of cases.items.filter((c) => c.subject === "Опрос: Удобство")) {
+      const messages = await opora.api("GET", `/api/v1/cases/${kase.id}/messages`);
+      link = messages.map((m) => m.body_text.match(/https?:\/\/\S+\/survey\/\S+/)).find(Boolean)?.[0];
+    }
+    if (!link) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(link, "the survey reached the customer");
+  const olga = await phone("ru-RU");
+  await olga.goto(`${opora.base}${new URL(link).pathname}`);
+  assert.equal((await olga.textContent("legend")).trim(), "Удобно ли заказывать у нас?");
+  await olga.check("input[name=q0][value='1']");
+  await Promise.all([olga.waitForNavigation(), olga.click("button[type=submit]")]);
+  assert.equal((await olga.textContent("h1")).trim(), "Спасибо! Ваши ответы записаны.");
+  await screenshot(olga, "survey-ru-phone");
+
+  await page.reload();
+  const counts = await page.$$eval("article.survey [data-count]", (cells) => cells.map((c) => c.textContent.trim()));
+  assert.deepEqual(counts, ["0 (0%)", "1 (100%)"]);
+  assert.match(await page.textContent("article.survey [data-answered]"), /Ответили 1 из \d+/);
+  assert.deepEqual([...page.errors, ...olga.errors], []);
+});

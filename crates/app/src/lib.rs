@@ -133,7 +133,7 @@ pub(crate) struct Core {
 fn standard_jobs(webhook_client: opora_channels::webhook::LazyClient) -> Jobs {
     let mut jobs = Jobs::new(webhook_client);
     let [ask, remind] = care::ratings::jobs();
-    for handler in [cases::deadline::job(), webhooks::job(), outbound::job(), ask, remind, care::delays::job()] {
+    for handler in [cases::deadline::job(), webhooks::job(), outbound::job(), ask, remind, care::delays::job(), care::surveys::job()] {
         jobs.register(handler);
     }
     jobs

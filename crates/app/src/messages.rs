@@ -9,7 +9,7 @@ use opora_domain::channel::ChannelKind;
 use opora_domain::event::{Actor, EventData, MessageAdded};
 use opora_domain::message::Attachment;
 use opora_domain::message::{Body, DeliveryStatus, Direction, Message};
-use opora_domain::outbound::TemplateUse;
+use opora_domain::outbound::{Choice, TemplateUse};
 use opora_domain::{AgentId, AttachmentId, CaseId, ChannelId, CustomerId, DomainError, FieldError, Timestamp};
 use opora_store::db::Conn;
 use opora_store::messages::{self, NewMessage};
@@ -37,7 +37,7 @@ pub(crate) fn add(u: &mut Unit<'_, '_>, case: &Case, new: NewMessage, actor: Act
 
 /// Stores an outbound message and queues it on the case's channel, when the case has one that
 /// sends; otherwise (no channel, or a receive-only one) it stays on the case marked "not
-/// applicable". No author: the system's.
+/// applicable". No author: the system's. `choices` go under it where the channel shows buttons.
 pub(crate) fn send(
     u: &mut Unit<'_, '_>,
     case: &Case,
@@ -45,6 +45,7 @@ pub(crate) fn send(
     body: Body,
     attachments: Vec<NewAttachment>,
     route: Option<Channel>,
+    choices: Vec<Choice>,
 ) -> opora_store::Result<Message> {
     let receive_only = route.as_ref().is_some_and(|c| u.drivers().of(c.kind).is_some_and(|d| d.profile(c).receive_only));
     let channel_id = route.as_ref().map(|c| c.id);
@@ -65,7 +66,7 @@ pub(crate) fn send(
     let actor = author.map_or(Actor::SYSTEM, Actor::agent);
     let mut message = add(u, case, new, actor)?;
     if let Some(channel) = &channel {
-        message.external_id = crate::outbound::queue(u, case, channel, message.id)?;
+        message.external_id = crate::outbound::queue(u, case, channel, message.id, choices)?;
     }
     Ok(message)
 }
@@ -198,7 +199,7 @@ pub(crate) fn reply_on(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let mut message = send(u, &case, Some(agent.id), body, attachments, route)?;
+    let mut message = send(u, &case, Some(agent.id), body, attachments, route, Vec::new())?;
     if let Some(template) = &options.template {
         messages::set_template(u.tx(), message.id, template)?;
         message.template = Some(template.clone());

@@ -11,7 +11,7 @@ use opora_domain::customer::Customer;
 use opora_domain::customer::IdentityKind;
 use opora_domain::event::{Actor, DeliveryChanged, EventData};
 use opora_domain::message::{DeliveryStatus, Message};
-use opora_domain::outbound::{Author, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
+use opora_domain::outbound::{Author, Choice, Outbound, OutgoingFile, Recipient, ThreadRef, Verdict};
 use opora_domain::{ChannelId, DomainError, FieldError, MessageId};
 use opora_store::db::Conn;
 use opora_store::jobs::{Job, NewJob};
@@ -74,13 +74,19 @@ pub(crate) fn pick(conn: &mut dyn Conn, drivers: &Drivers, case: &Case, chosen: 
 
 /// Queues a stored outbound message: the key the driver gives it now (remembered at once, so a
 /// reply that beats the send still threads) and the send job.
-pub(crate) fn queue(u: &mut Unit<'_, '_>, case: &Case, channel: &Channel, message: MessageId) -> Result<Option<String>> {
+pub(crate) fn queue(
+    u: &mut Unit<'_, '_>,
+    case: &Case,
+    channel: &Channel,
+    message: MessageId,
+    choices: Vec<Choice>,
+) -> Result<Option<String>> {
     let key = u.drivers().of(channel.kind).and_then(|d| d.outbound_key(channel, case.number, message, u.now()));
     if let Some(key) = &key {
         thread_keys::remember(u.tx(), key, case.id, Some(message), KeyKind::Outbound)?;
         messages::set_external_id(u.tx(), message, key)?;
     }
-    u.enqueue(MessageSend::of(message))?;
+    u.enqueue(MessageSend::of(message, choices))?;
     Ok(key)
 }
 
@@ -146,6 +152,7 @@ fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(
         attachments: Vec::new(),
         thread,
         template: message.template.clone(),
+        choices: Vec::new(),
     };
     Ok(Some((channel, message, outbound)))
 }
@@ -154,6 +161,9 @@ fn draft(conn: &mut dyn opora_store::db::Conn, id: MessageId) -> Result<Option<(
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MessageSend {
     pub message_id: MessageId,
+    /// Buttons under it (a rating's scores): they matter only while it is being sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
 }
 
 impl JobPayload for MessageSend {
@@ -161,8 +171,8 @@ impl JobPayload for MessageSend {
 }
 
 impl MessageSend {
-    pub fn of(message_id: MessageId) -> NewJob {
-        MessageSend { message_id }.job().unique(format!("message:{message_id}")).attempts(8)
+    pub fn of(message_id: MessageId, choices: Vec<Choice>) -> NewJob {
+        MessageSend { message_id, choices }.job().unique(format!("message:{message_id}")).attempts(8)
     }
 }
 
@@ -181,6 +191,7 @@ async fn send(app: &App, send: MessageSend, attempt: i64, max_attempts: i64) -> 
         Ok(None) => return Outcome::Done,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
+    outbound.choices = send.choices;
     for file in &message.attachments {
         match app.core.store.blobs().get(&file.sha256).await {
             Ok(content) => outbound.attachments.push(OutgoingFile {

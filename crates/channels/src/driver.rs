@@ -223,6 +223,12 @@ pub trait Driver: Send + Sync + 'static {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Answers a button press so the customer's app stops waiting, showing them `note`
+    /// (Telegram's `answerCallbackQuery`); best effort.
+    fn answer_choice<'a>(&'a self, _channel: &'a Channel, _handle: &'a str, _note: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+
     /// One attempt to send.
     fn send<'a>(&'a self, channel: &'a Channel, message: &'a Outbound) -> BoxFuture<'a, Verdict>;
 

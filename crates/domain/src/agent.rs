@@ -46,6 +46,8 @@ pub enum Action {
     ManagePlaybooks,
     /// Push orders (the business system's integration token).
     PushOrders,
+    /// Send surveys to customers.
+    RunSurveys,
 }
 
 impl Role {
@@ -59,7 +61,9 @@ impl Role {
         let needed = match action {
             ReadCases => Role::Viewer,
             WorkCases | WriteCustomers => Role::Agent,
-            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations | ManagePlaybooks | PushOrders => Role::Supervisor,
+            TransferAnyCase | GrantOverBudget | MergeCustomers | ViewOperations | ManagePlaybooks | PushOrders | RunSurveys => {
+                Role::Supervisor
+            }
             ManageAgents | ManageTeams | ManageFields | ManageWebhooks | ManageChannels | ManageAllTokens => Role::Admin,
         };
         self.at_least(needed)

@@ -37,4 +37,5 @@ id_type!(
     RatingId,
     PlaybookId,
     ExtraId,
+    SurveyId,
 );

@@ -127,11 +127,26 @@ pub struct CallEvent {
     pub recording_url: Option<String>,
 }
 
+/// A button the customer pressed under one of our messages (a rating's score, a survey's
+/// answer): what the button carried, and who pressed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceMade {
+    /// Unique per press (the driver namespaces it).
+    pub key: String,
+    pub sender: Party,
+    /// The button's data, as we gave it (`Choice::data`).
+    pub data: String,
+    /// The provider's handle for answering the press (Telegram's callback query id), if it
+    /// wants one.
+    pub handle: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound {
     Message(Box<InboundMessage>),
     Status(StatusReport),
     Call(CallEvent),
+    Choice(ChoiceMade),
 }
 
 impl Inbound {
@@ -140,6 +155,7 @@ impl Inbound {
             Inbound::Message(message) => &message.key,
             Inbound::Status(report) => &report.key,
             Inbound::Call(call) => &call.key,
+            Inbound::Choice(choice) => &choice.key,
         }
     }
 }

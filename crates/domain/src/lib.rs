@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod playbook;
 pub mod rating;
 pub mod status;
+pub mod survey;
 pub mod template;
 pub mod text;
 pub mod thread;

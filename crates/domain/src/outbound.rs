@@ -57,6 +57,20 @@ pub struct TemplateUse {
     pub variables: Vec<String>,
 }
 
+/// A button under a message, for channels that show buttons (Telegram, WhatsApp): its label,
+/// and the data a press brings back (at most `Choice::MAX_DATA` bytes). Other channels send the
+/// text alone, which always says how to answer without them (a link).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Choice {
+    pub label: String,
+    pub data: String,
+}
+
+impl Choice {
+    /// Telegram's limit on a button's data.
+    pub const MAX_DATA: usize = 64;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outbound {
     pub message_id: MessageId,
@@ -76,6 +90,8 @@ pub struct Outbound {
     pub thread: Vec<ThreadRef>,
     /// Sent as this template rather than as free text.
     pub template: Option<TemplateUse>,
+    /// Buttons under the message, where the channel shows them.
+    pub choices: Vec<Choice>,
 }
 
 /// A driver's verdict on one attempt to send.

@@ -203,6 +203,12 @@ pub fn merge_into(tx: &mut Tx<'_>, target: CustomerId, source: CustomerId) -> Re
     tx.execute("update events set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
     tx.execute("update orders set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
     tx.execute("update ratings set customer_id = $1 where customer_id = $2", &[t.into(), s.into()])?;
+    // A survey both were sent keeps the target's answers.
+    tx.execute(
+        "update survey_invitations set customer_id = $1 where customer_id = $2
+         and survey_id not in (select survey_id from survey_invitations where customer_id = $1)",
+        &[t.into(), s.into()],
+    )?;
     tx.execute(
         "insert into favourites (customer_id, performer_id, created_at) select $1, performer_id, created_at from favourites where customer_id = $2
          on conflict do nothing",
@@ -255,6 +261,7 @@ pub fn split_off(
 /// Removes a customer and their identities; their events stay, without them.
 pub fn delete(tx: &mut Tx<'_>, id: CustomerId) -> Result<()> {
     tx.execute("delete from identities where customer_id = $1", &[id.into()])?;
+    tx.execute("delete from survey_invitations where customer_id = $1", &[id.into()])?;
     tx.execute("update customers set merged_into = null where merged_into = $1", &[id.into()])?;
     tx.execute("update events set customer_id = null where customer_id = $1", &[id.into()])?;
     tx.execute("delete from customers where id = $1", &[id.into()])?;

@@ -26,6 +26,7 @@ pub mod playbooks;
 pub mod presence;
 pub mod ratings;
 pub mod secrets;
+pub mod surveys;
 pub mod templates;
 pub mod thread_keys;
 pub mod tx;

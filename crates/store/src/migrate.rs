@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_care.sql"),
         postgres: include_str!("../migrations/postgres/0008_care.sql"),
     },
+    Migration {
+        version: 9,
+        name: "surveys",
+        sqlite: include_str!("../migrations/sqlite/0009_surveys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_surveys.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

@@ -383,6 +383,20 @@ impl utoipa::PartialSchema for DelayChoice {
 
 impl utoipa::ToSchema for DelayChoice {}
 
+/// Who a survey goes to.
+pub struct AudienceChoice;
+
+impl utoipa::PartialSchema for AudienceChoice {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(opora_domain::survey::Audience::KINDS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AudienceChoice {}
+
 choice_schema! {
     StatusChoice => opora_domain::case::Status,
     PriorityChoice => opora_domain::case::Priority,

@@ -53,6 +53,7 @@ pub const CODES: &[(&str, u16)] = &[
     ("no_playbook", 409),
     ("compensation_not_found", 404),
     ("extra_not_found", 404),
+    ("survey_not_found", 404),
     ("compensation_decided", 409),
     ("origin_not_allowed", 403),
     ("method_not_allowed", 405),

@@ -199,6 +199,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ratings::response))
         .routes(routes!(orders::of_customer))
         .routes(routes!(playbooks::list, playbooks::create))
+        .routes(routes!(surveys::list, surveys::create))
+        .routes(routes!(surveys::get))
         .routes(routes!(playbooks::of_case, playbooks::attach))
         .routes(routes!(playbooks::step))
         .routes(routes!(playbooks::finish))

@@ -29,6 +29,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("profile.html", include_str!("../templates/ui/profile.html")),
     ("approvals.html", include_str!("../templates/ui/approvals.html")),
     ("kudos.html", include_str!("../templates/ui/kudos.html")),
+    ("surveys.html", include_str!("../templates/ui/surveys.html")),
     ("error.html", include_str!("../templates/ui/error.html")),
     ("demo_site.html", include_str!("../templates/ui/demo_site.html")),
     ("public_base.html", include_str!("../templates/public/public_base.html")),
@@ -36,6 +37,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("track.html", include_str!("../templates/public/track.html")),
     ("extra.html", include_str!("../templates/public/extra.html")),
     ("director.html", include_str!("../templates/public/director.html")),
+    ("survey.html", include_str!("../templates/public/survey.html")),
 ];
 
 pub struct Templates {

@@ -125,6 +125,7 @@
       case "bool": return Boolean(raw);
       case "text-or-null": return raw === "" ? null : raw;
       case "list": return raw === "" ? [] : raw.split(",").map((s) => s.trim()).filter(Boolean);
+      case "lines": return raw.split("\n").map((s) => s.trim()).filter(Boolean);
       case "datetime": return raw === "" ? null : new Date(raw).toISOString();
       case "options":
         return raw === "" ? [] : raw.split(",").map((pair) => {
@@ -134,6 +135,17 @@
         });
       default: return raw;
     }
+  }
+
+  function nest(root, path) {
+    const parts = path.split(".");
+    let at = root;
+    parts.forEach((part, index) => {
+      const next = parts[index + 1];
+      at[part] ||= next !== undefined && /^\d+$/.test(next) ? [] : {};
+      at = at[part];
+    });
+    return at;
   }
 
   function serialize(form) {
@@ -147,8 +159,9 @@
       }
       const value = valueOf(input);
       if (value === "" && input.tagName === "SELECT") continue;
-      // `data-in="settings"` nests the field: {"settings": {"url": …}}.
-      const into = input.dataset.in ? (data[input.dataset.in] ||= {}) : data;
+      // `data-in="settings"` nests the field: {"settings": {"url": …}}; `questions.0` nests it in
+      // the first object of a list.
+      const into = input.dataset.in ? nest(data, input.dataset.in) : data;
       into[input.name] = value;
     }
     return form.dataset.wrap ? { [form.dataset.wrap]: data } : data;

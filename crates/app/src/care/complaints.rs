@@ -1,10 +1,12 @@
 //! Complaints are a gift, and a customer who had to complain several times is looked after
 //! first: once their complaints in the window reach the threshold they join "our clients", whose
-//! every new case starts at high priority (and so with the tighter deadline).
+//! every new case starts at high priority (and so with the tighter deadline). A complaint is
+//! worked by the complaint playbook's guided reply.
 
 use opora_domain::case::CaseKind;
-use opora_domain::event::{Actor, Event, EventData};
-use opora_store::{cases, customers};
+use opora_domain::event::{Actor, Event, EventData, PlaybookAttached};
+use opora_domain::playbook::choose;
+use opora_store::{cases, customers, playbooks};
 
 use crate::Unit;
 use crate::customers::CustomerChange;
@@ -37,5 +39,31 @@ impl Listener for OurClients {
             crate::customers::update(u, customer, change, Actor::SYSTEM)?;
         }
         Ok(())
+    }
+}
+
+/// A complaint is answered by the guided reply of its playbook (thank, say why it matters,
+/// apologise, say what we do, agree a resolution): the fitting one goes on the case as it
+/// becomes a complaint, unless the case already follows one.
+pub(crate) struct ComplaintPlaybook;
+
+impl Listener for ComplaintPlaybook {
+    fn name(&self) -> &'static str {
+        "complaint_playbook"
+    }
+
+    fn on_event(&self, u: &mut Unit<'_, '_>, event: &Event) -> opora_store::Result<()> {
+        let Some(id) = event.case_id.filter(|_| became_complaint(event)) else { return Ok(()) };
+        let mut care = playbooks::care(u.conn(), id)?;
+        if care.playbook_id.is_some() {
+            return Ok(());
+        }
+        let case = cases::get(u.conn(), id)?;
+        let all = playbooks::list(u.conn())?;
+        let Some(playbook) = choose(&all, CaseKind::Complaint, case.category.as_deref(), &[]) else { return Ok(()) };
+        care.playbook_id = Some(playbook.id);
+        playbooks::save_care(u.tx(), id, &care)?;
+        let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
+        u.emit(Some(id), Some(case.customer_id), Actor::SYSTEM, EventData::CasePlaybookAttached(data)).map(|_| ())
     }
 }

@@ -131,12 +131,7 @@ fn check(u: &mut Unit<'_, '_>, check: &EtaCheck) -> opora_store::Result<()> {
 
 pub(crate) fn job() -> Arc<dyn JobHandler> {
     fn run<'a>(app: &'a App, payload: EtaCheck, _: &'a Job) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move {
-            match app.write(move |u| check(u, &payload)).await {
-                Ok(()) | Err(crate::Error::Domain(DomainError::NotFound(_))) => Outcome::Done,
-                Err(e) => Outcome::Retry(e.to_string()),
-            }
-        })
+        Box::pin(async move { super::job_outcome(app.write(move |u| check(u, &payload)).await) })
     }
     handler(run)
 }

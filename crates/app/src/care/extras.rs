@@ -6,11 +6,14 @@ use opora_domain::DomainError;
 use opora_domain::case::ActingAgent;
 use opora_domain::compensation::Money;
 use opora_domain::event::{Actor, EventData, OrderExtra};
+use opora_domain::inbound::Party;
 use opora_domain::order::{Extra, ExtraStatus, Order};
+use opora_domain::outbound::Choice;
 use opora_store::orders;
 
+use super::choices::Press;
 use super::orders::{Orders, conversation};
-use super::{language_of, public_link, say, tell};
+use super::{language_of, public_link, say};
 use crate::Unit;
 
 fn event(order: &Order, extra: &Extra) -> EventData {
@@ -48,8 +51,21 @@ fn propose(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, descrip
         ("link", public_link(u, &format!("/extra/{}", extra.token))),
     ];
     let text = say(u, language, "order-extra-ask", &args);
-    tell(u, &case, text)?;
+    let choices = [(true, "extra-confirm"), (false, "extra-decline")]
+        .map(|(confirm, label)| Choice { label: say(u, language, label, &[]), data: super::choices::extra_data(&extra.token, confirm) });
+    super::ask(u, &case, text, choices.to_vec())?;
     Ok(extra)
+}
+
+/// Yes or no pressed in a messenger.
+pub(crate) fn press(u: &mut Unit<'_, '_>, token: &str, confirm: bool, sender: &Party) -> opora_store::Result<Option<Press>> {
+    let Some(extra) = orders::extra_by_token(u.conn(), token)? else { return Ok(None) };
+    let order = orders::get(u.conn(), extra.order_id)?;
+    if !super::choices::pressed_by(u, sender, order.customer_id)? {
+        return Ok(Some(Press::noted(None, order.customer_id, "choice-not-yours")));
+    }
+    let note = if answer(u, token, confirm)?.is_some() { "choice-thanks" } else { "choice-already" };
+    Ok(Some(Press::noted(order.case_id, order.customer_id, note)))
 }
 
 fn answer(u: &mut Unit<'_, '_>, token: &str, confirm: bool) -> opora_store::Result<Option<Extra>> {

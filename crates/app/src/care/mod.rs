@@ -2,6 +2,7 @@
 //! low rating opening a problem case worked by a playbook. What ties it together: the settings,
 //! the customer's language, and how a message to the customer leaves (`tell`).
 
+pub(crate) mod choices;
 pub(crate) mod complaints;
 pub mod delays;
 pub mod director;
@@ -10,18 +11,23 @@ pub mod orders;
 pub mod playbooks;
 mod problems;
 pub mod ratings;
+pub mod surveys;
 pub mod when;
 
 use std::collections::BTreeMap;
 
 use opora_domain::agent::Language;
-use opora_domain::case::Case;
+use opora_domain::case::{Case, CaseKind, Priority, Status};
+use opora_domain::channel::ChannelKind;
+use opora_domain::event::Actor;
 use opora_domain::message::{Body, Message};
 use opora_domain::order::{Order, OrderType};
+use opora_domain::outbound::Choice;
 use opora_domain::{CustomerId, FieldError};
 use opora_store::customers;
 
 use crate::Unit;
+use crate::cases::{NewCaseSpec, open_case};
 
 /// What an installation sets for orders, ratings and playbooks (`[care]` in the configuration).
 #[derive(Debug, Clone)]
@@ -95,9 +101,39 @@ pub(crate) fn say(u: &Unit<'_, '_>, language: Language, key: &str, args: &[(&str
 /// Sends the customer a message from the team (no agent's name) on `case`, through the channel
 /// they wrote through last or another that reaches them; recorded on the case when none does.
 pub(crate) fn tell(u: &mut Unit<'_, '_>, case: &Case, text: String) -> opora_store::Result<Message> {
+    ask(u, case, text, Vec::new())
+}
+
+/// `tell` with buttons under the message where the channel shows them; the text itself must
+/// say how to answer without them.
+pub(crate) fn ask(u: &mut Unit<'_, '_>, case: &Case, text: String, choices: Vec<Choice>) -> opora_store::Result<Message> {
     let drivers = u.drivers();
     let route = crate::outbound::pick(u.conn(), drivers, case, None)?;
-    crate::messages::send(u, case, None, Body { text, html: None }, Vec::new(), route)
+    crate::messages::send(u, case, None, Body { text, html: None }, Vec::new(), route, choices)
+}
+
+/// A case that records what the customer was told (an order's news, a survey), not work for the
+/// team: it starts solved, and the customer's answer reopens it like any solved case.
+pub(crate) fn record_case(u: &mut Unit<'_, '_>, customer: CustomerId, subject: String) -> opora_store::Result<Case> {
+    let spec = NewCaseSpec {
+        subject,
+        customer_id: customer,
+        kind: CaseKind::Question,
+        priority: Priority::Normal,
+        channel_kind: ChannelKind::Api,
+        channel_id: None,
+        team_id: None,
+        owner_id: None,
+        category: None,
+        tags: Vec::new(),
+        custom_fields: Default::default(),
+        deadline_at: None,
+        budget: None,
+    };
+    let case = open_case(u, spec, Actor::SYSTEM)?;
+    let mut solved = case.clone();
+    solved.status = Status::Solved;
+    crate::cases::save(u, &case, solved, Actor::SYSTEM)
 }
 
 /// A finished order (completed or cancelled) takes nothing more: no extras, no trouble reports.
@@ -107,6 +143,14 @@ pub(crate) fn unfinished(u: &Unit<'_, '_>, order: &Order) -> opora_store::Result
         return Err(opora_domain::DomainError::Validation(vec![finished]).into());
     }
     Ok(())
+}
+
+/// A care job's result: done, also when what it was about is gone; else tried again.
+pub(crate) fn job_outcome(result: crate::Result<()>) -> crate::jobs::Outcome {
+    match result {
+        Ok(()) | Err(crate::Error::Domain(opora_domain::DomainError::NotFound(_))) => crate::jobs::Outcome::Done,
+        Err(e) => crate::jobs::Outcome::Retry(e.to_string()),
+    }
 }
 
 /// The address of a public page of this instance (`/rate/…`, `/track/…`).

@@ -2,8 +2,7 @@
 //! call; each stage reached is told to the customer on their channel, in their language; the
 //! completion asks for a rating.
 
-use opora_domain::case::{ActingAgent, Case, CaseKind, Priority, Status};
-use opora_domain::channel::ChannelKind;
+use opora_domain::case::{ActingAgent, Case};
 use opora_domain::compensation::Money;
 use opora_domain::event::{Actor, EventData, OrderStageChanged};
 use opora_domain::order::{CREATED, KNOWN_STAGES, Move, Order};
@@ -13,7 +12,6 @@ use opora_store::playbooks::{self, CaseCare};
 use opora_store::{StoreError, cases};
 
 use super::{language_of, public_link, say, tell};
-use crate::cases::{NewCaseSpec, open_case};
 use crate::customers::{self, CustomerRef};
 use crate::{App, Result, Unit};
 
@@ -156,12 +154,14 @@ pub(crate) fn put(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, 
         let case = conversation(u, &order)?;
         u.emit(Some(case.id), Some(customer_id), Actor::agent(acting.id), EventData::OrderStageChanged(data))?;
         let mut text = stage_text(u, &order)?;
+        let mut choices = Vec::new();
         if order_type.is_completion(&to)
-            && let Some(ask) = super::ratings::ask_about_order(u, &order)?
+            && let Some(request) = super::ratings::ask_about_order(u, &order)?
         {
-            text = format!("{text}\n\n{ask}");
+            text = format!("{text}\n\n{}", request.text);
+            choices = request.choices;
         }
-        tell(u, &case, text)?;
+        super::ask(u, &case, text, choices)?;
     } else if eta_moved && !order_type.is_final(&to) {
         let order = orders::get(u.conn(), id)?;
         let case = conversation(u, &order)?;
@@ -199,9 +199,7 @@ fn stage_text(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::Result<String
     Ok(say(u, language, &key, &args))
 }
 
-/// The case an order's notifications go out on, opened with the first one. It is a record of
-/// what the customer was told, not work for the team: it starts solved, and the customer's
-/// answer reopens it like any solved case.
+/// The case an order's notifications go out on, opened with the first one (a record case).
 pub(crate) fn conversation(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::Result<Case> {
     if let Some(id) = order.case_id {
         match cases::get(u.conn(), id) {
@@ -210,25 +208,8 @@ pub(crate) fn conversation(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::
         }
     }
     let language = language_of(u, order.customer_id)?;
-    let spec = NewCaseSpec {
-        subject: say(u, language, "order-subject", &[("order", order.external_id.clone())]),
-        customer_id: order.customer_id,
-        kind: CaseKind::Question,
-        priority: Priority::Normal,
-        channel_kind: ChannelKind::Api,
-        channel_id: None,
-        team_id: None,
-        owner_id: None,
-        category: None,
-        tags: Vec::new(),
-        custom_fields: Default::default(),
-        deadline_at: None,
-        budget: None,
-    };
-    let case = open_case(u, spec, Actor::SYSTEM)?;
-    let mut solved = case.clone();
-    solved.status = Status::Solved;
-    let case = crate::cases::save(u, &case, solved, Actor::SYSTEM)?;
+    let subject = say(u, language, "order-subject", &[("order", order.external_id.clone())]);
+    let case = super::record_case(u, order.customer_id, subject)?;
     orders::set_case(u.tx(), order.id, case.id)?;
     playbooks::save_care(u.tx(), case.id, &CaseCare { order_id: Some(order.id), ..Default::default() })?;
     Ok(case)

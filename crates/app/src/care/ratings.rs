@@ -8,8 +8,10 @@ use futures_util::future::BoxFuture;
 use opora_domain::agent::Language;
 use opora_domain::case::{Case, Priority, Status};
 use opora_domain::event::{Actor, EventData, RatingReceived};
+use opora_domain::inbound::Party;
 use opora_domain::message::Body;
 use opora_domain::order::{Order, OrderType};
+use opora_domain::outbound::Choice;
 use opora_domain::rating::{self, Rating};
 use opora_domain::{CaseId, DomainError, FieldError, RatingId};
 use opora_store::jobs::{Job, NewJob};
@@ -18,15 +20,28 @@ use opora_store::ratings::{self, NewRating};
 use opora_store::{agents, cases, customers, orders};
 use serde::{Deserialize, Serialize};
 
+use super::choices::Press;
 use super::problems::Problem;
-use super::{language_of, public_link, say, tell};
+use super::{ask, language_of, public_link, say};
 use crate::jobs::{JobHandler, JobPayload, Outcome, handler};
 use crate::listeners::Listener;
 use crate::{App, Result, Unit};
 
-/// Asks for a rating of a completed order: the request's text, to go out with the news of the
+/// A request for a rating as the customer gets it: the text with the page's link, and the
+/// scores as buttons for the messengers that show them.
+pub(crate) struct Request {
+    pub text: String,
+    pub choices: Vec<Choice>,
+}
+
+/// The scores as buttons: a press brings back `r:{token}:{score}` (see `care::choices`).
+fn score_buttons(token: &str) -> Vec<Choice> {
+    (1..=5).map(|score| Choice { label: format!("{score} ⭐"), data: super::choices::rating_data(token, score) }).collect()
+}
+
+/// Asks for a rating of a completed order: the request, to go out with the news of the
 /// completion (one message, so the two never arrive out of order); `None` when it was asked.
-pub(crate) fn ask_about_order(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::Result<Option<String>> {
+pub(crate) fn ask_about_order(u: &mut Unit<'_, '_>, order: &Order) -> opora_store::Result<Option<Request>> {
     if ratings::asked_about(u.conn(), Some(order.id), None)?.is_some() {
         return Ok(None);
     }
@@ -40,8 +55,8 @@ pub(crate) fn ask_about_order(u: &mut Unit<'_, '_>, order: &Order) -> opora_stor
     request(u, &new, &[("order", order.external_id.clone())], "rating-ask-order").map(Some)
 }
 
-/// Records a rating request and schedules its reminder; returns the text that asks.
-fn request(u: &mut Unit<'_, '_>, new: &NewRating, args: &[(&str, String)], key: &str) -> opora_store::Result<String> {
+/// Records a rating request and schedules its reminder; returns what asks.
+fn request(u: &mut Unit<'_, '_>, new: &NewRating, args: &[(&str, String)], key: &str) -> opora_store::Result<Request> {
     let rating = ratings::insert(u.tx(), new, &opora_store::auth::random_secret()?)?;
     let language = language_of(u, new.customer_id)?;
     let mut args = args.to_vec();
@@ -51,7 +66,7 @@ fn request(u: &mut Unit<'_, '_>, new: &NewRating, args: &[(&str, String)], key: 
     if care.rating_reminders > 0 {
         u.enqueue(RatingReminder::at(rating.id, u.now().plus_minutes(care.remind_after_minutes)))?;
     }
-    Ok(text)
+    Ok(Request { text, choices: score_buttons(&rating.token) })
 }
 
 /// The case a rating's messages go out on: the rated case, else its order's conversation.
@@ -195,6 +210,26 @@ pub(crate) fn answer_rating(u: &mut Unit<'_, '_>, token: &str, answer: Answer) -
     Ok(Answered::Recorded { problem_case: problem })
 }
 
+/// A score pressed in a messenger: recorded like an answer from the page (without reasons),
+/// and answered in the chat, where the customer can go on in their own words.
+pub(crate) fn press(u: &mut Unit<'_, '_>, token: &str, score: u8, sender: &Party) -> opora_store::Result<Option<Press>> {
+    let Some(rating) = ratings::by_token(u.conn(), token)?.filter(|_| (1..=5).contains(&score)) else { return Ok(None) };
+    let customer = rating.customer_id;
+    if !super::choices::pressed_by(u, sender, customer)? {
+        return Ok(Some(Press::noted(None, customer, "choice-not-yours")));
+    }
+    let answer = Answer { score, reasons: Vec::new(), comment: String::new(), favourite: false };
+    if answer_rating(u, token, answer)? == Answered::AlreadyAnswered {
+        return Ok(Some(Press::noted(None, customer, "choice-already")));
+    }
+    let case = case_of(u, &rating)?;
+    let language = language_of(u, customer)?;
+    let key = if rating::is_low(score) { "rating-sorry-chat" } else { "rating-thanks-chat" };
+    let text = say(u, language, key, &[("score", score.to_string())]);
+    super::tell(u, &case, text)?;
+    Ok(Some(Press::noted(Some(case.id), customer, "choice-thanks")))
+}
+
 /// Opens the problem case a low rating calls for: the claims team's, urgent for one of "our
 /// clients", with the playbook that fits the ticked reasons (its deadline and compensation
 /// limit), and the customer's own words as its first message.
@@ -280,8 +315,8 @@ fn ask_about_case(u: &mut Unit<'_, '_>, id: CaseId) -> opora_store::Result<()> {
         return Ok(());
     }
     let new = NewRating { customer_id: case.customer_id, order_id: None, case_id: Some(id), performer_id: None, agent_id: case.owner_id };
-    let text = request(u, &new, &[("subject", case.subject.clone())], "rating-ask-case")?;
-    tell(u, &case, text)?;
+    let request = request(u, &new, &[("subject", case.subject.clone())], "rating-ask-case")?;
+    ask(u, &case, request.text, request.choices)?;
     Ok(())
 }
 
@@ -310,7 +345,7 @@ fn remind(u: &mut Unit<'_, '_>, id: RatingId) -> opora_store::Result<()> {
     let case = case_of(u, &rating)?;
     let language = language_of(u, rating.customer_id)?;
     let text = say(u, language, "rating-remind", &[("link", public_link(u, &format!("/rate/{}", rating.token)))]);
-    tell(u, &case, text)?;
+    ask(u, &case, text, score_buttons(&rating.token))?;
     ratings::reminded(u.tx(), id)?;
     if rating.reminders + 1 < care.rating_reminders {
         u.enqueue(RatingReminder::at(id, u.now().plus_minutes(care.remind_after_minutes)))?;
@@ -320,17 +355,10 @@ fn remind(u: &mut Unit<'_, '_>, id: RatingId) -> opora_store::Result<()> {
 
 pub(crate) fn jobs() -> [Arc<dyn JobHandler>; 2] {
     fn run_ask<'a>(app: &'a App, ask: RatingAsk, _: &'a Job) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move { outcome(app.write(move |u| ask_about_case(u, ask.case_id)).await) })
+        Box::pin(async move { super::job_outcome(app.write(move |u| ask_about_case(u, ask.case_id)).await) })
     }
     fn run_remind<'a>(app: &'a App, reminder: RatingReminder, _: &'a Job) -> BoxFuture<'a, Outcome> {
-        Box::pin(async move { outcome(app.write(move |u| remind(u, reminder.rating_id)).await) })
+        Box::pin(async move { super::job_outcome(app.write(move |u| remind(u, reminder.rating_id)).await) })
     }
     [handler(run_ask), handler(run_remind)]
-}
-
-fn outcome(result: Result<()>) -> Outcome {
-    match result {
-        Ok(()) | Err(crate::Error::Domain(DomainError::NotFound(_))) => Outcome::Done,
-        Err(e) => Outcome::Retry(e.to_string()),
-    }
 }

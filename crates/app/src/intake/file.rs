@@ -11,7 +11,7 @@ use opora_domain::case::{Case, CaseKind, Priority};
 use opora_domain::channel::{Channel, ChannelKind, KeyKind, PayloadStatus};
 use opora_domain::customer::IdentityKind;
 use opora_domain::event::{Actor, CaseLinked, EventData, FollowUp, LinkReason, ParticipantAdded, ParticipantRole};
-use opora_domain::inbound::{CallEvent, InboundMessage, StatusReport};
+use opora_domain::inbound::{CallEvent, ChoiceMade, InboundMessage, StatusReport};
 use opora_domain::message::{Body, DeliveryStatus, Direction};
 use opora_domain::status::Status;
 use opora_domain::text::ATTACHMENT_PATH;
@@ -44,6 +44,7 @@ pub(crate) enum Item {
     Message(Incoming),
     Status(StatusReport, Option<Incoming>),
     Call(CallEvent),
+    Choice(ChoiceMade),
 }
 
 impl Item {
@@ -52,6 +53,7 @@ impl Item {
             Item::Message(incoming) => &incoming.message.key,
             Item::Status(report, _) => &report.key,
             Item::Call(call) => &call.key,
+            Item::Choice(choice) => &choice.key,
         }
     }
 }
@@ -117,6 +119,12 @@ pub enum Filed {
         case: CaseId,
         message: MessageId,
     },
+    /// A button pressed under one of our messages; `answer` is what the customer's app shows
+    /// them at once (for drivers that answer a press), with the press's handle.
+    Choice {
+        case: Option<CaseId>,
+        answer: Option<(String, String)>,
+    },
     Ignored(&'static str),
     /// Another worker filed it first.
     AlreadyDone,
@@ -148,6 +156,10 @@ pub(crate) fn ties(items: &[Item]) -> Vec<String> {
             Item::Call(call) => {
                 ties.push(format!("from:phone:{}", call.customer_number));
                 ties.push(format!("key:{}", call.key));
+            }
+            Item::Choice(choice) => {
+                ties.extend(choice.sender.identities.iter().map(|(kind, value)| format!("from:{kind}:{}", value.to_lowercase())));
+                ties.push(format!("key:{}", choice.key));
             }
         }
     }
@@ -185,6 +197,7 @@ fn file_item(u: &mut Unit<'_, '_>, payload: PayloadId, channel: &Channel, item: 
     match item {
         Item::Status(report, note) => file_status(u, payload, channel, report, note),
         Item::Call(call) => super::calls::file_call(u, payload, channel, call),
+        Item::Choice(choice) => crate::care::choices::file(u, payload, choice),
         Item::Message(incoming) => {
             if incoming.message.sender.identity().is_some_and(|identity| context.is_ours(channel.kind, identity)) {
                 let reason = "sent from one of our own channels (a loop)";
@@ -504,6 +517,6 @@ fn may_acknowledge(u: &mut Unit<'_, '_>, identity: &str, per_hour: i64) -> Resul
 fn acknowledge(u: &mut Unit<'_, '_>, case: &Case, body: Body) -> Result<()> {
     let drivers = u.drivers();
     let route = crate::outbound::pick(u.conn(), drivers, case, None)?;
-    let message = crate::messages::send(u, case, None, body, Vec::new(), route)?;
+    let message = crate::messages::send(u, case, None, body, Vec::new(), route, Vec::new())?;
     messages::set_copies(u.tx(), message.id, &[])
 }

@@ -91,6 +91,7 @@ pub(crate) fn prepare(blobs: &Blobs, items: Vec<Inbound>) -> std::io::Result<Vec
                 Ok(Item::Status(report, note))
             }
             Inbound::Call(call) => Ok(Item::Call(call)),
+            Inbound::Choice(choice) => Ok(Item::Choice(choice)),
         })
         .collect()
 }
@@ -170,8 +171,14 @@ pub(crate) async fn settle(
                 acknowledgements_per_hour: app.config().acknowledgements_per_hour,
                 max_participants: app.config().max_participants,
             };
+            let answering = context.channels.iter().find(|c| c.id == payload.channel_id).cloned();
             match app.write(move |u| file::file(u, id, items, &context)).await {
-                Ok(filed) => Ok(Some(filed)),
+                Ok(filed) => {
+                    if let (Filed::Choice { answer: Some((handle, note)), .. }, Some(channel)) = (&filed, answering) {
+                        answer_press(app, channel, handle.clone(), note.clone());
+                    }
+                    Ok(Some(filed))
+                }
                 // Another change took the same identity or key at the same moment: filing again
                 // finds it.
                 Err(crate::Error::Domain(opora_domain::DomainError::Conflict(clash))) => {
@@ -187,6 +194,13 @@ pub(crate) async fn settle(
         Err(Unprepared::Unreadable(reason)) => store.write(move |tx| payloads::quarantine(tx, id, &reason)).await.map(|_| None),
         Err(Unprepared::Retry(reason)) => postpone(app, payload, &reason).await,
     }
+}
+
+/// Tells the customer's app the press was taken (best effort, off the filing path: a press not
+/// answered only keeps its spinner a few seconds longer).
+fn answer_press(app: &App, channel: Channel, handle: String, note: String) {
+    let Some(driver) = app.core.drivers.of(channel.kind).cloned() else { return };
+    tokio::spawn(async move { driver.answer_choice(&channel, &handle, &note).await });
 }
 
 async fn postpone(app: &App, payload: &Payload, reason: &str) -> Result<Option<Filed>, StoreError> {

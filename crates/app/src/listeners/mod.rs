@@ -28,6 +28,7 @@ impl Listeners {
             Box::new(notifications::Notifications),
             Box::new(crate::care::ratings::AskWhenSolved),
             Box::new(crate::care::complaints::OurClients),
+            Box::new(crate::care::complaints::ComplaintPlaybook),
         ])
     }
 

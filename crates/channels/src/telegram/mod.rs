@@ -17,7 +17,7 @@ use opora_domain::channel::{Channel, ChannelKind, ConversationPolicy};
 use opora_domain::customer::IdentityKind;
 use opora_domain::error::{Errors, FieldError};
 use opora_domain::inbound::{Inbound, RemoteFile};
-use opora_domain::outbound::{Outbound, Verdict};
+use opora_domain::outbound::{Choice, Outbound, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -116,6 +116,16 @@ fn chat_for(channel: &Channel, message: &Outbound) -> Option<String> {
         let ids: Vec<&str> = message.customer.identities_of(IdentityKind::Telegram).collect();
         ids.iter().find(|v| !v.starts_with('@')).or(ids.first()).map(|v| (*v).to_owned())
     })
+}
+
+/// Buttons under a message: in one row when they are few and short (a 1–5 score), else one
+/// per row.
+fn keyboard(choices: &[Choice]) -> Value {
+    let button = |c: &Choice| json!({"text": c.label, "callback_data": c.data});
+    let short = choices.len() <= 5 && choices.iter().all(|c| c.label.chars().count() <= 6);
+    let rows: Vec<Value> =
+        if short { vec![Value::Array(choices.iter().map(button).collect())] } else { choices.iter().map(|c| json!([button(c)])).collect() };
+    json!({"inline_keyboard": rows})
 }
 
 fn verdict(error: BotError) -> Verdict {
@@ -231,6 +241,17 @@ impl Driver for Telegram {
         })
     }
 
+    fn answer_choice<'a>(&'a self, channel: &'a Channel, handle: &'a str, note: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Ok(settings) = Settings::of(channel) else { return };
+            let Ok(bot) = self.bot(&settings) else { return };
+            let params = json!({"callback_query_id": handle, "text": note});
+            if let Err(error) = bot.call("answerCallbackQuery", &params, Some(CALL_TIMEOUT)).await {
+                tracing::debug!(channel = channel.id.0, error = error.describe(), "a button press was not answered");
+            }
+        })
+    }
+
     fn send<'a>(&'a self, channel: &'a Channel, message: &'a Outbound) -> BoxFuture<'a, Verdict> {
         Box::pin(async move {
             let settings = match Settings::of(channel) {
@@ -243,8 +264,13 @@ impl Driver for Telegram {
                 Err(reason) => return Verdict::Retry { reason, after: None },
             };
             let mut first: Option<i64> = None;
-            for part in split_text(&message.text, MAX_TEXT_CHARS) {
-                let params = json!({"chat_id": chat, "text": part, "link_preview_options": {"is_disabled": true}});
+            let parts = split_text(&message.text, MAX_TEXT_CHARS);
+            let last = parts.len().saturating_sub(1);
+            for (index, part) in parts.into_iter().enumerate() {
+                let mut params = json!({"chat_id": chat, "text": part, "link_preview_options": {"is_disabled": true}});
+                if index == last && !message.choices.is_empty() {
+                    params["reply_markup"] = keyboard(&message.choices);
+                }
                 match bot.call("sendMessage", &params, Some(CALL_TIMEOUT)).await {
                     Ok(sent) => first = first.or(sent["message_id"].as_i64()),
                     Err(error) => return verdict(error),

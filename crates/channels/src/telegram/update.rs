@@ -6,7 +6,7 @@
 use opora_domain::ChannelId;
 use opora_domain::customer::{IdentityKind, parse_identity};
 use opora_domain::error::Errors;
-use opora_domain::inbound::{Inbound, InboundMessage, Party, RemoteFile, ThreadHints};
+use opora_domain::inbound::{ChoiceMade, Inbound, InboundMessage, Party, RemoteFile, ThreadHints};
 use opora_domain::{FieldError, message::clean_filename};
 use serde::Deserialize;
 use serde_json::Value;
@@ -189,13 +189,41 @@ fn remote(file: &FileRef, fallback_name: String, fallback_type: &str) -> RemoteF
     }
 }
 
-/// Reads one update. `Ok(vec![])`: an update that is no customer's message (a member change, a
-/// button press): kept as received, filed nowhere.
+/// A button of ours pressed (`callback_query`): who pressed it and the data it carried.
+#[derive(Debug, Deserialize)]
+struct CallbackQuery {
+    id: String,
+    from: User,
+    data: Option<String>,
+}
+
+fn pressed(channel: ChannelId, raw: &Value) -> Result<Vec<Inbound>, Unreadable> {
+    let query: CallbackQuery = serde_path_to_error::deserialize(raw).map_err(|e| Unreadable {
+        reason: format!("a Telegram button press that does not read: {e}"),
+        fields: vec![FieldError::new(format!("callback_query.{}", e.path()), "invalid_value")],
+    })?;
+    // A game's button carries no data: nothing of ours.
+    let Some(data) = query.data else { return Ok(Vec::new()) };
+    let identity = parse_identity("callback_query.from.id", IdentityKind::Telegram, &query.from.id.to_string())
+        .map_err(|e| Unreadable { reason: "a button press without a usable sender".into(), fields: vec![e] })?;
+    Ok(vec![Inbound::Choice(ChoiceMade {
+        key: format!("telegram:{channel}:press:{}", query.id),
+        sender: Party { identities: vec![(IdentityKind::Telegram, identity)], name: query.from.name() },
+        data,
+        handle: Some(query.id),
+    })])
+}
+
+/// Reads one update. `Ok(vec![])`: an update that is no customer's message or press of our
+/// buttons (a member change): kept as received, filed nowhere.
 pub fn parse(channel: ChannelId, bytes: &[u8]) -> Result<Vec<Inbound>, Unreadable> {
     let update: Value = serde_json::from_slice(bytes).map_err(|e| Unreadable::new(format!("not JSON: {e}")))?;
     if !update.is_object() || update["update_id"].as_i64().is_none() {
         let fields = vec![FieldError::required("update_id")];
         return Err(Unreadable { reason: "not a Telegram update: no update_id".into(), fields });
+    }
+    if update["callback_query"].is_object() {
+        return pressed(channel, &update["callback_query"]);
     }
     let (field, edited) = match ["message", "edited_message", "business_message", "edited_business_message"]
         .into_iter()
@@ -345,6 +373,24 @@ mod tests {
         );
         assert_eq!((e.key.as_str(), e.edit_of.as_deref()), ("telegram:3:edit:7:5:9", Some("telegram:3:msg:7:5")));
         assert_eq!(e.thread.references[0], "telegram:3:msg:7:5");
+    }
+
+    #[test]
+    fn a_button_press_is_its_presser_and_the_data() {
+        let update = json!({"update_id": 9, "callback_query": {"id": "4382", "chat_instance": "-1",
+            "from": {"id": 111, "is_bot": false, "first_name": "Иван"}, "data": "r:abc:2",
+            "message": {"message_id": 5, "date": 1, "chat": {"id": 111, "type": "private"}}}});
+        let items = parse(ChannelId(3), update.to_string().as_bytes()).expect("parsed");
+        let [Inbound::Choice(choice)] = items.as_slice() else { panic!("{items:?}") };
+        assert_eq!(
+            (choice.key.as_str(), choice.data.as_str(), choice.handle.as_deref()),
+            ("telegram:3:press:4382", "r:abc:2", Some("4382"))
+        );
+        assert_eq!(choice.sender.identities, [(IdentityKind::Telegram, "111".to_owned())]);
+        let game = json!({"update_id": 10, "callback_query": {"id": "1", "from": {"id": 111, "first_name": "И"}, "game_short_name": "g"}});
+        assert!(parse(ChannelId(3), game.to_string().as_bytes()).expect("kept").is_empty());
+        let nobody = json!({"update_id": 11, "callback_query": {"id": "2", "data": "r:abc:2"}});
+        assert!(parse(ChannelId(3), nobody.to_string().as_bytes()).expect_err("refused").reason.contains("button press"));
     }
 
     #[test]

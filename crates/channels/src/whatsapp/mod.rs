@@ -18,7 +18,7 @@ use opora_domain::channel::{Channel, ChannelKind, ConversationPolicy};
 use opora_domain::customer::IdentityKind;
 use opora_domain::error::{Errors, FieldError};
 use opora_domain::inbound::{Inbound, RemoteFile};
-use opora_domain::outbound::{Outbound, Verdict};
+use opora_domain::outbound::{Choice, Outbound, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -112,6 +112,26 @@ fn verdict(error: GraphError) -> Verdict {
 }
 
 /// Who a reply goes to: `to` (a number) or `recipient` (a business-scoped id).
+/// A message with reply buttons (up to three) or a list (up to ten), when it has choices and
+/// its text fits an interactive message; else `None` and it goes as text, whose link answers.
+fn interactive(text: &str, choices: &[Choice]) -> Option<Value> {
+    if choices.is_empty() || choices.len() > 10 || text.chars().count() > 1024 {
+        return None;
+    }
+    let cut = |label: &str, max: usize| -> String {
+        if label.chars().count() <= max { label.to_owned() } else { format!("{}…", label.chars().take(max - 1).collect::<String>()) }
+    };
+    let action = if choices.len() <= 3 {
+        let buttons: Vec<Value> =
+            choices.iter().map(|c| json!({"type": "reply", "reply": {"id": c.data, "title": cut(&c.label, 20)}})).collect();
+        json!({"type": "button", "body": {"text": text}, "action": {"buttons": buttons}})
+    } else {
+        let rows: Vec<Value> = choices.iter().map(|c| json!({"id": c.data, "title": cut(&c.label, 24)})).collect();
+        json!({"type": "list", "body": {"text": text}, "action": {"button": "☰", "sections": [{"rows": rows}]}})
+    };
+    Some(json!({"type": "interactive", "interactive": action}))
+}
+
 fn addressee(channel: &Channel, message: &Outbound) -> Option<(&'static str, String)> {
     let conversation = message.thread.iter().rev().find_map(|r| notification::user_of(channel.id, &r.key));
     let user = conversation.or_else(|| message.customer.identity(IdentityKind::Whatsapp).map(str::to_owned))?;
@@ -260,6 +280,8 @@ impl Driver for Whatsapp {
                 let parameters: Vec<Value> = template.variables.iter().map(|v| json!({"type": "text", "text": v})).collect();
                 let components = if parameters.is_empty() { json!([]) } else { json!([{"type": "body", "parameters": parameters}]) };
                 bodies.push(json!({"type": "template", "template": {"name": template.name, "language": {"code": template.language}, "components": components}}));
+            } else if let Some(buttons) = interactive(&message.text, &message.choices) {
+                bodies.push(buttons);
             } else {
                 for part in split_text(&message.text, MAX_TEXT_CHARS) {
                     bodies.push(json!({"type": "text", "text": {"preview_url": false, "body": part}}));

@@ -6,7 +6,7 @@
 use opora_domain::ChannelId;
 use opora_domain::FieldError;
 use opora_domain::customer::{IdentityKind, is_bsuid, parse_identity};
-use opora_domain::inbound::{Inbound, InboundMessage, Party, RemoteFile, StatusReport, ThreadHints};
+use opora_domain::inbound::{ChoiceMade, Inbound, InboundMessage, Party, RemoteFile, StatusReport, ThreadHints};
 use opora_domain::message::{DeliveryStatus, clean_filename};
 use serde::Deserialize;
 use serde_json::Value;
@@ -98,7 +98,7 @@ pub fn parse(channel: ChannelId, phone_number_id: &str, bytes: &[u8]) -> Result<
             continue;
         }
         for raw in &value.messages {
-            items.push(Inbound::Message(Box::new(message(channel, raw, &value.contacts)?)));
+            items.push(message(channel, raw, &value.contacts)?);
         }
         for status in value.statuses {
             items.extend(report(channel, status).map(Inbound::Status));
@@ -148,7 +148,7 @@ fn media(raw: &Value, kind: &str) -> Option<RemoteFile> {
     })
 }
 
-fn message(channel: ChannelId, raw: &Value, contacts: &[Contact]) -> Result<InboundMessage, Unreadable> {
+fn message(channel: ChannelId, raw: &Value, contacts: &[Contact]) -> Result<Inbound, Unreadable> {
     let field = |name: &str| raw[name].as_str().filter(|v| !v.is_empty());
     let Some(id) = field("id") else {
         return Err(Unreadable { reason: "a message without an id".into(), fields: vec![FieldError::required("messages.id")] });
@@ -173,6 +173,15 @@ fn message(channel: ChannelId, raw: &Value, contacts: &[Contact]) -> Result<Inbo
         return Err(Unreadable { reason: "a message without a sender".into(), fields: vec![FieldError::required("messages.from")] });
     };
     let kind = field("type").unwrap_or("unknown");
+    let name = contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()).unwrap_or_default();
+    // Only our own messages carry reply buttons: the id of the one pressed is what we gave it.
+    let reply = &raw["interactive"];
+    if let Some(data) =
+        reply["button_reply"]["id"].as_str().or(reply["list_reply"]["id"].as_str()).filter(|d| kind == "interactive" && !d.is_empty())
+    {
+        let sender = Party { identities, name };
+        return Ok(Inbound::Choice(ChoiceMade { key: message_key(channel, id), sender, data: data.to_owned(), handle: None }));
+    }
     let mut lines = Vec::new();
     let mut remote_files = Vec::new();
     let mut references: Vec<String> = raw["context"]["id"].as_str().map(|c| message_key(channel, c)).into_iter().collect();
@@ -217,8 +226,7 @@ fn message(channel: ChannelId, raw: &Value, contacts: &[Contact]) -> Result<Inbo
             });
         }
     }
-    let name = contact.and_then(|c| c.profile.as_ref()).and_then(|p| p.name.clone()).unwrap_or_default();
-    Ok(InboundMessage {
+    Ok(Inbound::Message(Box::new(InboundMessage {
         key: message_key(channel, id),
         sender: Party { identities, name },
         text: lines.join("\n"),
@@ -226,7 +234,7 @@ fn message(channel: ChannelId, raw: &Value, contacts: &[Contact]) -> Result<Inbo
         thread: ThreadHints { references, case_number: None, conversation: Some(conversation_key(channel, &user)) },
         automatic,
         ..Default::default()
-    })
+    })))
 }
 
 #[cfg(test)]
@@ -259,6 +267,17 @@ mod tests {
             ]
         );
         assert_eq!(m.thread.conversation.as_deref(), Some("whatsapp:5:chat:79161234567"));
+    }
+
+    #[test]
+    fn a_pressed_reply_button_is_a_choice() {
+        let items = notification(json!({"metadata": {"phone_number_id": "123456789012345"},
+            "contacts": [{"profile": {"name": "Иван"}, "wa_id": "79161234567"}],
+            "messages": [{"from": "79161234567", "id": "wamid.P", "type": "interactive", "context": {"id": "wamid.OURS"},
+                          "interactive": {"type": "list_reply", "list_reply": {"id": "r:abc:5", "title": "5 ⭐"}}}]}));
+        let [Inbound::Choice(choice)] = items.as_slice() else { panic!("{items:?}") };
+        assert_eq!((choice.key.as_str(), choice.data.as_str(), choice.handle.as_deref()), ("whatsapp:5:msg:wamid.P", "r:abc:5", None));
+        assert_eq!(choice.sender.identities[0], (IdentityKind::Whatsapp, "79161234567".to_owned()));
     }
 
     #[test]

@@ -11,38 +11,38 @@ use crate::both_engines;
 use crate::harness::{Answer, TestApp, answer, eventually};
 use crate::telegram_bot::{BotApi, TOKEN};
 
-async fn put(app: &TestApp, external_id: &str, body: Value) -> Answer {
+pub(crate) async fn put(app: &TestApp, external_id: &str, body: Value) -> Answer {
     app.request(Method::PUT, &format!("/api/v1/orders/{external_id}"), Some(&app.admin_token), Some(&body)).await
 }
 
 /// The texts the bot sent to the chat so far.
-fn sent(api: &BotApi) -> Vec<String> {
+pub(crate) fn sent(api: &BotApi) -> Vec<String> {
     api.calls("sendMessage").iter().map(|c| c.params["text"].as_str().unwrap_or_default().to_owned()).collect()
 }
 
-async fn next_text(api: &BotApi, count: usize) -> String {
+pub(crate) async fn next_text(api: &BotApi, count: usize) -> String {
     eventually("a message in the chat", || async { sent(api).get(count).cloned() }).await
 }
 
 /// The path of a link (`/rate/…`, `/track/…`) in a message.
-fn link(text: &str, prefix: &str) -> String {
+pub(crate) fn link(text: &str, prefix: &str) -> String {
     let start = text.find(prefix).unwrap_or_else(|| panic!("no {prefix} link in {text:?}"));
     text[start..].split_whitespace().next().expect("a link").to_owned()
 }
 
-async fn form(app: &TestApp, path: &str, body: &str) -> Answer {
+pub(crate) async fn form(app: &TestApp, path: &str, body: &str) -> Answer {
     let request =
         app.client.post(format!("{}{path}", app.base)).header("content-type", "application/x-www-form-urlencoded").body(body.to_owned());
     answer(request.send().await.expect("sent")).await
 }
 
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let response = app.client.get(format!("{}{path}", app.base)).send().await.expect("sent");
     (response.status().as_u16(), response.text().await.expect("body"))
 }
 
 /// The claims team's name is configured; a solved case is asked about at once.
-async fn start(engine: crate::harness::Engine) -> TestApp {
+pub(crate) async fn start(engine: crate::harness::Engine) -> TestApp {
     TestApp::start_with(engine, |config| {
         config.care.claims_team = "Претензии".into();
         config.care.rate_after_minutes = 0;
@@ -225,7 +225,10 @@ both_engines! {
     async fn a_customer_who_complains_twice_joins_our_clients_and_comes_first(app: TestApp) {
         let customer = json!({"email": "petr@example.ru", "name": "Пётр"});
         let first = app.post("/api/v1/cases", json!({"subject": "Курьер нагрубил", "kind": "complaint", "customer": customer})).await;
-        let customer_id = first.ok(201)["customer"]["id"].as_i64().expect("customer");
+        let first = first.ok(201).clone();
+        let customer_id = first["customer"]["id"].as_i64().expect("customer");
+        let guided = app.get(&format!("/api/v1/cases/{}", first["id"])).await.ok(200)["playbook"].clone();
+        assert_eq!(guided, "Жалоба", "a complaint is worked by the complaint playbook's guided reply");
         let path = format!("/api/v1/customers/{customer_id}");
         assert_eq!(app.get(&path).await.ok(200)["our_client"], false, "one complaint is not a pattern");
         let second = app.post("/api/v1/cases", json!({"subject": "Снова опоздали", "customer": customer})).await;

@@ -23,6 +23,7 @@ mod schema;
 mod security;
 mod servers;
 mod strangers;
+mod surveys;
 mod telegram;
 mod telegram_bot;
 mod upgrade;

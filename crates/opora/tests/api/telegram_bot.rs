@@ -167,6 +167,10 @@ async fn method(
                 None => error(400, "Bad Request: invalid file_id"),
             }
         }
+        "answerCallbackQuery" => {
+            api.lock().calls.push(Call { method: method.clone(), params: params.clone(), file });
+            ok(json!(true))
+        }
         "sendMessage" | "sendPhoto" | "sendDocument" => {
             let mut inner = api.lock();
             inner.calls.push(Call { method: method.clone(), params: params.clone(), file });

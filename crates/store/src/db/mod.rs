@@ -93,7 +93,8 @@ id_values!(
     PerformerId,
     RatingId,
     PlaybookId,
-    ExtraId
+    ExtraId,
+    SurveyId
 );
 
 impl From<opora_domain::Timestamp> for Value<'_> {
@@ -203,7 +204,8 @@ id_from_values!(
     PerformerId,
     RatingId,
     PlaybookId,
-    ExtraId
+    ExtraId,
+    SurveyId
 );
 
 /// A row being read; columns are addressed by position in the select list.

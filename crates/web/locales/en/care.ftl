@@ -98,3 +98,20 @@ director-error-contact = We need an e-mail address or a phone number to answer y
 director-error-text = Describe what happened (at least 10 characters).
 director-subject = Letter to the director: { $text }
 public-limited = Too many sends in a row. Wait a minute and try again.
+
+# Buttons in the messengers, and surveys.
+choice-thanks = Thank you, your answer is recorded.
+choice-already = We already have your answer, thank you.
+choice-not-yours = This button was sent to another customer.
+choice-unknown = This question is no longer open.
+rating-thanks-chat = Thank you for your rating of { $score }! If you would like to add anything, just write here.
+rating-sorry-chat = Thank you for your honest rating of { $score }. We are sorry it went this way and will contact you today. If you like, tell us here what went wrong.
+survey-subject = Survey: { $title }
+survey-ask-one = { $title }. { $question } Answer with a button below or here: { $link }
+survey-ask = { $title }: please answer a few short questions: { $link }
+survey-page-title = Survey
+survey-submit = Send
+survey-thanks = Thank you! Your answers are recorded.
+survey-already = You have already answered this survey. Thank you!
+survey-not-found = This survey was not found. Perhaps the link has a typo.
+survey-error-unanswered = Please answer every question.

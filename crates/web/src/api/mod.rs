@@ -16,6 +16,7 @@ pub mod messages;
 pub mod orders;
 pub mod playbooks;
 pub mod ratings;
+pub mod surveys;
 pub mod system;
 pub mod tokens;
 pub mod webhooks;

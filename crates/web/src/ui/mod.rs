@@ -12,6 +12,8 @@ mod kudos;
 mod login;
 mod profile;
 pub(crate) mod public;
+mod survey;
+mod surveys;
 mod timeline;
 
 use axum::Router;
@@ -42,10 +44,12 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(profile::page))
         .route("/approvals", get(approvals::page))
         .route("/kudos", get(kudos::page))
+        .route("/surveys", get(surveys::page))
         .route("/demo/site", get(demo::site))
         .route("/rate/{token}", get(public::rate_page).post(public::rate_submit))
         .route("/track/{token}", get(public::track_page))
         .route("/extra/{token}", get(public::extra_page).post(public::extra_submit))
+        .route("/survey/{token}", get(survey::survey_page).post(survey::survey_submit))
         .route("/director", get(public::director_page).post(public::director_submit))
         .route("/static/{file}", get(assets::serve))
 }

@@ -1,5 +1,6 @@
 //! The pages a customer opens from a message, without signing in: `/rate/{token}` (a 1–5
-//! rating with reasons and a comment, answered once) and `/track/{token}` (an order's stages).
+//! rating with reasons and a comment, answered once), `/track/{token}` (an order's stages),
+//! `/extra/{token}` and the director's form (`/survey/{token}` is in `survey`).
 //! The token in the address is the only key; the pages are small, need no script and speak the
 //! customer's language unless `?lang=` asks for the other.
 
@@ -32,11 +33,11 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-fn chosen(query: &LangQuery, customer: Language) -> Language {
+pub(super) fn chosen(query: &LangQuery, customer: Language) -> Language {
     query.lang.as_deref().and_then(Language::parse).unwrap_or(customer)
 }
 
-fn page(state: &AppState, template: &str, language: Language, status: StatusCode, extra: Value) -> Response {
+pub(super) fn page(state: &AppState, template: &str, language: Language, status: StatusCode, extra: Value) -> Response {
     let other = if language == Language::Ru { Language::En } else { Language::Ru };
     let mut context = json!({"lang": language.as_str(), "other_lang": other.as_str(), "asset_version": assets::version()});
     if let (Some(context), Value::Object(extra)) = (context.as_object_mut(), extra) {
@@ -47,7 +48,7 @@ fn page(state: &AppState, template: &str, language: Language, status: StatusCode
     response
 }
 
-fn not_found(state: &AppState, query: &LangQuery, template: &str) -> Response {
+pub(super) fn not_found(state: &AppState, query: &LangQuery, template: &str) -> Response {
     let language = chosen(query, state.config.default_language);
     page(state, template, language, StatusCode::NOT_FOUND, json!({"state": "missing"}))
 }
@@ -241,12 +242,12 @@ impl PublicLimits {
     }
 
     /// Whether one more form from this address may be taken now.
-    fn allows(&self, peer: Option<std::net::SocketAddr>) -> bool {
+    pub(super) fn allows(&self, peer: Option<std::net::SocketAddr>) -> bool {
         peer.is_none_or(|p| self.0.check_key(&network(p.ip())).is_ok())
     }
 }
 
-fn too_many(state: &AppState, language: Language) -> Response {
+pub(super) fn too_many(state: &AppState, language: Language) -> Response {
     let mut response = page(state, "director.html", language, StatusCode::TOO_MANY_REQUESTS, json!({"state": "limited"}));
     response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
     response
