@@ -62,16 +62,22 @@ pub fn advance(tx: &mut Tx<'_>, id: SurveyId, through: CustomerId, done: bool) -
     Ok(())
 }
 
-/// The next customers of an audience after `after` (by id), at most `limit`; merged-away
-/// records are skipped (their person is the record they point to).
-pub fn audience_after(conn: &mut dyn Conn, audience: &Audience, after: CustomerId, limit: i64, now: Timestamp) -> Result<Vec<CustomerId>> {
+/// A step through an audience: the customers to invite, and where the next step starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub customers: Vec<CustomerId>,
+    /// The last id looked at; `None` when the audience is exhausted.
+    pub next: Option<CustomerId>,
+}
+
+/// The next customers of an audience after `after` (by id), looking at `limit` ids. Chosen ids
+/// of merged-away records invite the record they were merged into; ids of nobody are passed.
+pub fn audience_after(conn: &mut dyn Conn, audience: &Audience, after: CustomerId, limit: i64, now: Timestamp) -> Result<Step> {
     let base = "select id from customers where id > $1 and merged_into is null";
     let tail = "order by id limit $2";
-    Ok(match audience {
+    let found: Vec<CustomerId> = match audience {
         Audience::All => conn.all(&format!("{base} {tail}"), &[after.into(), limit.into()], |r| r.get(0))?,
-        Audience::OurClients => {
-            conn.all(&format!("{base} and our_client = $3 {tail}"), &[after.into(), limit.into(), true.into()], |r| r.get(0))?
-        }
+        Audience::OurClients => conn.all(&format!("{base} and our_client {tail}"), &[after.into(), limit.into()], |r| r.get(0))?,
         Audience::Ordered { days } => {
             let since = now.plus_minutes(-days * 24 * 60);
             let sql =
@@ -83,17 +89,20 @@ pub fn audience_after(conn: &mut dyn Conn, audience: &Audience, after: CustomerI
             chosen.sort_unstable();
             chosen.dedup();
             chosen.truncate(usize::try_from(limit).unwrap_or(0));
+            let next = (chosen.len() as i64 == limit).then(|| chosen.last().copied()).flatten();
             let mut live = Vec::with_capacity(chosen.len());
             for id in chosen {
-                let exists =
-                    conn.opt("select id from customers where id = $1 and merged_into is null", &[id.into()], |r| r.get::<i64>(0))?;
-                if exists.is_some() {
-                    live.push(id);
+                match crate::customers::get(conn, id) {
+                    Ok(customer) => live.push(customer.id),
+                    Err(StoreError::Domain(opora_domain::DomainError::NotFound(_))) => {}
+                    Err(other) => return Err(other),
                 }
             }
-            live
+            return Ok(Step { customers: live, next });
         }
-    })
+    };
+    let next = (found.len() as i64 == limit).then(|| found.last().copied()).flatten();
+    Ok(Step { customers: found, next })
 }
 
 /// One customer's invitation to a survey.
@@ -122,13 +131,19 @@ fn invitation(r: &Row<'_>) -> Result<Invitation, DbError> {
 }
 
 /// Invites a customer once; `false` when they were invited before.
-pub fn invite(tx: &mut Tx<'_>, survey: SurveyId, customer: CustomerId, case: CaseId, token: &str) -> Result<bool> {
+pub fn invite(tx: &mut Tx<'_>, survey: SurveyId, customer: CustomerId, token: &str) -> Result<bool> {
     let now = tx.now;
     let added = tx.execute(
-        "insert into survey_invitations (survey_id, customer_id, case_id, token, sent_at) values ($1, $2, $3, $4, $5) on conflict do nothing",
-        &[survey.into(), customer.into(), case.into(), token.into(), now.into()],
+        "insert into survey_invitations (survey_id, customer_id, token, sent_at) values ($1, $2, $3, $4) on conflict do nothing",
+        &[survey.into(), customer.into(), token.into(), now.into()],
     )?;
     Ok(added == 1)
+}
+
+/// The case an invitation went out on.
+pub fn set_case(tx: &mut Tx<'_>, token: &str, case: CaseId) -> Result<()> {
+    tx.execute("update survey_invitations set case_id = $2 where token = $1", &[token.into(), case.into()])?;
+    Ok(())
 }
 
 pub fn invitation_by_token(conn: &mut dyn Conn, token: &str) -> Result<Option<Invitation>> {

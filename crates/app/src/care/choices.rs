@@ -6,7 +6,7 @@
 use opora_domain::channel::PayloadStatus;
 use opora_domain::inbound::{ChoiceMade, Party};
 use opora_domain::{CaseId, CustomerId, PayloadId};
-use opora_store::{customers, payloads};
+use opora_store::{cases, customers, payloads};
 
 use super::say;
 use crate::Unit;
@@ -47,22 +47,26 @@ fn read(data: &str) -> Option<Pressed<'_>> {
     }
 }
 
-/// What a press came to: the case it concerns and what the customer is shown (a text key).
+/// What a press came to: the case it concerns, what the customer is shown (a text key), and
+/// whether the customer was already answered in the chat.
 pub(crate) struct Press {
     pub case: Option<CaseId>,
     pub customer: Option<CustomerId>,
     pub note: &'static str,
+    pub told: bool,
 }
 
 impl Press {
     pub fn noted(case: Option<CaseId>, customer: CustomerId, note: &'static str) -> Self {
-        Press { case, customer: Some(customer), note }
+        Press { case, customer: Some(customer), note, told: false }
     }
 }
 
 /// Whether whoever pressed is `customer` (a button forwarded to someone else, or pressed in a
 /// group, answers nothing).
 pub(crate) fn pressed_by(u: &mut Unit<'_, '_>, sender: &Party, customer: CustomerId) -> opora_store::Result<bool> {
+    // The customer asked may have been merged into another record since.
+    let customer = customers::get(u.conn(), customer)?.id;
     for (kind, value) in &sender.identities {
         if customers::find_by_identity(u.conn(), *kind, value)? == Some(customer) {
             return Ok(true);
@@ -79,7 +83,7 @@ pub(crate) fn file(u: &mut Unit<'_, '_>, payload: PayloadId, choice: ChoiceMade)
         Some(Pressed::Extra(token, confirm)) => super::extras::press(u, token, confirm, &choice.sender)?,
         None => None,
     };
-    let press = press.unwrap_or(Press { case: None, customer: None, note: "choice-unknown" });
+    let press = press.unwrap_or(Press { case: None, customer: None, note: "choice-unknown", told: false });
     let (status, why) = match press.note {
         "choice-thanks" => (PayloadStatus::Processed, None),
         other => (PayloadStatus::Ignored, Some(other.trim_start_matches("choice-"))),
@@ -90,6 +94,11 @@ pub(crate) fn file(u: &mut Unit<'_, '_>, payload: PayloadId, choice: ChoiceMade)
         None => u.config().care.language,
     };
     let note = say(u, language, press.note, &[]);
+    // A provider without a way to answer the press itself (WhatsApp) hears back in the chat.
+    if let (None, Some(case), false) = (&choice.handle, press.case, press.told) {
+        let case = cases::get(u.conn(), case)?;
+        super::tell(u, &case, note.clone())?;
+    }
     Ok(Filed::Choice { case: press.case, answer: choice.handle.map(|handle| (handle, note)) })
 }
 

@@ -227,7 +227,7 @@ pub(crate) fn press(u: &mut Unit<'_, '_>, token: &str, score: u8, sender: &Party
     let key = if rating::is_low(score) { "rating-sorry-chat" } else { "rating-thanks-chat" };
     let text = say(u, language, key, &[("score", score.to_string())]);
     super::tell(u, &case, text)?;
-    Ok(Some(Press::noted(Some(case.id), customer, "choice-thanks")))
+    Ok(Some(Press { told: true, ..Press::noted(Some(case.id), customer, "choice-thanks") }))
 }
 
 /// Opens the problem case a low rating calls for: the claims team's, urgent for one of "our

@@ -140,13 +140,14 @@ pub(crate) fn press(u: &mut Unit<'_, '_>, token: &str, option: usize, sender: &P
 
 /// Sends a survey to one customer: a record case, the invitation, the message.
 fn invite(u: &mut Unit<'_, '_>, survey: &Survey, customer: CustomerId) -> opora_store::Result<()> {
+    let token = opora_store::auth::random_secret()?;
+    if !surveys::invite(u.tx(), survey.id, customer, &token)? {
+        return Ok(());
+    }
     let language = language_of(u, customer)?;
     let subject = say(u, language, "survey-subject", &[("title", survey.spec.title.clone())]);
     let case = super::record_case(u, customer, subject)?;
-    let token = opora_store::auth::random_secret()?;
-    if !surveys::invite(u.tx(), survey.id, customer, case.id, &token)? {
-        return Ok(());
-    }
+    surveys::set_case(u.tx(), &token, case.id)?;
     let link = public_link(u, &format!("/survey/{token}"));
     let (text, choices) = match survey.spec.questions.as_slice() {
         // One question goes in the message itself, its answers as buttons where the channel
@@ -186,19 +187,19 @@ impl SurveySend {
 }
 
 fn send_batch(u: &mut Unit<'_, '_>, send: &SurveySend) -> opora_store::Result<()> {
+    // One batch of a survey at a time: a run repeated on another node waits, then resumes.
+    u.tx().serialize(&[format!("survey:{}", send.survey_id)])?;
     let survey = surveys::get(u.conn(), send.survey_id)?;
     // A run repeated after a crash starts where the last one that committed stopped.
     let after = surveys::sent_through(u.conn(), survey.id)?.max(send.after);
     let now = u.now();
-    let batch = surveys::audience_after(u.conn(), &survey.spec.audience, after, BATCH, now)?;
-    for customer in &batch {
+    let step = surveys::audience_after(u.conn(), &survey.spec.audience, after, BATCH, now)?;
+    for customer in &step.customers {
         invite(u, &survey, *customer)?;
     }
-    let through = batch.last().copied().unwrap_or(after);
-    let done = (batch.len() as i64) < BATCH;
-    surveys::advance(u.tx(), survey.id, through, done)?;
-    if !done {
-        u.enqueue(SurveySend::next(survey.id, through))?;
+    surveys::advance(u.tx(), survey.id, step.next.unwrap_or(after), step.next.is_none())?;
+    if let Some(next) = step.next {
+        u.enqueue(SurveySend::next(survey.id, next))?;
     }
     Ok(())
 }

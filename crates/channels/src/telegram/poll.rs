@@ -17,9 +17,9 @@ use crate::webhook::LazyClient;
 
 /// How long one `getUpdates` waits for something to arrive.
 const LONG_POLL_SECS: u64 = 25;
-/// What the bot asks for: messages and their edits (member changes and button presses are
+/// What the bot asks for: messages, their edits, and presses of our buttons (member changes are
 /// not conversations).
-const ALLOWED: [&str; 4] = ["message", "edited_message", "business_message", "edited_business_message"];
+const ALLOWED: [&str; 5] = ["message", "edited_message", "business_message", "edited_business_message", "callback_query"];
 
 pub struct Updates {
     pub client: LazyClient,

@@ -111,7 +111,6 @@ fn verdict(error: GraphError) -> Verdict {
     }
 }
 
-/// Who a reply goes to: `to` (a number) or `recipient` (a business-scoped id).
 /// A message with reply buttons (up to three) or a list (up to ten), when it has choices and
 /// its text fits an interactive message; else `None` and it goes as text, whose link answers.
 fn interactive(text: &str, choices: &[Choice]) -> Option<Value> {
@@ -121,17 +120,24 @@ fn interactive(text: &str, choices: &[Choice]) -> Option<Value> {
     let cut = |label: &str, max: usize| -> String {
         if label.chars().count() <= max { label.to_owned() } else { format!("{}…", label.chars().take(max - 1).collect::<String>()) }
     };
+    let max = if choices.len() <= 3 { 20 } else { 24 };
+    let labels: Vec<String> = choices.iter().map(|c| cut(&c.label, max)).collect();
+    // WhatsApp refuses two buttons of one title: such choices go as text.
+    if labels.iter().enumerate().any(|(i, label)| labels[..i].contains(label)) {
+        return None;
+    }
     let action = if choices.len() <= 3 {
         let buttons: Vec<Value> =
-            choices.iter().map(|c| json!({"type": "reply", "reply": {"id": c.data, "title": cut(&c.label, 20)}})).collect();
+            choices.iter().zip(&labels).map(|(c, title)| json!({"type": "reply", "reply": {"id": c.data, "title": title}})).collect();
         json!({"type": "button", "body": {"text": text}, "action": {"buttons": buttons}})
     } else {
-        let rows: Vec<Value> = choices.iter().map(|c| json!({"id": c.data, "title": cut(&c.label, 24)})).collect();
+        let rows: Vec<Value> = choices.iter().zip(&labels).map(|(c, title)| json!({"id": c.data, "title": title})).collect();
         json!({"type": "list", "body": {"text": text}, "action": {"button": "☰", "sections": [{"rows": rows}]}})
     };
     Some(json!({"type": "interactive", "interactive": action}))
 }
 
+/// Who a reply goes to: `to` (a number) or `recipient` (a business-scoped id).
 fn addressee(channel: &Channel, message: &Outbound) -> Option<(&'static str, String)> {
     let conversation = message.thread.iter().rev().find_map(|r| notification::user_of(channel.id, &r.key));
     let user = conversation.or_else(|| message.customer.identity(IdentityKind::Whatsapp).map(str::to_owned))?;
@@ -345,6 +351,22 @@ fn approved(listed: &Value) -> Option<ApprovedTemplate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_become_reply_buttons_or_a_list_or_stay_text() {
+        let choice = |label: &str, data: &str| Choice { label: label.into(), data: data.into() };
+        let two = interactive("Делать?", &[choice("Да, сделайте", "e:t:1"), choice("Не нужно", "e:t:0")]).expect("buttons");
+        assert_eq!(two["interactive"]["type"], "button");
+        assert_eq!(two["interactive"]["action"]["buttons"][1]["reply"], json!({"id": "e:t:0", "title": "Не нужно"}));
+        let scores: Vec<Choice> = (1..=5).map(|n| choice(&format!("{n} ⭐"), &format!("r:t:{n}"))).collect();
+        let list = interactive("Оценка?", &scores).expect("list");
+        assert_eq!(list["interactive"]["action"]["sections"][0]["rows"][4], json!({"id": "r:t:5", "title": "5 ⭐"}));
+        let long = "Очень длинный вариант ответа номер";
+        let cut = interactive("?", &[choice(&format!("{long} один"), "s:t:0"), choice(&format!("{long} два"), "s:t:1")]);
+        assert_eq!(cut, None, "two answers cut to one title go as text");
+        assert_eq!(interactive(&"x".repeat(1025), &scores), None, "too long for an interactive message");
+        assert_eq!(interactive("?", &[]), None);
+    }
 
     #[test]
     fn the_signature_is_over_the_raw_bytes() {

@@ -127,5 +127,28 @@ both_engines! {
         assert_eq!((results["invited"].as_i64(), results["answered"].as_i64()), (Some(2), Some(2)));
         let counts: Vec<i64> = results["questions"][0]["options"].as_array().expect("options").iter().filter_map(|o| o["count"].as_i64()).collect();
         assert_eq!(counts, [1, 1]);
+
+        // Chosen customers (one id of nobody among them), two questions: the page needs both.
+        let ivan_id = app.get("/api/v1/orders/CL-1").await.ok(200)["customer_id"].clone();
+        let two = json!({"title": "Качество", "audience": {"kind": "customers", "ids": [ivan_id, 999_999]},
+            "questions": [{"text": "Пришли вовремя?", "options": ["Да", "Нет"]}, {"text": {"ru": "Оцените уборку"}, "scale": 5}]});
+        let chosen = app.post("/api/v1/surveys", two).await.ok(201).clone();
+        assert_eq!(chosen["audience"], json!({"kind": "customers", "count": 2}));
+        let path = format!("/api/v1/surveys/{}", chosen["id"]);
+        let sent_to = eventually("the second survey sent", || async {
+            let shown = app.get(&path).await.ok(200).clone();
+            (shown["status"] == "sent").then_some(shown["invited"].clone())
+        })
+        .await;
+        assert_eq!(sent_to, 1, "the id of nobody is passed over");
+        let (_, to_ivan) = eventually("Ivan asked again", || async { to_chat(&api, "111").into_iter().find(|(_, t)| t.contains("Качество")) }).await;
+        assert!(!to_ivan.contains("Пришли вовремя"), "several questions wait on the page: {to_ivan}");
+        let quality = link(&to_ivan, "/survey/");
+        assert_eq!(form(&app, &quality, "q0=0").await.status, 422, "the scale is unanswered");
+        assert_eq!(form(&app, &quality, "q0=0&q1=9").await.status, 422, "no sixth point on a scale of five");
+        assert_eq!(form(&app, &quality, "q0=0&q1=4").await.status, 200);
+        let scale = app.get(&path).await.ok(200)["questions"][1]["options"].clone();
+        let scale: Vec<i64> = scale.as_array().expect("options").iter().filter_map(|o| o["count"].as_i64()).collect();
+        assert_eq!(scale, [0, 0, 0, 0, 1]);
     }
 }

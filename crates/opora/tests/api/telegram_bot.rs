@@ -197,6 +197,10 @@ async fn updates(api: &BotApi, params: &Value) -> Response {
         return error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     }
     let offset = params["offset"].as_i64().unwrap_or(0);
+    // Telegram holds back what the bot did not ask for.
+    let allowed: Vec<String> =
+        params["allowed_updates"].as_array().into_iter().flatten().filter_map(|k| k.as_str().map(str::to_owned)).collect();
+    let wanted = |update: &Value| allowed.is_empty() || allowed.iter().any(|kind| update.get(kind.as_str()).is_some());
     let wait = Duration::from_secs(params["timeout"].as_u64().unwrap_or(0));
     let deadline = tokio::time::Instant::now() + wait;
     loop {
@@ -205,7 +209,7 @@ async fn updates(api: &BotApi, params: &Value) -> Response {
             let mut inner = api.lock();
             inner.updates.retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
             if !inner.updates.is_empty() {
-                return ok(Value::Array(inner.updates.iter().cloned().collect()));
+                return ok(Value::Array(inner.updates.iter().filter(|u| wanted(u)).cloned().collect()));
             }
         }
         if tokio::time::timeout_at(deadline, arrived).await.is_err() {

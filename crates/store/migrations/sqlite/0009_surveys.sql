@@ -26,3 +26,4 @@ create table survey_invitations (
     answered_at integer
 );
 create unique index survey_invitations_once on survey_invitations(survey_id, customer_id);
+create index survey_invitations_customer on survey_invitations(customer_id);

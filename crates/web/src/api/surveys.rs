@@ -141,16 +141,16 @@ impl From<&Wording> for WordingView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OptionView {
+pub struct SurveyOptionView {
     pub label: WordingView,
     /// How many chose it.
     pub count: i64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct QuestionView {
+pub struct SurveyQuestionView {
     pub text: WordingView,
-    pub options: Vec<OptionView>,
+    pub options: Vec<SurveyOptionView>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,7 +167,15 @@ pub struct SurveyView {
     #[schema(value_type = String)]
     pub created_at: Timestamp,
     /// With the counts in `GET /api/v1/surveys/{id}`; the list gives each answer's count as 0.
-    pub questions: Vec<QuestionView>,
+    pub questions: Vec<SurveyQuestionView>,
+}
+
+/// The audience as shown: chosen customers by their number, not the whole list of ids.
+fn audience_view(audience: &Audience) -> serde_json::Value {
+    match audience {
+        Audience::Customers { ids } => serde_json::json!({"kind": "customers", "count": ids.len()}),
+        other => serde_json::to_value(other).unwrap_or_default(),
+    }
 }
 
 fn view(survey: &Survey, counts: Option<&[Vec<i64>]>) -> SurveyView {
@@ -176,13 +184,13 @@ fn view(survey: &Survey, counts: Option<&[Vec<i64>]>) -> SurveyView {
         .questions
         .iter()
         .enumerate()
-        .map(|(q, question)| QuestionView {
+        .map(|(q, question)| SurveyQuestionView {
             text: WordingView::from(&question.text),
             options: question
                 .options
                 .iter()
                 .enumerate()
-                .map(|(o, label)| OptionView {
+                .map(|(o, label)| SurveyOptionView {
                     label: WordingView::from(label),
                     count: counts.and_then(|c| c.get(q)?.get(o).copied()).unwrap_or(0),
                 })
@@ -193,7 +201,7 @@ fn view(survey: &Survey, counts: Option<&[Vec<i64>]>) -> SurveyView {
         id: survey.id.0,
         title: survey.spec.title.clone(),
         status: survey.status.as_str().to_owned(),
-        audience: serde_json::to_value(&survey.spec.audience).unwrap_or_default(),
+        audience: audience_view(&survey.spec.audience),
         invited: survey.invited,
         answered: survey.answered,
         created_at: survey.created_at,
