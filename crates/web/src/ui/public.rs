@@ -93,8 +93,8 @@ pub async fn rate_submit(
     Query(query): Query<LangQuery>,
     body: Bytes,
 ) -> Response {
-    if !state.public_limits.allows(peer) {
-        return too_many(&state, chosen(&query, state.config.default_language));
+    if let Some(turned_away) = over_limit(&state, peer, &query) {
+        return turned_away;
     }
     let found = match state.app.ratings().page(token.clone()).await {
         Ok(found) => found,
@@ -197,8 +197,8 @@ pub async fn extra_submit(
     Query(query): Query<LangQuery>,
     body: Bytes,
 ) -> Response {
-    if !state.public_limits.allows(peer) {
-        return too_many(&state, chosen(&query, state.config.default_language));
+    if let Some(turned_away) = over_limit(&state, peer, &query) {
+        return turned_away;
     }
     let found = match state.app.orders().extra_page(token.clone()).await {
         Ok(Some(found)) => found,
@@ -242,12 +242,17 @@ impl PublicLimits {
     }
 
     /// Whether one more form from this address may be taken now.
-    pub(super) fn allows(&self, peer: Option<std::net::SocketAddr>) -> bool {
+    fn allows(&self, peer: Option<std::net::SocketAddr>) -> bool {
         peer.is_none_or(|p| self.0.check_key(&network(p.ip())).is_ok())
     }
 }
 
-pub(super) fn too_many(state: &AppState, language: Language) -> Response {
+/// A form from a network over its limit, turned away before anything is read.
+pub(super) fn over_limit(state: &AppState, peer: Option<std::net::SocketAddr>, query: &LangQuery) -> Option<Response> {
+    (!state.public_limits.allows(peer)).then(|| too_many(state, chosen(query, state.config.default_language)))
+}
+
+fn too_many(state: &AppState, language: Language) -> Response {
     let mut response = page(state, "director.html", language, StatusCode::TOO_MANY_REQUESTS, json!({"state": "limited"}));
     response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("60"));
     response

@@ -10,7 +10,7 @@ use opora_domain::agent::Language;
 use serde_json::{Value, json};
 
 use super::error_page;
-use super::public::{LangQuery, chosen, not_found, page, too_many};
+use super::public::{LangQuery, chosen, not_found, over_limit, page};
 use crate::AppState;
 use crate::extract::ClientAddr;
 
@@ -61,8 +61,8 @@ pub async fn survey_submit(
     Query(query): Query<LangQuery>,
     body: Bytes,
 ) -> Response {
-    if !state.public_limits.allows(peer) {
-        return too_many(&state, chosen(&query, state.config.default_language));
+    if let Some(turned_away) = over_limit(&state, peer, &query) {
+        return turned_away;
     }
     let found = match found(&state, &token).await {
         Ok(Some(found)) => found,
