@@ -199,7 +199,15 @@ pub(crate) fn reply_on(
     if let Some(status) = status_after {
         case.status_change(status)?;
     }
-    let mut message = send(u, &case, Some(agent.id), body, attachments, route, Vec::new())?;
+    let asked = match &options.template {
+        Some(_) => None,
+        None => crate::care::ratings::ask_about_reply(u, &case, agent.id, route.as_ref())?,
+    };
+    let (rating, choices) = asked.map_or((None, Vec::new()), |(rating, choices)| (Some(rating), choices));
+    let mut message = send(u, &case, Some(agent.id), body, attachments, route, choices)?;
+    if let Some(rating) = rating {
+        opora_store::ratings::set_message(u.tx(), rating, message.id)?;
+    }
     if let Some(template) = &options.template {
         messages::set_template(u.tx(), message.id, template)?;
         message.template = Some(template.clone());

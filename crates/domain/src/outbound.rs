@@ -64,6 +64,10 @@ pub struct TemplateUse {
 pub struct Choice {
     pub label: String,
     pub data: String,
+    /// Where the same answer is given on a page, for channels without buttons (e-mail shows the
+    /// choices as links); none when the message's text already links to its page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl Choice {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::error::FieldError;
-use crate::ids::{AgentId, CaseId, CustomerId, OrderId, PerformerId, RatingId};
+use crate::ids::{AgentId, CaseId, CustomerId, MessageId, OrderId, PerformerId, RatingId};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,6 +27,8 @@ pub struct Rating {
     pub answered_at: Option<Timestamp>,
     /// The problem case a low score opened.
     pub problem_case_id: Option<CaseId>,
+    /// The agent reply rated, for a rating of one reply ("did this help?").
+    pub message_id: Option<MessageId>,
 }
 
 /// A score from a form or the API: a whole number 1–5.

@@ -60,6 +60,9 @@ pub struct CareConfig {
     /// Reminders of an unanswered rating request, at most, and the hours between them.
     pub rating_reminders: i64,
     pub remind_after_hours: i64,
+    /// Every agent reply asks "did this help?" (👍/👎 buttons in the messengers, two links in
+    /// e-mail): ratings of single replies, for the agent.
+    pub rate_replies: bool,
     /// A customer with this many complaints within `complaint_window_days` joins "our clients"
     /// (0: only by hand); their cases start at high priority.
     pub our_clients_after_complaints: i64,
@@ -82,6 +85,7 @@ impl Default for CareConfig {
             rate_after_minutes: 60,
             rating_reminders: 1,
             remind_after_hours: 24,
+            rate_replies: false,
             our_clients_after_complaints: 2,
             complaint_window_days: 90,
             director_email: String::new(),
@@ -120,6 +124,7 @@ impl CareConfig {
             rate_cases_after_minutes: self.rate_solved_cases.then_some(self.rate_after_minutes.max(0)),
             rating_reminders: self.rating_reminders.max(0),
             remind_after_minutes: self.remind_after_hours.max(1) * 60,
+            rate_replies: self.rate_replies,
             our_clients_after_complaints: self.our_clients_after_complaints.max(0),
             complaint_window_days: self.complaint_window_days.max(1),
             director_email: self.director_email.trim().to_owned(),

@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_surveys.sql"),
         postgres: include_str!("../migrations/postgres/0009_surveys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "reply_ratings",
+        sqlite: include_str!("../migrations/sqlite/0010_reply_ratings.sql"),
+        postgres: include_str!("../migrations/postgres/0010_reply_ratings.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen. Returns how many were applied.

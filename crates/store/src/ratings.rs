@@ -7,7 +7,7 @@ use crate::db::{Conn, DbError, Row};
 use crate::{Result, StoreError, Tx};
 
 const COLUMNS: &str = "id, token, customer_id, order_id, case_id, performer_id, agent_id, score, reasons, comment, favourite, asked_at, \
-     reminders, answered_at, problem_case_id";
+     reminders, answered_at, problem_case_id, message_id";
 
 fn from_row(r: &Row<'_>) -> Result<Rating, DbError> {
     let reasons: String = r.get(8)?;
@@ -28,6 +28,7 @@ fn from_row(r: &Row<'_>) -> Result<Rating, DbError> {
         reminders: r.get(12)?,
         answered_at: r.get(13)?,
         problem_case_id: r.get(14)?,
+        message_id: r.get(15)?,
     })
 }
 
@@ -67,10 +68,11 @@ pub fn by_token(conn: &mut dyn Conn, token: &str) -> Result<Option<Rating>> {
     Ok(conn.opt(&format!("select {COLUMNS} from ratings where token = $1"), &[token.into()], from_row)?)
 }
 
-/// The rating asked for about an order, or about a case, if any.
+/// The rating asked for about an order, or about a case, if any (not one of a single reply).
 pub fn asked_about(conn: &mut dyn Conn, order: Option<OrderId>, case: Option<CaseId>) -> Result<Option<Rating>> {
     let sql = format!(
-        "select {COLUMNS} from ratings where (order_id = $1 and $1 is not null) or (case_id = $2 and order_id is null and $2 is not null)
+        "select {COLUMNS} from ratings where message_id is null
+         and ((order_id = $1 and $1 is not null) or (case_id = $2 and order_id is null and $2 is not null))
          order by id desc limit 1"
     );
     Ok(conn.opt(&sql, &[order.into(), case.into()], from_row)?)
@@ -87,6 +89,12 @@ pub fn answer(tx: &mut Tx<'_>, id: RatingId, score: u8, reasons: &[String], comm
     Ok(changed == 1)
 }
 
+/// The reply a rating of one reply is about.
+pub fn set_message(tx: &mut Tx<'_>, id: RatingId, message: opora_domain::MessageId) -> Result<()> {
+    tx.execute("update ratings set message_id = $2 where id = $1", &[id.into(), message.into()])?;
+    Ok(())
+}
+
 pub fn set_problem_case(tx: &mut Tx<'_>, id: RatingId, case: CaseId) -> Result<()> {
     tx.execute("update ratings set problem_case_id = $2 where id = $1", &[id.into(), case.into()])?;
     Ok(())
@@ -98,9 +106,11 @@ pub fn reminded(tx: &mut Tx<'_>, id: RatingId) -> Result<()> {
     Ok(())
 }
 
-/// Ratings asked for since `since`: how many, and how many were answered (the response rate).
+/// Ratings of services asked for since `since` (not of single replies): how many, and how many
+/// were answered (the response rate).
 pub fn response(conn: &mut dyn Conn, since: Timestamp) -> Result<(i64, i64)> {
-    Ok(conn.one("select count(*), count(score) from ratings where asked_at >= $1", &[since.into()], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    let sql = "select count(*), count(score) from ratings where asked_at >= $1 and message_id is null";
+    Ok(conn.one(sql, &[since.into()], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 /// A customer's answered ratings, newest first (the customer panel).

@@ -51,8 +51,11 @@ fn propose(u: &mut Unit<'_, '_>, acting: ActingAgent, external_id: &str, descrip
         ("link", public_link(u, &format!("/extra/{}", extra.token))),
     ];
     let text = say(u, language, "order-extra-ask", &args);
-    let choices = [(true, "extra-confirm"), (false, "extra-decline")]
-        .map(|(confirm, label)| Choice { label: say(u, language, label, &[]), data: super::choices::extra_data(&extra.token, confirm) });
+    let choices = [(true, "extra-confirm"), (false, "extra-decline")].map(|(confirm, label)| Choice {
+        label: say(u, language, label, &[]),
+        data: super::choices::extra_data(&extra.token, confirm),
+        link: None,
+    });
     super::ask(u, &case, text, choices.to_vec())?;
     Ok(extra)
 }

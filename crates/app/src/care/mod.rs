@@ -46,6 +46,8 @@ pub struct CareSettings {
     pub rating_reminders: i64,
     /// Minutes between a rating request and each reminder.
     pub remind_after_minutes: i64,
+    /// Each agent reply asks whether it helped.
+    pub rate_replies: bool,
     /// Complaints within the window that put a customer on the "our clients" list (0: never
     /// by itself).
     pub our_clients_after_complaints: i64,
@@ -66,6 +68,7 @@ impl Default for CareSettings {
             rate_cases_after_minutes: Some(60),
             rating_reminders: 1,
             remind_after_minutes: 24 * 60,
+            rate_replies: false,
             our_clients_after_complaints: 2,
             complaint_window_days: 90,
             director_email: String::new(),

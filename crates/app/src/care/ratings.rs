@@ -7,13 +7,14 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use opora_domain::agent::Language;
 use opora_domain::case::{Case, Priority, Status};
+use opora_domain::channel::Channel;
 use opora_domain::event::{Actor, EventData, RatingReceived};
 use opora_domain::inbound::Party;
 use opora_domain::message::Body;
 use opora_domain::order::{Order, OrderType};
 use opora_domain::outbound::Choice;
 use opora_domain::rating::{self, Rating};
-use opora_domain::{CaseId, DomainError, FieldError, RatingId};
+use opora_domain::{AgentId, CaseId, DomainError, FieldError, RatingId};
 use opora_store::jobs::{Job, NewJob};
 use opora_store::playbooks::{self, CaseCare};
 use opora_store::ratings::{self, NewRating};
@@ -36,7 +37,7 @@ pub(crate) struct Request {
 
 /// The scores as buttons: a press brings back `r:{token}:{score}` (see `care::choices`).
 fn score_buttons(token: &str) -> Vec<Choice> {
-    (1..=5).map(|score| Choice { label: format!("{score} ⭐"), data: super::choices::rating_data(token, score) }).collect()
+    (1..=5).map(|score| Choice { label: format!("{score} ⭐"), data: super::choices::rating_data(token, score), link: None }).collect()
 }
 
 /// Asks for a rating of a completed order: the request, to go out with the news of the
@@ -53,6 +54,33 @@ pub(crate) fn ask_about_order(u: &mut Unit<'_, '_>, order: &Order) -> opora_stor
         agent_id: None,
     };
     request(u, &new, &[("order", order.external_id.clone())], "rating-ask-order").map(Some)
+}
+
+/// "Did this help?" under an agent's reply, when `[care] rate_replies` asks for it and the reply
+/// goes out through a channel: the rating (its reply named once stored, `ratings::set_message`)
+/// and its two answers — buttons in the messengers, links in e-mail. Not reminded.
+pub(crate) fn ask_about_reply(
+    u: &mut Unit<'_, '_>,
+    case: &Case,
+    agent: AgentId,
+    route: Option<&Channel>,
+) -> opora_store::Result<Option<(RatingId, Vec<Choice>)>> {
+    let sends = route.is_some_and(|c| u.drivers().of(c.kind).is_some_and(|d| !d.profile(c).receive_only));
+    if !u.config().care.rate_replies || !sends {
+        return Ok(None);
+    }
+    let new =
+        NewRating { customer_id: case.customer_id, order_id: None, case_id: Some(case.id), performer_id: None, agent_id: Some(agent) };
+    let rating = ratings::insert(u.tx(), &new, &opora_store::auth::random_secret()?)?;
+    let language = language_of(u, case.customer_id)?;
+    let choices = [(5, "reply-rate-good"), (1, "reply-rate-bad")]
+        .map(|(score, label)| Choice {
+            label: say(u, language, label, &[]),
+            data: super::choices::rating_data(&rating.token, score),
+            link: Some(public_link(u, &format!("/rate/{}?score={score}", rating.token))),
+        })
+        .to_vec();
+    Ok(Some((rating.id, choices)))
 }
 
 /// Records a rating request and schedules its reminder; returns what asks.
@@ -139,7 +167,8 @@ impl Ratings<'_> {
                 let order = rating.order_id.map(|o| orders::get(conn, o)).transpose()?;
                 let agent = rating.agent_id.map(|a| agents::get(conn, a)).transpose()?;
                 let case_number = rating.case_id.map(|c| cases::get(conn, c)).transpose()?.map(|c| c.number);
-                let reasons = order_type_of(conn, &care, &rating)?.reasons;
+                // A single reply is rated without the service's reasons.
+                let reasons = if rating.message_id.is_some() { Vec::new() } else { order_type_of(conn, &care, &rating)?.reasons };
                 Ok(Some(RatingPage {
                     language: customer.language.unwrap_or(care.language),
                     reasons,
@@ -193,7 +222,9 @@ pub(crate) fn answer_rating(u: &mut Unit<'_, '_>, token: &str, answer: Answer) -
         orders::add_favourite(u.tx(), rating.customer_id, performer)?;
     }
     let rated = ratings::get(u.conn(), rating.id)?;
-    let problem = if rating::is_low(answer.score) { Some(open_problem(u, &rated)?) } else { None };
+    // A low rating of a service calls for a call back; of a single reply, it is the agent's
+    // lesson (it shows on the case and in their figures).
+    let problem = if rating::is_low(answer.score) && rated.message_id.is_none() { Some(open_problem(u, &rated)?) } else { None };
     let case = case_of(u, &rated)?;
     let order = rated.order_id.map(|o| orders::get(u.conn(), o)).transpose()?;
     let data = RatingReceived {
@@ -224,7 +255,11 @@ pub(crate) fn press(u: &mut Unit<'_, '_>, token: &str, score: u8, sender: &Party
     }
     let case = case_of(u, &rating)?;
     let language = language_of(u, customer)?;
-    let key = if rating::is_low(score) { "rating-sorry-chat" } else { "rating-thanks-chat" };
+    let key = match (rating.message_id, rating::is_low(score)) {
+        (Some(_), _) => "reply-rate-thanks",
+        (None, true) => "rating-sorry-chat",
+        (None, false) => "rating-thanks-chat",
+    };
     let text = say(u, language, key, &[("score", score.to_string())]);
     super::tell(u, &case, text)?;
     Ok(Some(Press { told: true, ..Press::noted(Some(case.id), customer, "choice-thanks") }))

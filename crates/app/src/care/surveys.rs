@@ -158,7 +158,11 @@ fn invite(u: &mut Unit<'_, '_>, survey: &Survey, customer: CustomerId) -> opora_
                 .options
                 .iter()
                 .enumerate()
-                .map(|(index, option)| Choice { label: option.get(language).to_owned(), data: super::choices::survey_data(&token, index) })
+                .map(|(index, option)| Choice {
+                    label: option.get(language).to_owned(),
+                    data: super::choices::survey_data(&token, index),
+                    link: None,
+                })
                 .collect();
             (say(u, language, "survey-ask-one", &args), choices)
         }

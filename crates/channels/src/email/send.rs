@@ -72,8 +72,12 @@ fn email_of(recipient: &Recipient) -> Option<Person> {
 }
 
 /// Plain text as HTML paragraphs, for a reply written without formatting.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 fn text_to_html(text: &str) -> String {
-    let escaped = text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let escaped = escape_html(text);
     escaped.split("\n\n").map(|p| format!("<p>{}</p>", p.replace('\n', "<br>"))).collect()
 }
 
@@ -101,6 +105,14 @@ fn compose(mailbox: &Mailbox, message: &Outbound) -> Result<smtp::Message, SendE
     let signature = message.author.as_ref().and_then(|a| a.signature.clone()).filter(|s| !s.trim().is_empty());
     let mut text = message.text.clone();
     let mut html = message.html.clone().unwrap_or_else(|| text_to_html(&text));
+    // Choices (a reply's "did this help?") are links in mail, above the signature.
+    let links: Vec<(&str, &str)> = message.choices.iter().filter_map(|c| Some((c.label.as_str(), c.link.as_deref()?))).collect();
+    if !links.is_empty() {
+        text = format!("{text}\n\n{}", links.iter().map(|(label, link)| format!("{label}: {link}")).collect::<Vec<_>>().join("\n"));
+        let anchors: Vec<String> =
+            links.iter().map(|(label, link)| format!("<a href=\"{}\">{}</a>", escape_html(link), escape_html(label))).collect();
+        html = format!("{html}<p>{}</p>", anchors.join(" &nbsp; "));
+    }
     if let Some(signature) = &signature {
         text = format!("{text}\n\n-- \n{signature}");
         html = format!("{html}<p>-- <br>{}</p>", text_to_html(signature).trim_start_matches("<p>").trim_end_matches("</p>"));

@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn choices_become_reply_buttons_or_a_list_or_stay_text() {
-        let choice = |label: &str, data: &str| Choice { label: label.into(), data: data.into() };
+        let choice = |label: &str, data: &str| Choice { label: label.into(), data: data.into(), link: None };
         let two = interactive("Делать?", &[choice("Да, сделайте", "e:t:1"), choice("Не нужно", "e:t:0")]).expect("buttons");
         assert_eq!(two["interactive"]["type"], "button");
         assert_eq!(two["interactive"]["action"]["buttons"][1]["reply"], json!({"id": "e:t:0", "title": "Не нужно"}));

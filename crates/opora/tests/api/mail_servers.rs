@@ -368,3 +368,21 @@ async fn refusals_retries_and_bounces_show_on_the_message() {
     let kinds: Vec<&str> = notifications.ok(200)["items"].as_array().expect("items").iter().filter_map(|n| n["kind"].as_str()).collect();
     assert!(kinds.contains(&"message.delivery_changed"), "the owner hears about failed deliveries: {kinds:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_by_mail_asks_whether_it_helped_with_two_links() {
+    let sink = SmtpSink::start(SinkTls::Starttls);
+    let app = smtp_app_with(Engine::Sqlite, &sink, "starttls", |config| config.care.rate_replies = true).await;
+    let case = case_of(&deliver(&app, &letter("Иван Петров <ivan@example.ru>", "Где заказ?", "h1@example.ru")).await);
+    sent(&app, &sink, 1).await;
+    app.post(&format!("/api/v1/cases/{case}/messages"), json!({"body_text": "Иван, заказ приедет завтра."})).await.ok(201);
+    let (_, mail) = sent(&app, &sink, 2).await.remove(1);
+    let good = mail.text.lines().find(|l| l.starts_with("👍 Помог: ")).unwrap_or_else(|| panic!("{}", mail.text));
+    let bad = mail.text.lines().find(|l| l.starts_with("👎 Не помог: ")).unwrap_or_else(|| panic!("{}", mail.text));
+    assert!(good.contains("/rate/") && good.ends_with("?score=5") && bad.ends_with("?score=1"), "{good} / {bad}");
+    let html = mail.html.clone().unwrap_or_default();
+    assert!(html.contains("?score=5\">👍 Помог</a>"), "{html}");
+    let path = &good[good.find("/rate/").expect("path")..];
+    let page = app.client.get(format!("{}{path}", app.base)).send().await.expect("page").text().await.expect("body");
+    assert!(page.contains(r#"value="5" required checked"#), "{page}");
+}

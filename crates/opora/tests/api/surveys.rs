@@ -152,3 +152,51 @@ both_engines! {
         assert_eq!(scale, [0, 0, 0, 0, 1]);
     }
 }
+
+/// Every reply asks whether it helped.
+async fn rated_replies(engine: crate::harness::Engine) -> TestApp {
+    TestApp::start_with(engine, |config| config.care.rate_replies = true).await
+}
+
+both_engines! {
+    start = rated_replies;
+    async fn a_single_reply_is_rated_by_a_button_or_a_link(app: TestApp) {
+        let api = BotApi::start().await;
+        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
+        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        api.queue(crate::telegram_bot::text_update(111, 1, "Иван", "Где мой заказ?"));
+        let case = eventually("the case opened", || async {
+            let listed = app.get("/api/v1/cases?channel=telegram").await.ok(200).clone();
+            listed["items"][0]["id"].as_i64()
+        })
+        .await;
+        let reply = |text: &'static str| {
+            let app = &app;
+            async move { app.post(&format!("/api/v1/cases/{case}/messages"), json!({"body_text": text})).await.ok(201).clone() }
+        };
+        reply("Курьер будет в 14:30").await;
+        let (index, _) = eventually("the reply sent", || async { to_chat(&api, "111").into_iter().find(|(_, t)| t.contains("14:30")) }).await;
+        let asked = buttons(&api, index);
+        assert_eq!(asked.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["👍 Помог", "👎 Не помог"]);
+
+        // A 👎 is the agent's lesson, not a problem case; it does not count as a service rating.
+        assert_eq!(press(&api, 111, &asked[1].1).await, "Спасибо, ответ записан.");
+        eventually("thanked in the chat", || async { to_chat(&api, "111").into_iter().find(|(_, t)| t.contains("Спасибо за отзыв о нашем ответе")) }).await;
+        let events = app.get(&format!("/api/v1/cases/{case}/events")).await.ok(200).clone();
+        let rated = events.as_array().expect("events").iter().find(|e| e["kind"] == "rating.received").cloned().expect("rated");
+        assert_eq!((rated["data"]["score"].as_i64(), rated["data"]["agent_id"].as_i64().is_some()), (Some(1), true), "{rated}");
+        assert!(rated["data"]["problem_case_id"].is_null(), "{rated}");
+        assert_eq!(app.get("/api/v1/cases?kind=problem").await.ok(200)["items"].as_array().map(Vec::len), Some(0));
+        assert_eq!(app.get("/api/v1/ratings/response").await.ok(200)["asked"], 0);
+
+        // The link e-mail carries opens the page with the answer chosen.
+        reply("Уточнили: курьер уже у подъезда").await;
+        let (index, _) = eventually("the second reply sent", || async { to_chat(&api, "111").into_iter().find(|(_, t)| t.contains("подъезда")) }).await;
+        let good = buttons(&api, index)[0].1.clone();
+        let token = good.split(':').nth(1).expect("token");
+        let (status, body) = page(&app, &format!("/rate/{token}?score=5")).await;
+        assert!(status == 200 && body.contains("Помог ли вам наш ответ по обращению #"), "{body}");
+        assert!(body.contains(r#"value="5" required checked"#), "the score from the link is chosen: {body}");
+        assert!(!body.contains("reasons-set"), "a reply is rated without the service's reasons");
+    }
+}

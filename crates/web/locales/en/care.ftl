@@ -115,3 +115,7 @@ survey-thanks = Thank you! Your answers are recorded.
 survey-already = You have already answered this survey. Thank you!
 survey-not-found = This survey was not found. Perhaps the link has a typo.
 survey-error-unanswered = Please answer every question.
+reply-rate-good = 👍 Helpful
+reply-rate-bad = 👎 Not helpful
+reply-rate-thanks = Thank you for rating our reply!
+rate-title-reply = Did our reply on case #{ $number } help you?

@@ -115,3 +115,7 @@ survey-thanks = Спасибо! Ваши ответы записаны.
 survey-already = Вы уже ответили на этот опрос. Спасибо!
 survey-not-found = Опрос не найден. Возможно, в ссылке опечатка.
 survey-error-unanswered = Ответьте, пожалуйста, на каждый вопрос.
+reply-rate-good = 👍 Помог
+reply-rate-bad = 👎 Не помог
+reply-rate-thanks = Спасибо за отзыв о нашем ответе!
+rate-title-reply = Помог ли вам наш ответ по обращению #{ $number }?

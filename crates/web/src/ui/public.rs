@@ -31,6 +31,8 @@ use crate::extract::{ClientAddr, network};
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
+    /// A score chosen by a link in the message ("did this help?"): the form opens with it.
+    score: Option<String>,
 }
 
 pub(super) fn chosen(query: &LangQuery, customer: Language) -> Language {
@@ -64,7 +66,8 @@ pub async fn rate_page(State(state): State<AppState>, Path(token): Path<String>,
     if found.rating.score.is_some() {
         return page(&state, "rate.html", language, StatusCode::OK, json!({"state": "already"}));
     }
-    page(&state, "rate.html", language, StatusCode::OK, rate_form(&found, &token, &Filled::default()))
+    let chosen_score = query.score.as_deref().and_then(|s| parse_score(s).ok());
+    page(&state, "rate.html", language, StatusCode::OK, rate_form(&found, &token, &Filled { score: chosen_score, ..Filled::default() }))
 }
 
 /// What a customer filled in, shown again with the error that sent it back.
@@ -80,7 +83,7 @@ fn rate_form(found: &RatingPage, token: &str, filled: &Filled<'_>) -> Value {
     json!({
         "state": "form", "token": token, "order": found.order, "performer": found.performer, "agent": found.agent,
         "case_number": found.case_number, "reasons": found.reasons, "chosen": filled.reasons, "comment": filled.comment,
-        "error": filled.error, "score": filled.score,
+        "error": filled.error, "score": filled.score, "reply": found.rating.message_id.is_some(),
     })
 }
 
