@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{Answer, TestApp, answer, eventually};
-use crate::telegram_bot::{BotApi, TOKEN};
+use crate::telegram_bot::BotApi;
 
 pub(crate) async fn put(app: &TestApp, external_id: &str, body: Value) -> Answer {
     app.request(Method::PUT, &format!("/api/v1/orders/{external_id}"), Some(&app.admin_token), Some(&body)).await
@@ -58,9 +58,7 @@ both_engines! {
 }
 
 async fn care_loop(app: TestApp) {
-    let api = BotApi::start().await;
-    let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
-    app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+    let api = BotApi::connected(&app).await;
     let (claims_agent, claims_token) = app.agent("Ирина Претензии", "agent").await;
     app.post("/api/v1/teams", json!({"name": "Претензии", "member_ids": [claims_agent]})).await.ok(201);
 
@@ -251,9 +249,7 @@ both_engines! {
 both_engines! {
     start = start;
     async fn extras_wait_for_the_customer_and_delays_are_told_before_they_ask(app: TestApp) {
-        let api = BotApi::start().await;
-        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
-        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        let api = BotApi::connected(&app).await;
         let (owner, _) = app.agent("Ирина Претензии", "agent").await;
         app.post("/api/v1/teams", json!({"name": "Претензии", "member_ids": [owner]})).await.ok(201);
         let (receiver, url) = crate::harness::Receiver::start(&[]).await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::both_engines;
 use crate::care::{form, link, next_text, page, put, sent, start};
 use crate::harness::{TestApp, eventually};
-use crate::telegram_bot::{BotApi, TOKEN};
+use crate::telegram_bot::BotApi;
 
 /// The buttons under the bot's `index`-th message, as (label, data).
 fn buttons(api: &BotApi, index: usize) -> Vec<(String, String)> {
@@ -55,9 +55,7 @@ async fn answered_ratings(app: &TestApp) -> i64 {
 both_engines! {
     start = start;
     async fn ratings_and_surveys_are_answered_with_buttons(app: TestApp) {
-        let api = BotApi::start().await;
-        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
-        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        let api = BotApi::connected(&app).await;
 
         // The completion's rating request has the five scores as buttons.
         let ivan = json!({"identities": [{"kind": "telegram", "value": "111"}], "name": "Иван"});
@@ -161,9 +159,7 @@ async fn rated_replies(engine: crate::harness::Engine) -> TestApp {
 both_engines! {
     start = rated_replies;
     async fn a_single_reply_is_rated_by_a_button_or_a_link(app: TestApp) {
-        let api = BotApi::start().await;
-        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
-        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        let api = BotApi::connected(&app).await;
         api.queue(crate::telegram_bot::text_update(111, 1, "Иван", "Где мой заказ?"));
         let case = eventually("the case opened", || async {
             let listed = app.get("/api/v1/cases?channel=telegram").await.ok(200).clone();

@@ -59,6 +59,14 @@ impl BotApi {
         api
     }
 
+    /// A bot started and connected to `app` as a polling Telegram channel named «Бот».
+    pub async fn connected(app: &crate::harness::TestApp) -> Self {
+        let api = Self::start().await;
+        let settings = json!({"bot_token": TOKEN, "api_base_url": api.base, "mode": "polling"});
+        app.post("/api/v1/channels", json!({"kind": "telegram", "name": "Бот", "settings": settings})).await.ok(201);
+        api
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().expect("lock")
     }
