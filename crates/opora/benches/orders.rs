@@ -2,7 +2,8 @@
 //! `PUT /api/v1/orders/{external_id}` from 4 connections taking each order through created → on
 //! the way → completed. Every stage queues a notification to the customer's chat (sent to a Bot
 //! API address that refuses, so the sends are queued and retried, never delivered), the
-//! completion a rating request. Then the public rating page: its server time and weight.
+//! completion a rating request. Then the public rating page: its server time and weight; and a
+//! one-question survey to every customer with an order, through the `survey.send` job.
 //!
 //! `cargo bench -p opora --bench orders [-- ORDERS]` (OPORA_BENCH_ENGINE=postgres for PostgreSQL).
 
@@ -105,4 +106,26 @@ async fn main() {
     common::summary("GET /rate/{token} (server and loopback)", page_times);
     let css = client.get(format!("{}/static/public.css", server.base)).send().await.expect("css").bytes().await.expect("css").len();
     println!("rating page weight: {weight} B of HTML and {css} B of CSS (cached for a year); no script, no images, no fonts");
+
+    // A survey to every customer with an order: each invitation is a record case and a message
+    // with two buttons, 100 to a transaction.
+    let survey = json!({"title": "Удобство", "audience": {"kind": "ordered", "days": 30},
+        "questions": [{"text": "Удобно ли заказывать в Telegram?", "options": ["Да", "Нет"]}]});
+    let started = Instant::now();
+    let created = client.post(format!("{}/api/v1/surveys", server.base)).bearer_auth(&token).json(&survey).send().await.expect("survey");
+    assert_eq!(created.status(), 201);
+    let path = format!("{}/api/v1/surveys/{}", server.base, created.json::<serde_json::Value>().await.expect("survey")["id"]);
+    let invited = loop {
+        let shown: serde_json::Value = client.get(&path).bearer_auth(&token).send().await.expect("shown").json().await.expect("json");
+        if shown["status"] == "sent" {
+            break shown["invited"].as_i64().unwrap_or(0);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let elapsed = started.elapsed();
+    println!(
+        "survey to {invited} customers sent in {:.2} s: {:.0} invitations/s (a record case and a queued message each)",
+        elapsed.as_secs_f64(),
+        invited as f64 / elapsed.as_secs_f64()
+    );
 }
