@@ -261,7 +261,6 @@ pub fn split_off(
 /// Removes a customer and their identities; their events stay, without them.
 pub fn delete(tx: &mut Tx<'_>, id: CustomerId) -> Result<()> {
     tx.execute("delete from identities where customer_id = $1", &[id.into()])?;
-    tx.execute("delete from survey_invitations where customer_id = $1", &[id.into()])?;
     tx.execute("update customers set merged_into = null where merged_into = $1", &[id.into()])?;
     tx.execute("update events set customer_id = null where customer_id = $1", &[id.into()])?;
     tx.execute("delete from customers where id = $1", &[id.into()])?;

@@ -4,7 +4,7 @@
 //! worked by the complaint playbook's guided reply.
 
 use opora_domain::case::CaseKind;
-use opora_domain::event::{Actor, Event, EventData, PlaybookAttached};
+use opora_domain::event::{Actor, Event, EventData};
 use opora_domain::playbook::choose;
 use opora_store::{cases, customers, playbooks};
 
@@ -54,16 +54,13 @@ impl Listener for ComplaintPlaybook {
 
     fn on_event(&self, u: &mut Unit<'_, '_>, event: &Event) -> opora_store::Result<()> {
         let Some(id) = event.case_id.filter(|_| became_complaint(event)) else { return Ok(()) };
-        let mut care = playbooks::care(u.conn(), id)?;
+        let care = playbooks::care(u.conn(), id)?;
         if care.playbook_id.is_some() {
             return Ok(());
         }
         let case = cases::get(u.conn(), id)?;
         let all = playbooks::list(u.conn())?;
         let Some(playbook) = choose(&all, CaseKind::Complaint, case.category.as_deref(), &[]) else { return Ok(()) };
-        care.playbook_id = Some(playbook.id);
-        playbooks::save_care(u.tx(), id, &care)?;
-        let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
-        u.emit(Some(id), Some(case.customer_id), Actor::SYSTEM, EventData::CasePlaybookAttached(data)).map(|_| ())
+        super::playbooks::put_on(u, &case, playbook, care, Actor::SYSTEM)
     }
 }

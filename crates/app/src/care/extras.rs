@@ -113,7 +113,7 @@ impl Orders<'_> {
             .read(move |conn| {
                 let Some(extra) = orders::extra_by_token(conn, &token)? else { return Ok(None) };
                 let order = orders::get(conn, extra.order_id)?;
-                let language = opora_store::customers::get(conn, order.customer_id)?.language.unwrap_or(default);
+                let language = super::customer_language(conn, order.customer_id, default)?;
                 Ok(Some(ExtraPage { extra, order, language }))
             })
             .await

@@ -25,6 +25,7 @@ use opora_domain::order::{Order, OrderType};
 use opora_domain::outbound::Choice;
 use opora_domain::{CustomerId, FieldError};
 use opora_store::customers;
+use opora_store::db::Conn;
 
 use crate::Unit;
 use crate::cases::{NewCaseSpec, open_case};
@@ -93,7 +94,13 @@ impl CareSettings {
 
 /// The language a customer is written to in.
 pub(crate) fn language_of(u: &mut Unit<'_, '_>, customer: CustomerId) -> opora_store::Result<Language> {
-    Ok(customers::get(u.conn(), customer)?.language.unwrap_or(u.config().care.language))
+    let default = u.config().care.language;
+    customer_language(u.conn(), customer, default)
+}
+
+/// The same, where a page reads without a unit: theirs, else `default`.
+pub(crate) fn customer_language(conn: &mut dyn Conn, customer: CustomerId, default: Language) -> opora_store::Result<Language> {
+    Ok(customers::get(conn, customer)?.language.unwrap_or(default))
 }
 
 /// A customer-facing text in `language`.

@@ -1,7 +1,7 @@
 //! Playbooks: the starter set installed once, admins' own, and a case worked by one — its
 //! checklist ticked step by step and its outcome recorded, each in the timeline.
 
-use opora_domain::case::ActingAgent;
+use opora_domain::case::{ActingAgent, Case};
 use opora_domain::event::{Actor, EventData, PlaybookAttached, PlaybookStep};
 use opora_domain::playbook::{Outcome, Playbook, PlaybookSpec, check_step, starter};
 use opora_domain::{CaseId, DomainError, PlaybookId};
@@ -20,6 +20,17 @@ pub struct CasePlaybook {
 }
 
 pub struct Playbooks<'a>(&'a App);
+
+/// Puts a playbook on a case, its checklist afresh, keeping the rest of what `care` records
+/// (order, rating); the timeline says so.
+pub(crate) fn put_on(u: &mut Unit<'_, '_>, case: &Case, playbook: &Playbook, mut care: CaseCare, actor: Actor) -> opora_store::Result<()> {
+    care.playbook_id = Some(playbook.id);
+    care.steps_done.clear();
+    care.outcome = None;
+    playbooks::save_care(u.tx(), case.id, &care)?;
+    let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
+    u.emit(Some(case.id), Some(case.customer_id), actor, EventData::CasePlaybookAttached(data)).map(|_| ())
+}
 
 /// Installs the starter playbooks unless they were installed before; returns how many.
 pub(crate) fn install_starter(u: &mut Unit<'_, '_>) -> opora_store::Result<usize> {
@@ -115,13 +126,8 @@ impl Playbooks<'_> {
                     }
                     Err(other) => return Err(other),
                 };
-                let mut care = playbooks::care(u.conn(), id)?;
-                care.playbook_id = Some(chosen.id);
-                care.steps_done.clear();
-                care.outcome = None;
-                playbooks::save_care(u.tx(), id, &care)?;
-                let data = PlaybookAttached { number: case.number, playbook_id: chosen.id, name: chosen.spec.name.clone() };
-                u.emit(Some(id), Some(case.customer_id), Actor::agent(acting.id), EventData::CasePlaybookAttached(data))?;
+                let care = playbooks::care(u.conn(), id)?;
+                put_on(u, &case, &chosen, care, Actor::agent(acting.id))?;
                 Ok(CasePlaybook { playbook: chosen, steps_done: Vec::new(), outcome: None })
             })
             .await

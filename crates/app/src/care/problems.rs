@@ -3,7 +3,7 @@
 //! limit), recorded in `case_care` and in the timeline.
 
 use opora_domain::case::{Case, CaseKind, Priority, Status};
-use opora_domain::event::{Actor, EventData, PlaybookAttached};
+use opora_domain::event::Actor;
 use opora_domain::playbook::choose;
 use opora_domain::{CustomerId, TeamId};
 use opora_store::agents;
@@ -65,11 +65,9 @@ pub(crate) fn open(u: &mut Unit<'_, '_>, problem: Problem<'_>) -> opora_store::R
         budget: playbook.as_ref().and_then(|p| p.spec.compensation_limit.clone()),
     };
     let case = open_case(u, spec, problem.actor)?;
-    let care = CaseCare { playbook_id: playbook.as_ref().map(|p| p.id), ..problem.care };
-    playbooks::save_care(u.tx(), case.id, &care)?;
-    if let Some(playbook) = &playbook {
-        let data = PlaybookAttached { number: case.number, playbook_id: playbook.id, name: playbook.spec.name.clone() };
-        u.emit(Some(case.id), Some(case.customer_id), Actor::SYSTEM, EventData::CasePlaybookAttached(data))?;
+    match &playbook {
+        Some(playbook) => super::playbooks::put_on(u, &case, playbook, problem.care, Actor::SYSTEM)?,
+        None => playbooks::save_care(u.tx(), case.id, &problem.care)?,
     }
     Ok(case)
 }

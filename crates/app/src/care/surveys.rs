@@ -90,7 +90,7 @@ impl Surveys<'_> {
             .read(move |conn| {
                 let Some(invitation) = surveys::invitation_by_token(conn, &token)? else { return Ok(None) };
                 let survey = surveys::get(conn, invitation.survey_id)?;
-                let language = opora_store::customers::get(conn, invitation.customer_id)?.language.unwrap_or(default);
+                let language = super::customer_language(conn, invitation.customer_id, default)?;
                 Ok(Some(SurveyPage {
                     title: survey.spec.title,
                     questions: survey.spec.questions,

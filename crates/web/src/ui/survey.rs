@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use opora_app::care::surveys::{Answered, SurveyPage};
+use opora_domain::DomainError;
 use opora_domain::agent::Language;
 use serde_json::{Value, json};
 
@@ -77,16 +78,13 @@ pub async fn survey_submit(
             *slot = value.parse().ok();
         }
     }
-    let complete = answers.iter().zip(&found.questions).all(|(a, q)| a.is_some_and(|o| o < q.options.len()));
-    if found.answered {
-        return page(&state, TEMPLATE, language, StatusCode::OK, json!({"state": "already"}));
-    }
-    if !complete {
-        return page(&state, TEMPLATE, language, StatusCode::UNPROCESSABLE_ENTITY, form(&found, &token, language, &answers, true));
-    }
-    match state.app.surveys().answer(token, answers).await {
+    // The answers are checked once, by the survey itself; what it refuses comes back marked.
+    match state.app.surveys().answer(token.clone(), answers.clone()).await {
         Ok(Answered::Recorded) => page(&state, TEMPLATE, language, StatusCode::OK, json!({"state": "thanks"})),
         Ok(Answered::AlreadyAnswered) => page(&state, TEMPLATE, language, StatusCode::OK, json!({"state": "already"})),
+        Err(opora_app::Error::Domain(DomainError::Validation(_))) => {
+            page(&state, TEMPLATE, language, StatusCode::UNPROCESSABLE_ENTITY, form(&found, &token, language, &answers, true))
+        }
         Err(e) => error_page(&state, None, e.into()),
     }
 }
